@@ -1,0 +1,5 @@
+import sys
+
+from venn.cli import main
+
+sys.exit(main())

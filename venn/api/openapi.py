@@ -1,0 +1,254 @@
+"""The OpenAPI 3.1 document, generated from the route table (so it cannot drift)."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from venn import __version__
+from venn.api.routing import RouteSpec
+
+_TS = {"type": ["string", "null"], "format": "date-time"}
+_ID = {"type": "integer", "minimum": 1}
+
+SCHEMAS: dict[str, Any] = {
+    "Error": {
+        "type": "object",
+        "required": ["error"],
+        "properties": {
+            "error": {
+                "type": "object",
+                "required": ["code", "message"],
+                "properties": {
+                    "code": {"type": "string"},
+                    "message": {"type": "string"},
+                    "fields": {
+                        "type": "array",
+                        "items": {
+                            "type": "object",
+                            "properties": {"field": {"type": "string"}, "message": {"type": "string"}},
+                        },
+                    },
+                    "retry_after": {"type": "integer"},
+                },
+            }
+        },
+    },
+    "User": {
+        "type": "object",
+        "required": ["id", "username", "display_name", "email", "role", "is_bot", "created_at"],
+        "properties": {
+            "id": _ID,
+            "username": {"type": "string"},
+            "display_name": {"type": "string"},
+            "email": {"type": ["string", "null"], "description": "Only for oneself and admins."},
+            "role": {"type": "string", "enum": ["admin", "member"]},
+            "is_bot": {"type": "boolean"},
+            "created_at": _TS,
+            "last_seen": _TS,
+            "status": {"type": "string", "enum": ["online", "offline"]},
+        },
+    },
+    "Author": {
+        "type": "object",
+        "required": ["id", "username", "display_name", "is_bot"],
+        "properties": {
+            "id": _ID,
+            "username": {"type": "string"},
+            "display_name": {"type": "string"},
+            "is_bot": {"type": "boolean"},
+        },
+    },
+    "Channel": {
+        "type": "object",
+        "required": ["id", "name", "topic", "is_private", "archived", "created_at", "member_count", "unread_count"],
+        "properties": {
+            "id": _ID,
+            "name": {"type": "string"},
+            "topic": {"type": "string"},
+            "is_private": {"type": "boolean"},
+            "archived": {"type": "boolean"},
+            "created_at": _TS,
+            "member_count": {"type": "integer"},
+            "unread_count": {"type": "integer"},
+            "is_member": {"type": "boolean"},
+        },
+    },
+    "Message": {
+        "type": "object",
+        "required": [
+            "id", "channel_id", "thread_id", "author", "body", "kind", "payload", "client_msg_id",
+            "created_at", "edited_at", "deleted", "reply_count",
+        ],
+        "properties": {
+            "id": _ID,
+            "channel_id": _ID,
+            "thread_id": {"type": ["integer", "null"]},
+            "author": {"$ref": "#/components/schemas/Author"},
+            "body": {"type": "string"},
+            "kind": {"type": "string", "enum": ["user", "bot", "system"]},
+            "payload": {"type": ["object", "null"]},
+            "client_msg_id": {"type": ["string", "null"]},
+            "created_at": _TS,
+            "edited_at": _TS,
+            "deleted": {"type": "boolean"},
+            "reply_count": {"type": "integer"},
+            "started_thread_id": {"type": ["integer", "null"]},
+        },
+    },
+    "Thread": {
+        "type": "object",
+        "required": ["id", "channel_id", "root_message_id", "title", "created_by", "created_at", "reply_count"],
+        "properties": {
+            "id": _ID,
+            "channel_id": _ID,
+            "root_message_id": _ID,
+            "title": {"type": "string"},
+            "created_by": {"type": ["integer", "null"]},
+            "created_at": _TS,
+            "reply_count": {"type": "integer"},
+            "last_reply_at": _TS,
+        },
+    },
+}
+
+
+def _envelope(key: str, ref: str, many: bool = False) -> dict[str, Any]:
+    item = {"$ref": f"#/components/schemas/{ref}"}
+    return {
+        "type": "object",
+        "required": [key],
+        "properties": {key: {"type": "array", "items": item} if many else item},
+    }
+
+
+SCHEMAS.update(
+    {
+        "UserEnvelope": _envelope("user", "User"),
+        "UserList": _envelope("members", "User", many=True),
+        "ChannelEnvelope": _envelope("channel", "Channel"),
+        "ChannelList": _envelope("channels", "Channel", many=True),
+        "MessageEnvelope": _envelope("message", "Message"),
+        "ThreadEnvelope": _envelope("thread", "Thread"),
+        "MessagePage": {
+            "type": "object",
+            "required": ["messages", "has_more"],
+            "properties": {
+                "messages": {"type": "array", "items": {"$ref": "#/components/schemas/Message"}},
+                "has_more": {"type": "boolean"},
+            },
+        },
+        "Session": {
+            "type": "object",
+            "required": ["access_token", "refresh_token", "token_type", "expires_in", "user"],
+            "properties": {
+                "access_token": {"type": "string"},
+                "refresh_token": {"type": "string"},
+                "token_type": {"type": "string", "enum": ["bearer"]},
+                "expires_in": {"type": "integer"},
+                "user": {"$ref": "#/components/schemas/User"},
+            },
+        },
+        "ReadMarker": {
+            "type": "object",
+            "required": ["channel_id", "last_read_message_id", "unread_count"],
+            "properties": {
+                "channel_id": _ID,
+                "last_read_message_id": {"type": ["integer", "null"]},
+                "unread_count": {"type": "integer"},
+            },
+        },
+        "Health": {"type": "object", "required": ["status"], "properties": {"status": {"type": "string"}}},
+    }
+)
+
+_ERROR_TEXT = {
+    400: "Malformed request (bad JSON)",
+    401: "Missing, invalid, expired or revoked token",
+    403: "Not allowed",
+    404: "Not found (or not visible to the caller)",
+    409: "Conflict",
+    413: "Request body too large",
+    422: "Invalid fields",
+    429: "Rate limited (see Retry-After)",
+    503: "Service unavailable",
+}
+
+#: extra schemas that other layers (bots, plugins) register, merged into the document
+EXTRA_SCHEMAS: dict[str, Any] = {}
+
+
+def _path_params(path: str) -> tuple[str, list[dict[str, Any]]]:
+    params = []
+
+    def repl(match: re.Match[str]) -> str:
+        params.append({"name": match.group(1), "in": "path", "required": True, "schema": {"type": "integer", "minimum": 1}})
+        return "{" + match.group(1) + "}"
+
+    return re.sub(r"\{(\w+)(?::[^}]*)?\}", repl, path), params
+
+
+def _query_params(model) -> list[dict[str, Any]]:
+    schema = model.model_json_schema()
+    out = []
+    for name, prop in schema.get("properties", {}).items():
+        prop = {k: v for k, v in prop.items() if k not in {"title"}}
+        if "anyOf" in prop:
+            prop = next((p for p in prop["anyOf"] if p.get("type") != "null"), prop)
+        out.append({"name": name, "in": "query", "required": False, "schema": prop})
+    return out
+
+
+def build_openapi(routes: list[RouteSpec]) -> dict[str, Any]:
+    """The document for ``routes``; every request and response shape is described."""
+    paths: dict[str, Any] = {}
+    components: dict[str, Any] = {**SCHEMAS, **EXTRA_SCHEMAS}
+    for spec in routes:
+        path, params = _path_params(spec.path)
+        op: dict[str, Any] = {
+            "operationId": spec.handler.__name__,
+            "summary": spec.summary,
+            "tags": [spec.tag],
+            "responses": {},
+        }
+        if spec.query is not None:
+            params = params + _query_params(spec.query)
+        if params:
+            op["parameters"] = params
+        if spec.body is not None:
+            name = spec.body.__name__
+            components[name] = spec.body.model_json_schema(ref_template="#/components/schemas/{model}")
+            components.update(components[name].pop("$defs", {}))
+            op["requestBody"] = {
+                "required": True,
+                "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{name}"}}},
+            }
+        ok: dict[str, Any] = {"description": "Success"}
+        if spec.response:
+            ok["content"] = {"application/json": {"schema": {"$ref": f"#/components/schemas/{spec.response}"}}}
+        op["responses"][str(spec.status)] = ok
+        for status, text in spec.extra_statuses.items():
+            op["responses"][str(status)] = {**ok, "description": text}
+        errors = set(spec.errors)
+        if spec.auth:
+            errors.add(401)
+            op["security"] = [{"bearer": []}]
+        if spec.body is not None:
+            errors |= {400, 413, 422}
+        if spec.query is not None:
+            errors.add(422)
+        for status in sorted(errors):
+            op["responses"][str(status)] = {
+                "description": _ERROR_TEXT.get(status, "Error"),
+                "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+            }
+        paths.setdefault(path, {})[spec.method.lower()] = op
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "Venn API", "version": __version__},
+        "paths": paths,
+        "components": {
+            "schemas": components,
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+        },
+    }

@@ -1,0 +1,41 @@
+"""Operational endpoints: health, readiness, metrics, the OpenAPI document."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from venn import db
+from venn.api.openapi import build_openapi
+from venn.api.routing import ApiRouter, Call
+from venn.errors import Unavailable
+
+ops = ApiRouter()
+
+
+@ops.get("/healthz", auth=False, response="Health", tag="ops")
+async def healthz(call: Call):
+    """Liveness: the process answers."""
+    return {"status": "ok"}
+
+
+@ops.get("/readyz", auth=False, response="Health", errors=(503,), tag="ops")
+async def readyz(call: Call):
+    """Readiness: the database answers (503 when it does not)."""
+    try:
+        await db.ping()
+    except Exception:
+        raise Unavailable("The database is unreachable.") from None
+    return {"status": "ready"}
+
+
+@ops.get("/metrics", auth=False, response=None, tag="ops")
+async def metrics(call: Call):
+    """Prometheus metrics (text exposition format)."""
+    body = call.services.metrics.render()
+    return web.Response(body=body, headers={"Content-Type": "text/plain; version=0.0.4; charset=utf-8"})
+
+
+@ops.get("/api/v1/openapi.json", auth=False, response=None, tag="ops")
+async def openapi(call: Call):
+    """This document."""
+    return build_openapi(call.request.app["api_routes"])

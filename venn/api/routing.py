@@ -1,0 +1,147 @@
+"""Declarative routes for the REST API: one place that knows each endpoint.
+
+``ApiRouter`` registers handlers on the aiohttp app (with and without a trailing
+slash), handles auth, body and query validation, and feeds the OpenAPI document.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from aiohttp import web
+from pydantic import BaseModel, ValidationError
+
+from venn.db.models import User
+from venn.errors import BadRequest, NotFound, PayloadTooLarge, ValidationFailed
+from venn.schemas import field_errors, parse
+
+M = TypeVar("M", bound=BaseModel)
+MAX_ID = 2**63 - 1
+
+
+class Call:
+    """What a handler gets: the request, the services, the caller and the parsed body."""
+
+    __slots__ = ("request", "services", "user", "body")
+
+    def __init__(self, request: web.Request, user: User | None, body: Any) -> None:
+        self.request = request
+        self.services = request.app["services"]
+        self.user: User = user  # type: ignore[assignment]
+        self.body = body
+
+    def path_id(self, name: str) -> int:
+        """An id from the path; one too large for the database is simply not found."""
+        value = int(self.request.match_info[name])
+        if value < 1 or value > MAX_ID:
+            raise NotFound("Not found.")
+        return value
+
+    def query(self, model: type[M]) -> M:
+        try:
+            return model.model_validate(dict(self.request.query))
+        except ValidationError as exc:
+            raise ValidationFailed(field_errors(exc)) from None
+
+    @property
+    def client_ip(self) -> str:
+        return self.request.remote or "unknown"
+
+
+Handler = Callable[[Call], Awaitable[Any]]
+
+
+@dataclass
+class RouteSpec:
+    method: str
+    path: str
+    handler: Handler
+    summary: str
+    auth: bool = True
+    body: type[BaseModel] | None = None
+    query: type[BaseModel] | None = None
+    status: int = 200
+    response: str | None = None  # name of the response schema in the OpenAPI document
+    errors: tuple[int, ...] = ()
+    tag: str = "api"
+    extra_statuses: dict[int, str] = field(default_factory=dict)
+
+
+class ApiRouter:
+    def __init__(self, prefix: str = "") -> None:
+        self.prefix = prefix
+        self.routes: list[RouteSpec] = []
+
+    def route(self, method: str, path: str, **options: Any) -> Callable[[Handler], Handler]:
+        def decorator(handler: Handler) -> Handler:
+            summary = options.pop("summary", None) or (handler.__doc__ or "").strip().splitlines()[0]
+            self.routes.append(RouteSpec(method, self.prefix + path, handler, summary, **options))
+            return handler
+
+        return decorator
+
+    def get(self, path: str, **options: Any):
+        return self.route("GET", path, **options)
+
+    def post(self, path: str, **options: Any):
+        return self.route("POST", path, **options)
+
+    def patch(self, path: str, **options: Any):
+        return self.route("PATCH", path, **options)
+
+    def delete(self, path: str, **options: Any):
+        return self.route("DELETE", path, **options)
+
+    def include(self, other: ApiRouter) -> None:
+        self.routes.extend(other.routes)
+
+    def register(self, app: web.Application) -> None:
+        """Add every route to ``app``, answering with and without a trailing slash."""
+        for spec in self.routes:
+            handler = _wrap(spec)
+            path = spec.path.rstrip("/")
+            app.router.add_route(spec.method, path, handler)
+            app.router.add_route(spec.method, path + "/", handler)
+        app["api_routes"] = list(self.routes)
+
+
+async def read_json(request: web.Request) -> Any:
+    """The request's JSON body: 400 when it is missing or not JSON, 413 when too large."""
+    try:
+        raw = await request.read()
+    except web.HTTPRequestEntityTooLarge:
+        raise PayloadTooLarge(
+            f"The request body is larger than {request.app['settings'].max_body_bytes} bytes."
+        ) from None
+    if not raw.strip():
+        raise BadRequest("The request needs a JSON body.", code="bad_json")
+    try:
+        return json.loads(raw)
+    except (ValueError, UnicodeDecodeError):
+        raise BadRequest("The request body is not valid JSON.", code="bad_json") from None
+
+
+def _wrap(spec: RouteSpec) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
+    async def handler(request: web.Request) -> web.StreamResponse:
+        request["route_spec"] = spec
+        user = None
+        if spec.auth:
+            user = await request.app["authenticate"](request)
+        body = None
+        if spec.body is not None:
+            body = parse(spec.body, await read_json(request))
+        result = await spec.handler(Call(request, user, body))
+        if isinstance(result, web.StreamResponse):
+            return result
+        status = spec.status
+        if isinstance(result, tuple):
+            status, result = result
+        if result is None:
+            return web.Response(status=204 if status in (200, 204) else status)
+        return web.json_response(result, status=status)
+
+    handler.__name__ = spec.handler.__name__
+    return handler

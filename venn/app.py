@@ -1,0 +1,91 @@
+"""The application factory: wires settings, storage, services and transports."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+
+from aiohttp import web
+
+from venn import db
+from venn.api.middleware import api_middleware, authenticate_request
+from venn.api.ops import ops
+from venn.api.routing import ApiRouter
+from venn.api.v1 import api
+from venn.config import Settings, load_settings
+from venn.events import EventBus
+from venn.metrics import Metrics
+from venn.presence import MemoryPresence
+from venn.ratelimit import MemoryRateLimiter, RedisRateLimiter
+from venn.security.tokens import TokenSigner
+from venn.services import Services
+
+log = logging.getLogger("venn.app")
+
+
+def build_router() -> ApiRouter:
+    """Every REST route of the app (the OpenAPI document is generated from it)."""
+    router = ApiRouter()
+    router.include(ops)
+    router.include(api)
+    return router
+
+
+def create_app(settings: Settings | None = None) -> web.Application:
+    """A ready-to-run aiohttp application. Storage opens on start-up, closes on clean-up."""
+    settings = settings or load_settings()
+    app = web.Application(middlewares=[api_middleware], client_max_size=settings.max_body_bytes)
+    app["settings"] = settings
+    app["authenticate"] = authenticate_request
+    redis = None
+    if settings.redis_url:
+        import redis.asyncio as aioredis
+
+        redis = aioredis.from_url(settings.redis_url, decode_responses=True)
+    app["redis"] = redis
+    services = Services(
+        settings=settings,
+        events=EventBus(),
+        limiter=RedisRateLimiter(redis) if redis is not None else MemoryRateLimiter(),
+        tokens=TokenSigner(
+            settings.secret_key_value(),
+            access_ttl=settings.access_token_ttl_seconds,
+            refresh_ttl=settings.refresh_token_ttl_seconds,
+        ),
+        presence=MemoryPresence(),
+        metrics=Metrics(),
+    )
+    app["services"] = services
+    router = build_router()
+    # Transports and extensions add their routes and start-up steps here.
+    for setup in _extensions():
+        setup(app, router)
+    router.register(app)
+    app.cleanup_ctx.insert(0, _database)
+    app.cleanup_ctx.append(_closers)
+    return app
+
+
+def _extensions():
+    """Optional layers (real-time, bots, web client), each a ``setup(app, router)``."""
+    from venn.extensions import EXTENSIONS
+
+    return EXTENSIONS
+
+
+async def _database(app: web.Application) -> AsyncIterator[None]:
+    url = app["settings"].effective_database_url
+    await db.apply_migrations(url)
+    ctx = await db.open_database(url)
+    log.info("database ready", extra={"backend": "postgres" if app["settings"].is_postgres else "sqlite"})
+    yield
+    await db.close_database(ctx)
+
+
+async def _closers(app: web.Application) -> AsyncIterator[None]:
+    yield
+    services: Services = app["services"]
+    await services.limiter.close()
+    await services.presence.close()
+    if app["redis"] is not None:
+        await app["redis"].aclose()

@@ -1,0 +1,129 @@
+"""The ``venn`` command: serve, migrate, create-admin, plugins, sql check."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import logging
+import sys
+
+from venn.config import Settings, SettingsError, load_settings
+from venn.logs import setup_logging
+
+log = logging.getLogger("venn.cli")
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    overrides = {}
+    if getattr(args, "host", None):
+        overrides["host"] = args.host
+    if getattr(args, "port", None):
+        overrides["port"] = args.port
+    settings = load_settings(**overrides)
+    setup_logging(settings.log_format, settings.log_level)
+    return settings
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from aiohttp import web
+
+    from venn.app import create_app
+
+    settings = _settings(args)
+    app = create_app(settings)
+    log.info("serving on http://%s:%s", settings.host, settings.port)
+    web.run_app(
+        app,
+        host=settings.host,
+        port=settings.port,
+        access_log=None,
+        shutdown_timeout=settings.shutdown_timeout_seconds,
+        print=None,
+    )
+    return 0
+
+
+def cmd_migrate(args: argparse.Namespace) -> int:
+    from venn import db
+
+    settings = _settings(args)
+    asyncio.run(db.apply_migrations(settings.effective_database_url))
+    print("database is up to date")
+    return 0
+
+
+def cmd_create_admin(args: argparse.Namespace) -> int:
+    from venn.admin import create_admin
+
+    settings = _settings(args)
+    if args.password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = getpass.getpass("Password: ")
+        if getpass.getpass("Again: ") != password:
+            print("error: the passwords differ", file=sys.stderr)
+            return 1
+    try:
+        message = asyncio.run(create_admin(settings, args.username, password))
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    print(message)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="venn", description="Venn chat server")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    serve = sub.add_parser("serve", help="run the server")
+    serve.add_argument("--host", help="address to listen on (VENN_HOST, default 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="port to listen on (VENN_PORT, default 8000)")
+    serve.set_defaults(func=cmd_serve)
+
+    migrate = sub.add_parser("migrate", help="apply database migrations")
+    migrate.set_defaults(func=cmd_migrate)
+
+    admin = sub.add_parser("create-admin", help="create an admin (or make an existing user one)")
+    admin.add_argument("username")
+    admin.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
+    admin.set_defaults(func=cmd_create_admin)
+
+    for register in _command_plugins():
+        register(sub)
+    return parser
+
+
+def _command_plugins():
+    """Sub-commands contributed by other layers (bots, plugins)."""
+    commands = []
+    try:
+        from plugins.sql_agent.cli import add_sql_commands
+
+        commands.append(add_sql_commands)
+    except ImportError:
+        pass
+    try:
+        from bots.cli import add_plugin_commands
+
+        commands.append(add_plugin_commands)
+    except ImportError:
+        pass
+    return commands
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except SettingsError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,167 @@
+"""Settings, read from the environment and `.env` (names as in `.env.example`).
+
+Every knob has a default, so Venn runs with no configuration at all: SQLite and a
+generated secret key under ``VENN_DATA_DIR``, in-process pub/sub, the DuckDB demo
+warehouse. An invalid value stops start-up with a message naming the variable
+(:func:`load_settings` raises :class:`SettingsError`).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+from pathlib import Path
+from typing import Annotated, Literal
+from urllib.parse import urlparse
+
+from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+log = logging.getLogger("venn.config")
+
+SECRET_KEY_FILE = "secret_key"
+
+
+def _env(name: str, *more: str) -> AliasChoices:
+    return AliasChoices(name, *more)
+
+
+class SettingsError(Exception):
+    """A setting is invalid; the message names the variable and says why."""
+
+
+class Settings(BaseSettings):
+    """All of Venn's settings. Field aliases are the environment variable names."""
+
+    model_config = SettingsConfigDict(
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        populate_by_name=True,
+        case_sensitive=False,
+    )
+
+    # Storage and scale-out
+    data_dir: Path = Field(Path(".venn"), validation_alias=_env("VENN_DATA_DIR"))
+    database_url: str | None = Field(None, validation_alias=_env("DATABASE_URL"))
+    redis_url: str | None = Field(None, validation_alias=_env("REDIS_URL"))
+    secret_key: SecretStr | None = Field(None, validation_alias=_env("SECRET_KEY"))
+
+    # HTTP
+    host: str = Field("127.0.0.1", validation_alias=_env("VENN_HOST"))
+    port: int = Field(8000, ge=1, le=65535, validation_alias=_env("VENN_PORT"))
+    cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list, validation_alias=_env("VENN_CORS_ORIGINS"))
+    max_body_bytes: int = Field(256 * 1024, ge=1024, validation_alias=_env("VENN_MAX_BODY_BYTES"))
+    log_format: Literal["text", "json"] = Field("text", validation_alias=_env("VENN_LOG_FORMAT"))
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
+        "INFO", validation_alias=_env("VENN_LOG_LEVEL")
+    )
+    shutdown_timeout_seconds: float = Field(10.0, gt=0, validation_alias=_env("VENN_SHUTDOWN_TIMEOUT"))
+
+    # Accounts and auth
+    registration_open: bool = Field(True, validation_alias=_env("VENN_REGISTRATION_OPEN"))
+    access_token_ttl_seconds: int = Field(15 * 60, ge=10, validation_alias=_env("VENN_ACCESS_TOKEN_TTL"))
+    refresh_token_ttl_seconds: int = Field(
+        14 * 24 * 3600, ge=60, validation_alias=_env("VENN_REFRESH_TOKEN_TTL")
+    )
+    rate_limit_messages_per_minute: int = Field(
+        120, ge=1, validation_alias=_env("VENN_RATE_LIMIT_MESSAGES_PER_MINUTE")
+    )
+    rate_limit_logins_per_minute: int = Field(
+        10, ge=1, validation_alias=_env("VENN_RATE_LIMIT_LOGINS_PER_MINUTE")
+    )
+    max_message_length: int = Field(4000, ge=1, le=100_000, validation_alias=_env("VENN_MAX_MESSAGE_LENGTH"))
+
+    # LLM and warehouse (SQL agent plugin)
+    openai_api_key: SecretStr | None = Field(None, validation_alias=_env("OPENAI_API_KEY"))
+    openai_base_url: str | None = Field(None, validation_alias=_env("OPENAI_BASE_URL"))
+    llm_model: str = Field("gpt-4o-mini", validation_alias=_env("VENN_LLM_MODEL"))
+    warehouse_url: SecretStr | None = Field(None, validation_alias=_env("VENN_WAREHOUSE_URL"))
+    snowflake_account: str | None = Field(None, validation_alias=_env("SNOWFLAKE_ACCOUNT"))
+    snowflake_user: str | None = Field(None, validation_alias=_env("SNOWFLAKE_USER"))
+    snowflake_password: SecretStr | None = Field(None, validation_alias=_env("SNOWFLAKE_PASSWORD"))
+    snowflake_private_key_path: str | None = Field(None, validation_alias=_env("SNOWFLAKE_PRIVATE_KEY_PATH"))
+    snowflake_private_key_passphrase: SecretStr | None = Field(
+        None, validation_alias=_env("SNOWFLAKE_PRIVATE_KEY_PASSPHRASE")
+    )
+    snowflake_role: str | None = Field(None, validation_alias=_env("SNOWFLAKE_ROLE"))
+    snowflake_warehouse: str | None = Field(None, validation_alias=_env("SNOWFLAKE_WAREHOUSE"))
+    snowflake_database: str | None = Field(None, validation_alias=_env("SNOWFLAKE_DATABASE"))
+    snowflake_schema: str | None = Field(None, validation_alias=_env("SNOWFLAKE_SCHEMA"))
+
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _split_origins(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [o.strip().rstrip("/") for o in value.split(",") if o.strip()]
+        return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _check_database_url(cls, value: str | None) -> str | None:
+        if value is None or value == "":
+            return None
+        scheme = urlparse(value).scheme
+        if scheme not in {"sqlite", "postgres", "postgresql"}:
+            raise ValueError("must start with sqlite://, postgres:// or postgresql://")
+        if scheme == "sqlite" and value not in {"sqlite://:memory:"} and not value.startswith("sqlite:///"):
+            raise ValueError("SQLite URLs are sqlite:///absolute/path.db or sqlite://:memory:")
+        return value
+
+    @field_validator("redis_url")
+    @classmethod
+    def _check_redis_url(cls, value: str | None) -> str | None:
+        if value is None or value == "":
+            return None
+        if urlparse(value).scheme not in {"redis", "rediss", "unix"}:
+            raise ValueError("must start with redis://, rediss:// or unix://")
+        return value
+
+    # Derived values -------------------------------------------------------
+
+    @property
+    def effective_database_url(self) -> str:
+        """The database URL in use: DATABASE_URL, or SQLite under the data dir."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'venn.db').resolve()}"
+
+    @property
+    def is_postgres(self) -> bool:
+        return urlparse(self.effective_database_url).scheme in {"postgres", "postgresql"}
+
+    def secret_key_value(self) -> str:
+        """SECRET_KEY, or a key generated once and kept in ``VENN_DATA_DIR/secret_key``."""
+        if self.secret_key is not None and self.secret_key.get_secret_value():
+            return self.secret_key.get_secret_value()
+        path = self.data_dir / SECRET_KEY_FILE
+        if path.exists():
+            key = path.read_text().strip()
+        else:
+            self.data_dir.mkdir(parents=True, exist_ok=True)
+            key = secrets.token_urlsafe(48)
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w") as fh:
+                fh.write(key)
+        log.warning(
+            "SECRET_KEY is not set: using the generated key in %s. "
+            "Production must set SECRET_KEY (the same value on every server process).",
+            path,
+        )
+        return key
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read settings from the environment (and `.env`), with keyword overrides.
+
+    Raises :class:`SettingsError` naming the offending variable.
+    """
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        problems = []
+        for err in exc.errors():
+            name = str(err["loc"][0]) if err["loc"] else "?"
+            problems.append(f"{name.upper()}: {err['msg']}")
+        raise SettingsError("Invalid setting " + "; ".join(problems)) from None

@@ -1,0 +1,137 @@
+"""The chat core's tables (Tortoise ORM models).
+
+The schema is created and changed only by the migrations in ``venn/db/migrations``.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from tortoise import fields
+from tortoise.indexes import Index
+from tortoise.models import Model
+
+
+class Role(StrEnum):
+    ADMIN = "admin"
+    MEMBER = "member"
+
+
+class MemberRole(StrEnum):
+    OWNER = "owner"
+    MEMBER = "member"
+
+
+class MessageKind(StrEnum):
+    USER = "user"
+    BOT = "bot"
+    SYSTEM = "system"
+
+
+class User(Model):
+    id = fields.BigIntField(primary_key=True)
+    username = fields.CharField(max_length=32)
+    # Usernames are unique case-insensitively: the folded form carries the constraint.
+    username_key = fields.CharField(max_length=32, unique=True)
+    email = fields.CharField(max_length=254, null=True)
+    display_name = fields.CharField(max_length=64)
+    password_hash = fields.CharField(max_length=255, null=True)
+    role = fields.CharEnumField(Role, max_length=16, default=Role.MEMBER)
+    is_bot = fields.BooleanField(default=False)
+    token_version = fields.IntField(default=0)
+    created_at = fields.DatetimeField(auto_now_add=True)
+    last_seen_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "users"
+
+
+class RefreshToken(Model):
+    """One issued refresh token, used once (rotation) and then replaced."""
+
+    id = fields.BigIntField(primary_key=True)
+    jti = fields.CharField(max_length=64, unique=True)
+    user = fields.ForeignKeyField("venn.User", related_name="refresh_tokens", on_delete=fields.CASCADE)
+    token_version = fields.IntField()
+    created_at = fields.DatetimeField(auto_now_add=True)
+    expires_at = fields.DatetimeField()
+    used_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "refresh_tokens"
+
+
+class Channel(Model):
+    id = fields.BigIntField(primary_key=True)
+    name = fields.CharField(max_length=80, unique=True)
+    topic = fields.CharField(max_length=250, default="")
+    is_private = fields.BooleanField(default=False)
+    archived = fields.BooleanField(default=False)
+    created_by = fields.ForeignKeyField(
+        "venn.User", related_name="created_channels", null=True, on_delete=fields.SET_NULL
+    )
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "channels"
+
+
+class Membership(Model):
+    id = fields.BigIntField(primary_key=True)
+    user = fields.ForeignKeyField("venn.User", related_name="memberships", on_delete=fields.CASCADE)
+    channel = fields.ForeignKeyField("venn.Channel", related_name="memberships", on_delete=fields.CASCADE)
+    role = fields.CharEnumField(MemberRole, max_length=16, default=MemberRole.MEMBER)
+    last_read_message_id = fields.BigIntField(null=True)
+    joined_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "memberships"
+        unique_together = (("user", "channel"),)
+        indexes = (Index(fields=("channel_id", "user_id"), name="ix_membership_channel_user"),)
+
+
+class Message(Model):
+    id = fields.BigIntField(primary_key=True)
+    channel = fields.ForeignKeyField("venn.Channel", related_name="messages", on_delete=fields.CASCADE)
+    # The thread this message is a reply in; NULL for the channel's own stream.
+    thread = fields.ForeignKeyField("venn.Thread", related_name="replies", null=True, on_delete=fields.CASCADE)
+    author = fields.ForeignKeyField("venn.User", related_name="messages", on_delete=fields.CASCADE)
+    body = fields.TextField()
+    kind = fields.CharEnumField(MessageKind, max_length=16, default=MessageKind.USER)
+    payload = fields.JSONField(null=True)
+    client_msg_id = fields.CharField(max_length=64, null=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+    edited_at = fields.DatetimeField(null=True)
+    deleted = fields.BooleanField(default=False)
+    deleted_at = fields.DatetimeField(null=True)
+    # Denormalised for thread roots: the thread started from this message and its size.
+    started_thread_id = fields.BigIntField(null=True)
+    reply_count = fields.IntField(default=0)
+
+    class Meta:
+        table = "messages"
+        unique_together = (("author", "client_msg_id"),)
+        indexes = (
+            # channel history (thread_id IS NULL) and unread counts
+            Index(fields=("channel_id", "thread_id", "id"), name="ix_message_channel_thread_id"),
+            # thread history
+            Index(fields=("thread_id", "id"), name="ix_message_thread_id"),
+        )
+
+
+class Thread(Model):
+    id = fields.BigIntField(primary_key=True)
+    channel = fields.ForeignKeyField("venn.Channel", related_name="threads", on_delete=fields.CASCADE)
+    # A plain column rather than a foreign key: Message already points at Thread, and
+    # the two-way reference would make a cycle that the schema cannot be built from.
+    root_message_id = fields.BigIntField(unique=True)
+    title = fields.CharField(max_length=200, default="")
+    created_by = fields.ForeignKeyField(
+        "venn.User", related_name="created_threads", null=True, on_delete=fields.SET_NULL
+    )
+    created_at = fields.DatetimeField(auto_now_add=True)
+    reply_count = fields.IntField(default=0)
+    last_reply_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "threads"

@@ -1,0 +1,9 @@
+"""The layers that plug into the app factory, in order.
+
+Each entry is ``setup(app, router)``: it may add routes to ``router``, start-up
+and clean-up steps to ``app``, and subscribers to the event bus.
+"""
+
+from __future__ import annotations
+
+EXTENSIONS: list = []

@@ -1,0 +1,77 @@
+"""Fixed-window rate limits, in memory or in Redis (shared by all processes)."""
+
+from __future__ import annotations
+
+import math
+import time
+from typing import Protocol
+
+from venn.errors import RateLimited
+
+
+class RateLimiter(Protocol):
+    async def hit(self, key: str, limit: int, window: int = 60) -> int | None:
+        """Count one hit; return None if allowed, else seconds until the window resets."""
+
+    async def close(self) -> None: ...
+
+
+class MemoryRateLimiter:
+    """Counters in this process only (embedded mode)."""
+
+    def __init__(self, clock=time.monotonic) -> None:
+        self._clock = clock
+        self._windows: dict[str, tuple[float, int]] = {}
+        self._last_sweep = 0.0
+
+    async def hit(self, key: str, limit: int, window: int = 60) -> int | None:
+        now = self._clock()
+        self._sweep(now, window)
+        start, count = self._windows.get(key, (now, 0))
+        if now - start >= window:
+            start, count = now, 0
+        count += 1
+        self._windows[key] = (start, count)
+        if count > limit:
+            return max(1, math.ceil(start + window - now))
+        return None
+
+    def _sweep(self, now: float, window: int) -> None:
+        if now - self._last_sweep < window:
+            return
+        self._last_sweep = now
+        for key, (start, _) in list(self._windows.items()):
+            if now - start >= window:
+                del self._windows[key]
+
+    async def close(self) -> None:
+        self._windows.clear()
+
+
+class RedisRateLimiter:
+    """Counters in Redis, so that every server process shares them."""
+
+    def __init__(self, redis, prefix: str = "venn:rl:") -> None:
+        self._redis = redis
+        self._prefix = prefix
+
+    async def hit(self, key: str, limit: int, window: int = 60) -> int | None:
+        bucket = int(time.time() // window)
+        rkey = f"{self._prefix}{key}:{bucket}"
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.incr(rkey)
+            pipe.expire(rkey, window + 1)
+            count, _ = await pipe.execute()
+        if int(count) > limit:
+            return max(1, math.ceil((bucket + 1) * window - time.time()))
+        return None
+
+    async def close(self) -> None:
+        return None
+
+
+async def enforce(limiter: RateLimiter, key: str, limit: int, window: int = 60, message: str | None = None) -> None:
+    """Raise :class:`RateLimited` when ``key`` is over ``limit`` hits per ``window`` s."""
+    retry_after = await limiter.hit(key, limit, window)
+    if retry_after is not None:
+        raise RateLimited(retry_after, message)

@@ -1,0 +1,128 @@
+"""Input models shared by every door (REST, Socket.IO, bots).
+
+Unknown fields and wrong types are refused (422 with the failing fields). Rules
+that depend on settings (message length) are checked in the service layer.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, field_validator
+
+from venn.errors import ValidationFailed
+
+Username = Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=32, pattern=r"^[A-Za-z0-9_.-]+$")]
+Password = Annotated[str, StringConstraints(min_length=8, max_length=256)]
+DisplayName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
+Email = Annotated[
+    str, StringConstraints(strip_whitespace=True, max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+]
+ChannelName = Annotated[
+    str, StringConstraints(strip_whitespace=True, to_lower=True, min_length=1, max_length=80, pattern=r"^[a-z0-9][a-z0-9_-]*$")
+]
+Topic = Annotated[str, StringConstraints(strip_whitespace=True, max_length=250)]
+ClientMsgId = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")]
+Id = Annotated[int, Field(ge=1, le=2**63 - 1)]
+# Bodies are checked against VENN_MAX_MESSAGE_LENGTH in the service; this bound only
+# stops absurd payloads early.
+Body = Annotated[str, StringConstraints(max_length=100_000)]
+
+
+class Input(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True, str_strip_whitespace=False)
+
+
+class RegisterIn(Input):
+    username: Username
+    password: Password
+    email: Email | None = None
+    display_name: DisplayName | None = None
+
+
+class LoginIn(Input):
+    username: Annotated[str, StringConstraints(min_length=1, max_length=64)]
+    password: Annotated[str, StringConstraints(min_length=1, max_length=256)]
+
+
+class RefreshIn(Input):
+    refresh_token: Annotated[str, StringConstraints(min_length=1, max_length=4096)]
+
+
+class UpdateMeIn(Input):
+    display_name: DisplayName | None = None
+    email: Email | None = None
+    password: Password | None = None
+    current_password: Annotated[str, StringConstraints(max_length=256)] | None = None
+
+
+class ChannelCreateIn(Input):
+    name: ChannelName
+    topic: Topic = ""
+    is_private: bool = False
+
+
+class AddMemberIn(Input):
+    user_id: Id
+
+
+class MarkReadIn(Input):
+    message_id: Id
+
+
+class MessageCreateIn(Input):
+    channel_id: Id
+    body: Body
+    thread_id: Id | None = None
+    client_msg_id: ClientMsgId | None = None
+
+
+class MessageEditIn(Input):
+    body: Body
+
+
+class ThreadCreateIn(Input):
+    channel_id: Id
+    root_message_id: Id
+    title: Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)] = ""
+
+
+class PageQuery(BaseModel):
+    """History paging (query string): ``limit`` 1..200, and at most one of before/after."""
+
+    model_config = ConfigDict(extra="ignore")
+    limit: Annotated[int, Field(ge=1, le=200)] = 50
+    before: Id | None = None
+    after: Id | None = None
+
+    @field_validator("after")
+    @classmethod
+    def _one_cursor(cls, value: int | None, info: Any) -> int | None:
+        if value is not None and info.data.get("before") is not None:
+            raise ValueError("give either before or after, not both")
+        return value
+
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def field_errors(exc: ValidationError) -> list[dict[str, str]]:
+    """Pydantic errors as ``[{"field", "message"}]``, without echoing input values."""
+    out = []
+    for err in exc.errors(include_input=False, include_url=False):
+        loc = ".".join(str(p) for p in err["loc"]) or "body"
+        msg = err["msg"]
+        if err["type"] == "extra_forbidden":
+            msg = "unknown field"
+        out.append({"field": loc, "message": msg})
+    return out
+
+
+def parse(model: type[M], data: Any) -> M:
+    """Validate ``data`` into ``model`` or raise :class:`ValidationFailed`."""
+    if not isinstance(data, dict):
+        raise ValidationFailed([{"field": "body", "message": "expected a JSON object"}])
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise ValidationFailed(field_errors(exc)) from None

@@ -1,0 +1,60 @@
+"""Signed access and refresh tokens (itsdangerous).
+
+A token carries the user id, the user's token version (bumped on logout, which
+revokes every token of the user) and, for refresh tokens, a one-time id that the
+database tracks so that a refresh token works once (rotation).
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+
+from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+
+ACCESS = "access"
+REFRESH = "refresh"
+
+
+class TokenError(Exception):
+    """The token is missing, malformed, forged or expired; the message says which."""
+
+
+@dataclass(frozen=True)
+class TokenClaims:
+    user_id: int
+    token_version: int
+    kind: str
+    jti: str | None = None
+
+
+class TokenSigner:
+    """Issues and verifies tokens with the server's secret key."""
+
+    def __init__(self, secret_key: str, *, access_ttl: int, refresh_ttl: int) -> None:
+        self._serializers = {
+            ACCESS: URLSafeTimedSerializer(secret_key, salt="venn.access"),
+            REFRESH: URLSafeTimedSerializer(secret_key, salt="venn.refresh"),
+        }
+        self.ttl = {ACCESS: access_ttl, REFRESH: refresh_ttl}
+
+    def issue_access(self, user_id: int, token_version: int) -> str:
+        return self._serializers[ACCESS].dumps({"u": user_id, "v": token_version})
+
+    def issue_refresh(self, user_id: int, token_version: int) -> tuple[str, str]:
+        """Return ``(token, jti)``."""
+        jti = secrets.token_urlsafe(24)
+        return self._serializers[REFRESH].dumps({"u": user_id, "v": token_version, "j": jti}), jti
+
+    def verify(self, token: str, kind: str) -> TokenClaims:
+        if not isinstance(token, str) or not token or len(token) > 4096:
+            raise TokenError("The token is missing or malformed.")
+        try:
+            data = self._serializers[kind].loads(token, max_age=self.ttl[kind])
+        except SignatureExpired:
+            raise TokenError("The token has expired.") from None
+        except BadSignature:
+            raise TokenError("The token is invalid.") from None
+        if not isinstance(data, dict) or not isinstance(data.get("u"), int) or not isinstance(data.get("v"), int):
+            raise TokenError("The token is invalid.")
+        return TokenClaims(user_id=data["u"], token_version=data["v"], kind=kind, jti=data.get("j"))

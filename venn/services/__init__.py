@@ -1,0 +1,50 @@
+"""The service layer: the rules of the chat, called by every transport.
+
+:class:`Services` bundles the per-app services; build it with :func:`build_services`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from venn.config import Settings
+from venn.events import EventBus
+from venn.metrics import Metrics
+from venn.presence import Presence
+from venn.ratelimit import RateLimiter
+from venn.security.tokens import TokenSigner
+
+if TYPE_CHECKING:
+    from venn.services.channels import ChannelService
+    from venn.services.messages import MessageService
+    from venn.services.threads import ThreadService
+    from venn.services.users import UserService
+
+
+@dataclass
+class Services:
+    settings: Settings
+    events: EventBus
+    limiter: RateLimiter
+    tokens: TokenSigner
+    presence: Presence
+    metrics: Metrics
+    users: UserService = field(init=False)
+    channels: ChannelService = field(init=False)
+    messages: MessageService = field(init=False)
+    threads: ThreadService = field(init=False)
+
+    def __post_init__(self) -> None:
+        from venn.services.channels import ChannelService
+        from venn.services.messages import MessageService
+        from venn.services.threads import ThreadService
+        from venn.services.users import UserService
+
+        self.users = UserService(self)
+        self.channels = ChannelService(self)
+        self.messages = MessageService(self)
+        self.threads = ThreadService(self)
+
+    def metrics_message_posted(self, kind: object) -> None:
+        self.metrics.messages_posted.labels(kind=str(kind)).inc()

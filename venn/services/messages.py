@@ -1,0 +1,213 @@
+"""Messages: the single path every message takes, whichever door it came through.
+
+validate → persist (committed) → publish an event. REST, Socket.IO and bots all
+call :meth:`MessageService.post`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import datetime, timezone
+from typing import Any
+
+from tortoise.exceptions import IntegrityError
+from tortoise.expressions import F
+from tortoise.transactions import in_transaction
+
+from venn.db.models import Channel, Message, MessageKind, Role, Thread, User
+from venn.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from venn.events import Event
+from venn.ratelimit import enforce
+from venn.schemas import MessageCreateIn, PageQuery
+from venn.services.base import Service
+from venn.services.views import message_view
+
+log = logging.getLogger("venn.messages")
+
+#: bot and system messages (result tables) may be longer than people's messages
+BOT_BODY_FACTOR = 10
+_LOCK_STRIPES = 256
+
+
+class PostResult:
+    """A posted message, and whether this call created it (False for an idempotent retry)."""
+
+    __slots__ = ("message", "created")
+
+    def __init__(self, message: dict[str, Any], created: bool) -> None:
+        self.message = message
+        self.created = created
+
+
+class MessageService(Service):
+    def __init__(self, core) -> None:
+        super().__init__(core)
+        # Posts to one channel are persisted and published one at a time in this
+        # process, so that new_message events leave in id order.
+        self._locks = [asyncio.Lock() for _ in range(_LOCK_STRIPES)]
+
+    def _check_body(self, body: str, kind: MessageKind) -> str:
+        text = body.strip()
+        limit = self.settings.max_message_length * (1 if kind == MessageKind.USER else BOT_BODY_FACTOR)
+        if not text:
+            raise ValidationFailed([{"field": "body", "message": "the message is empty"}])
+        if len(text) > limit:
+            raise ValidationFailed([{"field": "body", "message": f"at most {limit} characters"}])
+        return text
+
+    async def post(
+        self,
+        user: User,
+        data: MessageCreateIn,
+        *,
+        kind: MessageKind = MessageKind.USER,
+        payload: dict[str, Any] | None = None,
+        trusted: bool = False,
+    ) -> PostResult:
+        """Post a message. ``trusted`` (bots, system) skips membership and rate limits."""
+        body = self._check_body(data.body, kind)
+        if data.client_msg_id is not None:
+            existing = await self._by_client_id(user, data.client_msg_id)
+            if existing is not None:
+                return self._retry_result(existing, data, user)
+        if not trusted:
+            await enforce(
+                self.limiter,
+                f"msg:{user.id}",
+                self.settings.rate_limit_messages_per_minute,
+                message="You are sending messages too fast; slow down.",
+            )
+            channel = await self.core.channels.require_member(user, data.channel_id)
+        else:
+            channel = await Channel.get_or_none(id=data.channel_id)
+            if channel is None:
+                raise NotFound("No such channel.")
+        if channel.archived:
+            raise Forbidden("The channel is archived.", code="channel_archived")
+        thread = None
+        if data.thread_id is not None:
+            thread = await Thread.get_or_none(id=data.thread_id, channel_id=channel.id)
+            if thread is None:
+                raise NotFound("No such thread in this channel.")
+
+        async with self._locks[channel.id % _LOCK_STRIPES]:
+            try:
+                async with in_transaction():
+                    message = await Message.create(
+                        channel_id=channel.id,
+                        thread_id=thread.id if thread else None,
+                        author_id=user.id,
+                        body=body,
+                        kind=kind,
+                        payload=payload,
+                        client_msg_id=data.client_msg_id,
+                    )
+                    if thread is not None:
+                        await Thread.filter(id=thread.id).update(
+                            reply_count=F("reply_count") + 1, last_reply_at=message.created_at
+                        )
+                        await Message.filter(id=thread.root_message_id).update(reply_count=F("reply_count") + 1)
+            except IntegrityError:
+                # A concurrent retry with the same client_msg_id won the race.
+                existing = await self._by_client_id(user, data.client_msg_id) if data.client_msg_id else None
+                if existing is None:
+                    raise
+                return self._retry_result(existing, data, user)
+            view = message_view(message, user)
+            await self.events.publish(
+                Event(
+                    "new_message",
+                    {"message": view},
+                    channel_id=channel.id,
+                    thread_id=message.thread_id,  # type: ignore[attr-defined]
+                    context={"message": message, "author": user, "channel": channel, "thread": thread},
+                )
+            )
+        self.core.metrics_message_posted(kind)
+        return PostResult(view, True)
+
+    async def _by_client_id(self, user: User, client_msg_id: str) -> Message | None:
+        return await Message.get_or_none(author_id=user.id, client_msg_id=client_msg_id)
+
+    def _retry_result(self, existing: Message, data: MessageCreateIn, user: User) -> PostResult:
+        if existing.channel_id != data.channel_id or existing.thread_id != data.thread_id:  # type: ignore[attr-defined]
+            raise Conflict("That client_msg_id was already used for another message.", code="duplicate_client_msg_id")
+        return PostResult(message_view(existing, user), False)
+
+    async def _editable(self, user: User, message_id: int) -> tuple[Message, User]:
+        message = await Message.get_or_none(id=message_id).prefetch_related("author")
+        if message is None:
+            raise NotFound("No such message.")
+        await self.core.channels.get_visible(user, message.channel_id)  # type: ignore[attr-defined]
+        if message.author_id != user.id and user.role != Role.ADMIN:  # type: ignore[attr-defined]
+            raise Forbidden("Only the author or an admin can change this message.")
+        if message.deleted:
+            raise Conflict("The message was deleted.", code="message_deleted")
+        return message, message.author
+
+    async def edit(self, user: User, message_id: int, body: str) -> dict[str, Any]:
+        message, author = await self._editable(user, message_id)
+        text = self._check_body(body, message.kind)
+        message.body = text
+        message.edited_at = datetime.now(timezone.utc)
+        await message.save(update_fields=["body", "edited_at"])
+        view = message_view(message, author)
+        await self.events.publish(
+            Event(
+                "message_updated",
+                {"message": view},
+                channel_id=message.channel_id,  # type: ignore[attr-defined]
+                thread_id=message.thread_id,  # type: ignore[attr-defined]
+                context={"message": message, "author": author, "editor": user},
+            )
+        )
+        return view
+
+    async def delete(self, user: User, message_id: int) -> dict[str, Any]:
+        message, author = await self._editable(user, message_id)
+        message.deleted = True
+        message.deleted_at = datetime.now(timezone.utc)
+        message.body = ""
+        message.payload = None
+        await message.save(update_fields=["deleted", "deleted_at", "body", "payload"])
+        data = {
+            "message_id": message.id,
+            "channel_id": message.channel_id,  # type: ignore[attr-defined]
+            "thread_id": message.thread_id,  # type: ignore[attr-defined]
+        }
+        await self.events.publish(
+            Event("message_deleted", data, channel_id=data["channel_id"], thread_id=data["thread_id"])
+        )
+        return message_view(message, author)
+
+    async def get(self, user: User, message_id: int) -> dict[str, Any]:
+        message = await Message.get_or_none(id=message_id).prefetch_related("author")
+        if message is None:
+            raise NotFound("No such message.")
+        await self.core.channels.get_visible(user, message.channel_id)  # type: ignore[attr-defined]
+        return message_view(message, message.author)
+
+    # History ------------------------------------------------------------
+
+    async def channel_history(self, user: User, channel_id: int, page: PageQuery) -> dict[str, Any]:
+        """The channel's own stream (thread replies excluded), oldest first."""
+        channel = await self.core.channels.get_visible(user, channel_id)
+        return await self._page(Message.filter(channel_id=channel.id, thread_id=None), page)
+
+    async def thread_history(self, user: User, thread_id: int, page: PageQuery) -> dict[str, Any]:
+        thread = await self.core.threads.get_visible(user, thread_id)
+        return await self._page(Message.filter(thread_id=thread.id), page)
+
+    async def _page(self, query, page: PageQuery) -> dict[str, Any]:
+        if page.after is not None:
+            rows = await query.filter(id__gt=page.after).order_by("id").limit(page.limit + 1).prefetch_related("author")
+            has_more = len(rows) > page.limit
+            rows = rows[: page.limit]
+        else:
+            if page.before is not None:
+                query = query.filter(id__lt=page.before)
+            rows = await query.order_by("-id").limit(page.limit + 1).prefetch_related("author")
+            has_more = len(rows) > page.limit
+            rows = list(reversed(rows[: page.limit]))
+        return {"messages": [message_view(m, m.author) for m in rows], "has_more": has_more}

@@ -1,0 +1,163 @@
+"""Accounts and sessions: register, log in, refresh, log out, profile."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+from tortoise.exceptions import IntegrityError
+from tortoise.transactions import in_transaction
+
+from venn.db.models import RefreshToken, Role, User
+from venn.errors import Conflict, Forbidden, NotFound, Unauthorized, ValidationFailed
+from venn.ratelimit import enforce
+from venn.schemas import LoginIn, RegisterIn, UpdateMeIn
+from venn.security.passwords import hash_password, verify_password
+from venn.security.tokens import ACCESS, REFRESH, TokenError
+from venn.services.base import Service
+from venn.services.views import user_view
+
+log = logging.getLogger("venn.users")
+
+
+def username_key(username: str) -> str:
+    """The case-folded form that makes usernames unique case-insensitively."""
+    return username.strip().casefold()
+
+
+class UserService(Service):
+    async def register(self, data: RegisterIn, *, role: Role = Role.MEMBER, bypass_closed: bool = False) -> User:
+        if not self.settings.registration_open and not bypass_closed:
+            raise Forbidden("Registration is closed on this server.", code="registration_closed")
+        if await User.filter(username_key=username_key(data.username)).exists():
+            raise Conflict("That username is taken.", code="username_taken")
+        password_hash = await hash_password(data.password)
+        try:
+            user = await User.create(
+                username=data.username,
+                username_key=username_key(data.username),
+                email=data.email,
+                display_name=data.display_name or data.username,
+                password_hash=password_hash,
+                role=role,
+            )
+        except IntegrityError:
+            raise Conflict("That username is taken.", code="username_taken") from None
+        log.info("user registered", extra={"user_id": user.id, "role": str(role)})
+        return user
+
+    async def ensure_bot_user(self, username: str, display_name: str) -> User:
+        """The bot account for a plugin (created on first use, no password)."""
+        key = username_key(username)
+        user = await User.get_or_none(username_key=key)
+        if user is None:
+            try:
+                user = await User.create(
+                    username=username, username_key=key, display_name=display_name, is_bot=True
+                )
+            except IntegrityError:
+                user = await User.get(username_key=key)
+        return user
+
+    async def login(self, data: LoginIn, *, client_ip: str) -> dict[str, Any]:
+        await enforce(
+            self.limiter,
+            f"login:{username_key(data.username)}:{client_ip}",
+            self.settings.rate_limit_logins_per_minute,
+            message="Too many login attempts; wait a minute and try again.",
+        )
+        user = await User.get_or_none(username_key=username_key(data.username), is_bot=False)
+        if not await verify_password(user.password_hash if user else None, data.password) or user is None:
+            raise Unauthorized("Wrong username or password.", code="invalid_credentials")
+        return await self._issue_session(user)
+
+    async def refresh(self, refresh_token: str) -> dict[str, Any]:
+        """Exchange a refresh token for a new pair; the old one stops working (rotation)."""
+        try:
+            claims = self.tokens.verify(refresh_token, REFRESH)
+        except TokenError as exc:
+            raise Unauthorized(str(exc), code="invalid_token") from None
+        now = datetime.now(timezone.utc)
+        async with in_transaction():
+            # Mark used atomically: exactly one of two racing refreshes wins.
+            updated = await RefreshToken.filter(jti=claims.jti, used_at=None, user_id=claims.user_id).update(
+                used_at=now
+            )
+            user = await User.get_or_none(id=claims.user_id)
+        if user is None or user.token_version != claims.token_version:
+            raise Unauthorized("The token has been revoked.", code="token_revoked")
+        if not updated:
+            # A refresh token presented twice was stolen or replayed: revoke everything.
+            await self.revoke_all(user)
+            log.warning("refresh token reuse; all sessions revoked", extra={"user_id": user.id})
+            raise Unauthorized("The token has already been used; please log in again.", code="token_revoked")
+        return await self._issue_session(user)
+
+    async def _issue_session(self, user: User) -> dict[str, Any]:
+        access = self.tokens.issue_access(user.id, user.token_version)
+        refresh, jti = self.tokens.issue_refresh(user.id, user.token_version)
+        await RefreshToken.create(
+            jti=jti,
+            user_id=user.id,
+            token_version=user.token_version,
+            expires_at=datetime.now(timezone.utc) + timedelta(seconds=self.tokens.ttl[REFRESH]),
+        )
+        await RefreshToken.filter(user_id=user.id, expires_at__lt=datetime.now(timezone.utc)).delete()
+        return {
+            "access_token": access,
+            "refresh_token": refresh,
+            "token_type": "bearer",
+            "expires_in": self.tokens.ttl[ACCESS],
+            "user": user_view(user, viewer=user),
+        }
+
+    async def authenticate(self, access_token: str) -> User:
+        """The user behind an access token, or :class:`Unauthorized` saying why."""
+        try:
+            claims = self.tokens.verify(access_token, ACCESS)
+        except TokenError as exc:
+            raise Unauthorized(str(exc), code="invalid_token") from None
+        user = await User.get_or_none(id=claims.user_id)
+        if user is None or user.token_version != claims.token_version:
+            raise Unauthorized("The token has been revoked.", code="token_revoked")
+        return user
+
+    async def revoke_all(self, user: User) -> None:
+        """Log out everywhere: every access and refresh token of the user stops working."""
+        await User.filter(id=user.id).update(token_version=user.token_version + 1)
+        user.token_version += 1
+        await RefreshToken.filter(user_id=user.id).delete()
+        await self.publish_user_event("session_revoked", user.id, {"user_id": user.id})
+
+    async def publish_user_event(self, name: str, user_id: int, data: dict[str, Any]) -> None:
+        from venn.events import Event
+
+        await self.events.publish(Event(name=name, data=data, user_ids=(user_id,)))
+
+    async def update_me(self, user: User, data: UpdateMeIn) -> User:
+        changes: dict[str, Any] = {}
+        if data.display_name is not None:
+            changes["display_name"] = data.display_name
+        if "email" in data.model_fields_set:
+            changes["email"] = data.email
+        if data.password is not None:
+            if not data.current_password or not await verify_password(user.password_hash, data.current_password):
+                raise ValidationFailed(
+                    [{"field": "current_password", "message": "the current password is required and must match"}]
+                )
+            changes["password_hash"] = await hash_password(data.password)
+        if changes:
+            await User.filter(id=user.id).update(**changes)
+            for key, value in changes.items():
+                setattr(user, key, value)
+        return user
+
+    async def get(self, user_id: int) -> User:
+        user = await User.get_or_none(id=user_id)
+        if user is None:
+            raise NotFound("No such user.")
+        return user
+
+    async def touch_last_seen(self, user_id: int) -> None:
+        await User.filter(id=user_id).update(last_seen_at=datetime.now(timezone.utc))
