@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from venn import keys
+
 import logging
 from collections.abc import AsyncIterator
 
@@ -35,14 +37,14 @@ def create_app(settings: Settings | None = None) -> web.Application:
     """A ready-to-run aiohttp application. Storage opens on start-up, closes on clean-up."""
     settings = settings or load_settings()
     app = web.Application(middlewares=[api_middleware], client_max_size=settings.max_body_bytes)
-    app["settings"] = settings
-    app["authenticate"] = authenticate_request
+    app[keys.SETTINGS] = settings
+    app[keys.AUTHENTICATE] = authenticate_request
     redis = None
     if settings.redis_url:
         import redis.asyncio as aioredis
 
         redis = aioredis.from_url(settings.redis_url, decode_responses=True)
-    app["redis"] = redis
+    app[keys.REDIS] = redis
     services = Services(
         settings=settings,
         events=EventBus(),
@@ -55,7 +57,7 @@ def create_app(settings: Settings | None = None) -> web.Application:
         presence=MemoryPresence(),
         metrics=Metrics(),
     )
-    app["services"] = services
+    app[keys.SERVICES] = services
     router = build_router()
     # Transports and extensions add their routes and start-up steps here.
     for setup in _extensions():
@@ -74,18 +76,18 @@ def _extensions():
 
 
 async def _database(app: web.Application) -> AsyncIterator[None]:
-    url = app["settings"].effective_database_url
+    url = app[keys.SETTINGS].effective_database_url
     await db.apply_migrations(url)
     ctx = await db.open_database(url)
-    log.info("database ready", extra={"backend": "postgres" if app["settings"].is_postgres else "sqlite"})
+    log.info("database ready", extra={"backend": "postgres" if app[keys.SETTINGS].is_postgres else "sqlite"})
     yield
     await db.close_database(ctx)
 
 
 async def _closers(app: web.Application) -> AsyncIterator[None]:
     yield
-    services: Services = app["services"]
+    services: Services = app[keys.SERVICES]
     await services.limiter.close()
     await services.presence.close()
-    if app["redis"] is not None:
-        await app["redis"].aclose()
+    if app[keys.REDIS] is not None:
+        await app[keys.REDIS].aclose()

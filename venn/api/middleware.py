@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from venn import keys
+
 import asyncio
 import logging
 import re
@@ -47,9 +49,9 @@ def _route_name(request: web.Request) -> str:
 @web.middleware
 async def api_middleware(request: web.Request, handler):
     rid = request.headers.get("X-Request-ID", "")
-    request["request_id"] = rid if _REQUEST_ID.match(rid) else uuid.uuid4().hex
+    request[keys.REQUEST_ID] = rid if _REQUEST_ID.match(rid) else uuid.uuid4().hex
     started = time.perf_counter()
-    settings = request.app["settings"]
+    settings = request.app[keys.SETTINGS]
     origin = request.headers.get("Origin")
     cors = origin is not None and origin.rstrip("/") in settings.cors_origins
     try:
@@ -77,29 +79,29 @@ async def api_middleware(request: web.Request, handler):
     except asyncio.CancelledError:
         raise
     except _DB_DOWN:
-        log.error("database unavailable", extra={"request_id": request["request_id"]}, exc_info=True)
+        log.error("database unavailable", extra={"request_id": request[keys.REQUEST_ID]}, exc_info=True)
         response = error_response(503, "unavailable", "The database is unavailable; try again shortly.")
         response.headers["Retry-After"] = "5"
     except Exception:
-        log.exception("unhandled error", extra={"request_id": request["request_id"]})
+        log.exception("unhandled error", extra={"request_id": request[keys.REQUEST_ID]})
         response = error_response(500, "internal_error", "Something went wrong on the server.")
     if cors:
         response.headers["Access-Control-Allow-Origin"] = origin.rstrip("/")  # type: ignore[union-attr]
         response.headers["Vary"] = "Origin"
-    response.headers["X-Request-ID"] = request["request_id"]
+    response.headers["X-Request-ID"] = request[keys.REQUEST_ID]
     elapsed = time.perf_counter() - started
     route = _route_name(request)
-    metrics = request.app["services"].metrics
+    metrics = request.app[keys.SERVICES].metrics
     metrics.requests.labels(request.method, route, str(response.status)).inc()
     metrics.latency.labels(request.method, route).observe(elapsed)
-    user = request.get("user")
+    user = request.get(keys.USER)
     log.info(
         "%s %s %s %.1fms",
         request.method,
         route,
         response.status,
         elapsed * 1000,
-        extra={"request_id": request["request_id"], "user_id": user.id if user is not None else None},
+        extra={"request_id": request[keys.REQUEST_ID], "user_id": user.id if user is not None else None},
     )
     return response
 
@@ -110,6 +112,6 @@ async def authenticate_request(request: web.Request):
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise Unauthorized("Missing bearer token.", code="missing_token")
-    user = await request.app["services"].users.authenticate(token.strip())
-    request["user"] = user
+    user = await request.app[keys.SERVICES].users.authenticate(token.strip())
+    request[keys.USER] = user
     return user

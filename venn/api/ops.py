@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from venn import keys
+
 from aiohttp import web
 
 from venn import db
@@ -38,4 +40,4 @@ async def metrics(call: Call):
 @ops.get("/api/v1/openapi.json", auth=False, response=None, tag="ops")
 async def openapi(call: Call):
     """This document."""
-    return build_openapi(call.request.app["api_routes"])
+    return build_openapi(call.request.app[keys.API_ROUTES])

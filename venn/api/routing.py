@@ -6,6 +6,8 @@ slash), handles auth, body and query validation, and feeds the OpenAPI document.
 
 from __future__ import annotations
 
+from venn import keys
+
 import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -29,7 +31,7 @@ class Call:
 
     def __init__(self, request: web.Request, user: User | None, body: Any) -> None:
         self.request = request
-        self.services = request.app["services"]
+        self.services = request.app[keys.SERVICES]
         self.user: User = user  # type: ignore[assignment]
         self.body = body
 
@@ -105,7 +107,7 @@ class ApiRouter:
             path = spec.path.rstrip("/")
             app.router.add_route(spec.method, path, handler)
             app.router.add_route(spec.method, path + "/", handler)
-        app["api_routes"] = list(self.routes)
+        app[keys.API_ROUTES] = list(self.routes)
 
 
 async def read_json(request: web.Request) -> Any:
@@ -114,7 +116,7 @@ async def read_json(request: web.Request) -> Any:
         raw = await request.read()
     except web.HTTPRequestEntityTooLarge:
         raise PayloadTooLarge(
-            f"The request body is larger than {request.app['settings'].max_body_bytes} bytes."
+            f"The request body is larger than {request.app[keys.SETTINGS].max_body_bytes} bytes."
         ) from None
     if not raw.strip():
         raise BadRequest("The request needs a JSON body.", code="bad_json")
@@ -126,10 +128,10 @@ async def read_json(request: web.Request) -> Any:
 
 def _wrap(spec: RouteSpec) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
     async def handler(request: web.Request) -> web.StreamResponse:
-        request["route_spec"] = spec
+        request[keys.ROUTE_SPEC] = spec
         user = None
         if spec.auth:
-            user = await request.app["authenticate"](request)
+            user = await request.app[keys.AUTHENTICATE](request)
         body = None
         if spec.body is not None:
             body = parse(spec.body, await read_json(request))

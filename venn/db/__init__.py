@@ -8,6 +8,7 @@ from typing import Any
 from urllib.parse import urlparse
 
 from tortoise import Tortoise, connections
+from tortoise.backends.base.executor import EXECUTOR_CACHE
 from tortoise.context import TortoiseContext
 from tortoise.migrations.api import migrate as tortoise_migrate
 
@@ -79,12 +80,17 @@ async def apply_migrations(database_url: str) -> None:
 
 async def open_database(database_url: str) -> TortoiseContext:
     """Initialise Tortoise for the app: models loaded, connections made lazily."""
+    # Tortoise caches generated INSERT statements by connection name, not by backend:
+    # a process that opened SQLite before PostgreSQL (the test suite does) must not
+    # reuse SQLite's statements.
+    EXECUTOR_CACHE.clear()
     ctx = await Tortoise.init(config=tortoise_config(database_url), _enable_global_fallback=True)
     return ctx
 
 
 async def close_database(ctx: TortoiseContext) -> None:
     await ctx.close_connections()
+    await _reset()
 
 
 async def ping() -> None:

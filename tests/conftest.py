@@ -1,0 +1,63 @@
+"""Shared fixtures: a fresh Venn app per test, on SQLite and (when configured) PostgreSQL.
+
+``VENN_TEST_DATABASE_URL`` and ``VENN_TEST_REDIS_URL`` point at real servers; tests
+that need them skip with a reason when they are not set.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from venn.app import create_app
+from venn.config import Settings
+
+from tests.helpers import Chat, PG_URL, require_postgres, reset_postgres
+
+BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request) -> str:
+    return request.param
+
+
+@pytest.fixture
+async def database_url(backend, tmp_path) -> str:
+    if backend == "postgres":
+        url = require_postgres()
+        await reset_postgres(url)
+        return url
+    return f"sqlite:///{tmp_path / 'venn.db'}"
+
+
+@pytest.fixture
+def make_settings(tmp_path):
+    def factory(**overrides: Any) -> Settings:
+        values: dict[str, Any] = {
+            "data_dir": tmp_path / "data",
+            "secret_key": "test-secret-key",
+            "rate_limit_messages_per_minute": 10_000,
+            "rate_limit_logins_per_minute": 10_000,
+        }
+        values.update(overrides)
+        return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+
+    return factory
+
+
+@pytest.fixture
+def settings(make_settings, database_url) -> Settings:
+    return make_settings(database_url=database_url)
+
+
+@pytest.fixture
+async def client(aiohttp_client, settings):
+    """An aiohttp test client on a fresh app and database."""
+    return await aiohttp_client(create_app(settings))
+
+
+@pytest.fixture
+def chat(client) -> Chat:
+    return Chat(client)

@@ -1,0 +1,117 @@
+"""Helpers for tests: reach real services, arrange data through the real API."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import os
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+PG_URL = os.environ.get("VENN_TEST_DATABASE_URL")
+REDIS_URL = os.environ.get("VENN_TEST_REDIS_URL")
+
+
+def require_postgres() -> str:
+    if not PG_URL:
+        pytest.skip("VENN_TEST_DATABASE_URL is not set: no PostgreSQL to test against")
+    return PG_URL
+
+
+def require_redis() -> str:
+    if not REDIS_URL:
+        pytest.skip("VENN_TEST_REDIS_URL is not set: no Redis to test against")
+    return REDIS_URL
+
+
+async def reset_postgres(url: str) -> None:
+    """Drop every table Venn made, so that the next app migrates a fresh schema."""
+    import asyncpg
+
+    conn = await asyncpg.connect(url.replace("postgres://", "postgresql://", 1))
+    try:
+        await conn.execute("DROP SCHEMA IF EXISTS public CASCADE; CREATE SCHEMA public;")
+    finally:
+        await conn.close()
+
+
+@dataclass
+class Person:
+    id: int
+    username: str
+    token: str
+    refresh_token: str
+    password: str
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"}
+
+
+_names = itertools.count(1)
+
+
+class Chat:
+    """Short-hands over the REST API for arranging a test (acting through the real API)."""
+
+    def __init__(self, client) -> None:
+        self.client = client
+
+    async def user(self, username: str | None = None, *, password: str = "correct-horse", admin: bool = False) -> Person:
+        username = username or f"user{next(_names)}"
+        resp = await self.client.post("/api/v1/auth/register", json={"username": username, "password": password})
+        assert resp.status == 201, await resp.text()
+        if admin:
+            from venn.db.models import Role, User
+
+            await User.filter(username=username).update(role=Role.ADMIN)
+        resp = await self.client.post("/api/v1/auth/login", json={"username": username, "password": password})
+        assert resp.status == 200, await resp.text()
+        data = await resp.json()
+        return Person(data["user"]["id"], username, data["access_token"], data["refresh_token"], password)
+
+    async def channel(self, owner: Person, name: str | None = None, *, private: bool = False, members=()) -> dict:
+        name = name or f"chan{next(_names)}"
+        resp = await self.client.post(
+            "/api/v1/channels", json={"name": name, "is_private": private}, headers=owner.headers
+        )
+        assert resp.status == 201, await resp.text()
+        channel = (await resp.json())["channel"]
+        for person in members:
+            resp = await self.client.post(
+                f"/api/v1/channels/{channel['id']}/members", json={"user_id": person.id}, headers=owner.headers
+            )
+            assert resp.status == 201, await resp.text()
+        return channel
+
+    async def post(self, author: Person, channel_id: int, body: str = "hello", **extra: Any) -> dict:
+        resp = await self.client.post(
+            "/api/v1/messages", json={"channel_id": channel_id, "body": body, **extra}, headers=author.headers
+        )
+        assert resp.status in (200, 201), await resp.text()
+        return (await resp.json())["message"]
+
+    async def thread(self, person: Person, channel_id: int, root_message_id: int, title: str = "") -> dict:
+        resp = await self.client.post(
+            "/api/v1/threads",
+            json={"channel_id": channel_id, "root_message_id": root_message_id, "title": title},
+            headers=person.headers,
+        )
+        assert resp.status in (200, 201), await resp.text()
+        return (await resp.json())["thread"]
+
+
+async def wait_for(predicate, timeout: float = 5.0, interval: float = 0.02):
+    """Poll ``predicate`` (sync or async) until truthy; return its value or fail."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        value = predicate()
+        if asyncio.iscoroutine(value):
+            value = await value
+        if value:
+            return value
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError("condition not met in time")
+        await asyncio.sleep(interval)

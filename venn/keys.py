@@ -1,0 +1,21 @@
+"""Typed keys for what the app and each request carry."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from aiohttp import web
+
+if TYPE_CHECKING:
+    from venn.config import Settings
+    from venn.services import Services
+
+SETTINGS: web.AppKey[Settings] = web.AppKey("settings")
+SERVICES: web.AppKey[Services] = web.AppKey("services")
+REDIS: web.AppKey[Any] = web.AppKey("redis")
+API_ROUTES: web.AppKey[list] = web.AppKey("api_routes")
+AUTHENTICATE: web.AppKey[Any] = web.AppKey("authenticate")
+
+REQUEST_ID: web.RequestKey[str] = web.RequestKey("request_id")
+USER: web.RequestKey[Any] = web.RequestKey("user")
+ROUTE_SPEC: web.RequestKey[Any] = web.RequestKey("route_spec")
