@@ -77,8 +77,13 @@ def _extensions():
 
 async def _database(app: web.Application) -> AsyncIterator[None]:
     url = app[keys.SETTINGS].effective_database_url
-    await db.apply_migrations(url)
-    ctx = await db.open_database(url)
+    if url == db.MEMORY_URL:
+        # An in-memory database lives and dies with its one connection.
+        ctx = await db.open_database(url)
+        await db.create_schema()
+    else:
+        await db.apply_migrations(url)
+        ctx = await db.open_database(url)
     log.info("database ready", extra={"backend": "postgres" if app[keys.SETTINGS].is_postgres else "sqlite"})
     yield
     await db.close_database(ctx)

@@ -17,6 +17,7 @@ APP_LABEL = "venn"
 #: plugins) add their tables to the same app so that one migration history covers all.
 MODEL_MODULES = ["venn.db.models"]
 MIGRATIONS_MODULE = "venn.db.migrations"
+MEMORY_URL = "sqlite://:memory:"
 
 log = logging.getLogger("venn.db")
 
@@ -86,6 +87,12 @@ async def open_database(database_url: str) -> TortoiseContext:
     EXECUTOR_CACHE.clear()
     ctx = await Tortoise.init(config=tortoise_config(database_url), _enable_global_fallback=True)
     return ctx
+
+
+async def create_schema() -> None:
+    """Create every table directly from the models (only for ``sqlite://:memory:``,
+    which cannot outlive the connection that the migration runner would close)."""
+    await Tortoise.generate_schemas(safe=True)
 
 
 async def close_database(ctx: TortoiseContext) -> None:

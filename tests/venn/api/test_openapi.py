@@ -49,3 +49,19 @@ async def test_documented_schemas_resolve(client):
         for method, op in ops.items():
             if op.get("security"):
                 assert "401" in op["responses"], (method, path)
+
+
+async def test_every_endpoint_refuses_bad_json_and_missing_tokens(client, chat):
+    alice = await chat.user("alice")
+    for spec in client.app[keys.API_ROUTES]:
+        path = re.sub(r"\{(\w+)(?::[^}]*)?\}", "1", spec.path)
+        if spec.auth:
+            resp = await client.request(spec.method, path)
+            assert resp.status == 401, (spec.method, path)
+            assert (await resp.json())["error"]["code"] == "missing_token"
+        if spec.body is not None:
+            headers = alice.headers if spec.auth else {}
+            resp = await client.request(spec.method, path, data=b'{"unterminated', headers=headers)
+            assert resp.status in (400, 404), (spec.method, path, resp.status)
+            if resp.status == 400:
+                assert (await resp.json())["error"]["code"] == "bad_json"
