@@ -93,21 +93,7 @@ class MessageService(Service):
 
         async with self._locks[channel.id % _LOCK_STRIPES]:
             try:
-                async with in_transaction():
-                    message = await Message.create(
-                        channel_id=channel.id,
-                        thread_id=thread.id if thread else None,
-                        author_id=user.id,
-                        body=body,
-                        kind=kind,
-                        payload=payload,
-                        client_msg_id=data.client_msg_id,
-                    )
-                    if thread is not None:
-                        await Thread.filter(id=thread.id).update(
-                            reply_count=F("reply_count") + 1, last_reply_at=message.created_at
-                        )
-                        await Message.filter(id=thread.root_message_id).update(reply_count=F("reply_count") + 1)
+                message = await self._insert(channel, thread, user, body, kind, payload, data.client_msg_id)
             except IntegrityError:
                 # A concurrent retry with the same client_msg_id won the race.
                 existing = await self._by_client_id(user, data.client_msg_id) if data.client_msg_id else None
@@ -126,6 +112,25 @@ class MessageService(Service):
             )
         self.core.metrics_message_posted(kind)
         return PostResult(view, True)
+
+    async def _insert(self, channel, thread, user, body, kind, payload, client_msg_id) -> Message:
+        fields = dict(
+            channel_id=channel.id,
+            thread_id=thread.id if thread else None,
+            author_id=user.id,
+            body=body,
+            kind=kind,
+            payload=payload,
+            client_msg_id=client_msg_id,
+        )
+        if thread is None:
+            # one INSERT commits on its own: no transaction round trips needed
+            return await Message.create(**fields)
+        async with in_transaction():
+            message = await Message.create(**fields)
+            await Thread.filter(id=thread.id).update(reply_count=F("reply_count") + 1, last_reply_at=message.created_at)
+            await Message.filter(id=thread.root_message_id).update(reply_count=F("reply_count") + 1)
+        return message
 
     async def _by_client_id(self, user: User, client_msg_id: str) -> Message | None:
         return await Message.get_or_none(author_id=user.id, client_msg_id=client_msg_id)

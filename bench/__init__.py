@@ -1,0 +1,1 @@
+"""Venn's benchmarks: each runs its baselines in the same run and reports ratios."""

@@ -1,0 +1,41 @@
+"""`python -m bench [--only NAME ...] [--quick]`: run the benchmarks, print tables, write bench/results/."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+BENCHMARKS = {
+    # name: (module, full-size kwargs, quick kwargs)
+    "guard": ("bench.bench_guard", {}, {"seconds": 1.0}),
+    "persistence": ("bench.bench_persistence", {}, {"seconds": 3.0}),
+    "history": ("bench.bench_history", {}, {"rows": 100_000}),
+    "fanout": ("bench.bench_fanout", {}, {"quick": True}),
+    "connections": ("bench.bench_connections", {}, {"quick": True}),
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench")
+    parser.add_argument("--only", action="append", choices=sorted(BENCHMARKS), help="run only these")
+    parser.add_argument("--quick", action="store_true", help="smaller sizes, for a smoke run")
+    args = parser.parse_args(argv)
+    failed = 0
+    for name in args.only or list(BENCHMARKS):
+        module_name, full, quick = BENCHMARKS[name]
+        try:
+            module = importlib.import_module(module_name)
+        except ImportError as exc:
+            print(f"{name}: not available ({exc})")
+            continue
+        try:
+            module.run(**(quick if args.quick else full))
+        except Exception as exc:  # one benchmark's failure does not hide the others
+            failed += 1
+            print(f"{name}: FAILED: {exc!r}", file=sys.stderr)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

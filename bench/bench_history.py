@@ -1,0 +1,164 @@
+"""History: p50/p99 of history pages over a channel of N messages (default 1,000,000).
+
+Pages are fetched over HTTP from a real server (this process is the client), at
+random `before` cursors, on PostgreSQL and SQLite. Baseline in the same run: the
+same keyset query sent straight to the database by its driver.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import sqlite3
+import tempfile
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+
+from bench.common import pg_url, print_table, reset_pg, summary_ms, venn_server, write_results
+from venn import db
+
+PAGE = 50
+REQUESTS = 400
+QUERY = (
+    "SELECT id, body FROM messages WHERE channel_id = {c} AND thread_id IS NULL AND id < {b} "
+    "ORDER BY id DESC LIMIT {n}"
+)
+
+
+async def _prepare(url: str) -> None:
+    await db.apply_migrations(url)
+
+
+def _load_sqlite(path: str, rows: int) -> None:
+    conn = sqlite3.connect(path)
+    now = datetime.now(timezone.utc).isoformat(sep=" ")
+    conn.execute(
+        "INSERT INTO users (id, username, username_key, display_name, role, is_bot, token_version, created_at)"
+        " VALUES (1, 'reader', 'reader', 'reader', 'member', 0, 0, ?)", (now,)
+    )
+    conn.execute("INSERT INTO channels (id, name, topic, is_private, archived, created_at) VALUES (1, 'big', '', 0, 0, ?)", (now,))
+    conn.execute("INSERT INTO memberships (user_id, channel_id, role, joined_at) VALUES (1, 1, 'member', ?)", (now,))
+    conn.executemany(
+        "INSERT INTO messages (channel_id, author_id, body, kind, created_at, deleted, reply_count) VALUES (1, 1, ?, 'user', ?, 0, 0)",
+        ((f"message number {i}", now) for i in range(rows)),
+    )
+    conn.commit()
+    conn.close()
+
+
+async def _load_pg(url: str, rows: int) -> None:
+    import asyncpg
+
+    conn = await asyncpg.connect(url.replace("postgres://", "postgresql://", 1))
+    now = datetime.now(timezone.utc)
+    await conn.execute(
+        "INSERT INTO users (id, username, username_key, display_name, role, is_bot, token_version, created_at)"
+        " VALUES (1, 'reader', 'reader', 'reader', 'member', false, 0, $1)", now
+    )
+    await conn.execute("INSERT INTO channels (id, name, topic, is_private, archived, created_at) VALUES (1, 'big', '', false, false, $1)", now)
+    await conn.execute("INSERT INTO memberships (user_id, channel_id, role, joined_at) VALUES (1, 1, 'member', $1)", now)
+    await conn.copy_records_to_table(
+        "messages",
+        records=((1, 1, f"message number {i}", "user", now, False, 0) for i in range(rows)),
+        columns=["channel_id", "author_id", "body", "kind", "created_at", "deleted", "reply_count"],
+    )
+    await conn.execute("SELECT setval(pg_get_serial_sequence('users', 'id'), 1); ANALYZE messages;")
+    await conn.close()
+
+
+async def _login_and_page(base: str, rows: int) -> list[float]:
+    async with aiohttp.ClientSession(base) as http:
+        # the reader was inserted without a password: give it one through the CLI path
+        r = await http.post("/api/v1/auth/register", json={"username": "bencher", "password": "bench-password"})
+        r = await http.post("/api/v1/auth/login", json={"username": "bencher", "password": "bench-password"})
+        token = (await r.json())["access_token"]
+        headers = {"Authorization": f"Bearer {token}"}
+        await http.post("/api/v1/channels/1/join", headers=headers)
+        rng = random.Random(7)
+        samples = []
+        for _ in range(REQUESTS):
+            before = rng.randint(PAGE + 1, rows)
+            t0 = time.perf_counter()
+            r = await http.get(f"/api/v1/messages/channel/1?limit={PAGE}&before={before}", headers=headers)
+            data = await r.json()
+            samples.append(time.perf_counter() - t0)
+            assert len(data["messages"]) == PAGE, data
+        return samples
+
+
+async def _raw_pg(url: str, rows: int) -> list[float]:
+    import asyncpg
+
+    conn = await asyncpg.connect(url.replace("postgres://", "postgresql://", 1))
+    rng = random.Random(7)
+    samples = []
+    for _ in range(REQUESTS):
+        before = rng.randint(PAGE + 1, rows)
+        t0 = time.perf_counter()
+        await conn.fetch(QUERY.format(c="$1", b="$2", n="$3"), 1, before, PAGE + 1)
+        samples.append(time.perf_counter() - t0)
+    await conn.close()
+    return samples
+
+
+def _raw_sqlite(path: str, rows: int) -> list[float]:
+    conn = sqlite3.connect(path)
+    rng = random.Random(7)
+    samples = []
+    for _ in range(REQUESTS):
+        before = rng.randint(PAGE + 1, rows)
+        t0 = time.perf_counter()
+        conn.execute(QUERY.format(c="?", b="?", n="?"), (1, before, PAGE + 1)).fetchall()
+        samples.append(time.perf_counter() - t0)
+    conn.close()
+    return samples
+
+
+def run(rows: int = 1_000_000) -> dict[str, Any]:
+    results: list[dict[str, Any]] = []
+    # SQLite
+    path = str(Path(tempfile.mkdtemp(prefix="venn-hist-")) / "venn.db")
+    url = f"sqlite:///{path}"
+    asyncio.run(_prepare(url))
+    t0 = time.perf_counter()
+    _load_sqlite(path, rows)
+    load_s = time.perf_counter() - t0
+    with venn_server({"DATABASE_URL": url}) as base:
+        venn = summary_ms(asyncio.run(_login_and_page(base, rows)))
+    raw = summary_ms(_raw_sqlite(path, rows))
+    results += [
+        {"backend": "sqlite", "system": "Venn GET page (HTTP)", **venn, "load_s": round(load_s, 1)},
+        {"backend": "sqlite", "system": "raw keyset query", **raw, "p99_ratio": venn["p99_ms"] / raw["p99_ms"]},
+    ]
+    # PostgreSQL
+    pg = pg_url()
+    if pg:
+        reset_pg(pg)
+        asyncio.run(_prepare(pg))
+        t0 = time.perf_counter()
+        asyncio.run(_load_pg(pg, rows))
+        load_s = time.perf_counter() - t0
+        with venn_server({"DATABASE_URL": pg}) as base:
+            venn = summary_ms(asyncio.run(_login_and_page(base, rows)))
+        raw = summary_ms(asyncio.run(_raw_pg(pg, rows)))
+        results += [
+            {"backend": "postgres", "system": "Venn GET page (HTTP)", **venn, "load_s": round(load_s, 1)},
+            {"backend": "postgres", "system": "raw keyset query", **raw, "p99_ratio": venn["p99_ms"] / raw["p99_ms"]},
+        ]
+    else:
+        print("history: PostgreSQL part skipped (set VENN_BENCH_DATABASE_URL or VENN_TEST_DATABASE_URL)")
+    print_table(
+        f"History: {PAGE}-message pages at random cursors over {rows:,} messages ({REQUESTS} requests)",
+        results, ["backend", "system", "p50_ms", "p95_ms", "p99_ms", "p99_ratio"],
+    )
+    result = {"rows": rows, "page": PAGE, "requests": REQUESTS, "results": results}
+    write_results("history", result)
+    return result
+
+
+if __name__ == "__main__":
+    run()
