@@ -1,0 +1,258 @@
+"""Fan-out: R rooms x C clients, S senders at a set rate and at full speed.
+
+Measures delivered messages/s and send→receive latency for Venn (persistence on)
+and, in the same run, for two relays without auth or storage: a bare
+python-socketio server (this library's ceiling) and a Node `socket.io` server.
+This process is the load generator; every server is a separate process.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+import urllib.request
+import uuid
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import socketio
+
+from bench.common import free_port, pg_url, print_table, reset_pg, summary_ms, venn_server, write_results
+
+HERE = Path(__file__).parent
+SCENARIOS = [(1, 100), (10, 20)]  # (rooms, clients per room)
+SENDERS = 4
+RATE = 200  # messages/s in the fixed-rate mode, all senders together
+
+
+@contextlib.contextmanager
+def relay(kind: str):
+    port = free_port()
+    if kind == "python":
+        cmd = [sys.executable, str(HERE / "relay_python.py"), str(port)]
+    else:
+        cmd = ["node", str(HERE / "relay_node.js"), str(port)]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=HERE)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.time() + 30
+        while True:
+            try:
+                urllib.request.urlopen(base + "/readyz", timeout=1).close()
+                break
+            except OSError:
+                if proc.poll() is not None or time.time() > deadline:
+                    raise RuntimeError(f"{kind} relay did not start")
+                time.sleep(0.1)
+        yield [base]
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+def node_ready() -> str | None:
+    """Install the Node baseline's packages; None if Node is missing."""
+    if not shutil.which("node") or not shutil.which("npm"):
+        return "node/npm not installed"
+    if not (HERE / "node_modules" / "socket.io").exists():
+        result = subprocess.run(["npm", "install", "--no-audit", "--no-fund", "--silent"], cwd=HERE, capture_output=True, text=True)
+        if result.returncode != 0:
+            return "npm install failed: " + result.stderr[-300:]
+    return None
+
+
+class Protocol:
+    """How a load-generator client speaks to one kind of server."""
+
+    async def setup(self, bases: list[str], rooms: int, clients: int) -> None: ...
+    async def connect(self, sio: socketio.AsyncClient, base: str, index: int) -> None: ...
+    async def join(self, sio: socketio.AsyncClient, room: int) -> None: ...
+    async def send(self, sio: socketio.AsyncClient, room: int, body: str, seq: int) -> None: ...
+
+    @staticmethod
+    def body_of(data: dict) -> str:
+        return data["message"]["body"]
+
+
+class RelayProtocol(Protocol):
+    async def connect(self, sio, base, index):
+        await sio.connect(base, transports=["websocket"])
+
+    async def join(self, sio, room):
+        await sio.call("join", {"room": f"r{room}"})
+
+    async def send(self, sio, room, body, seq):
+        await sio.call("send", {"room": f"r{room}", "body": body})
+
+
+class VennProtocol(Protocol):
+    USERS = 20
+
+    async def setup(self, bases, rooms, clients):
+        self.tokens: list[str] = []
+        self.channels: list[int] = []
+        async with aiohttp.ClientSession(bases[0]) as http:
+            tag = uuid.uuid4().hex[:6]
+            for i in range(self.USERS):
+                name = f"b{tag}{i}"
+                await http.post("/api/v1/auth/register", json={"username": name, "password": "bench-password"})
+                r = await http.post("/api/v1/auth/login", json={"username": name, "password": "bench-password"})
+                self.tokens.append((await r.json())["access_token"])
+            for room in range(rooms):
+                headers = {"Authorization": f"Bearer {self.tokens[0]}"}
+                r = await http.post("/api/v1/channels", json={"name": f"fan-{tag}-{room}"}, headers=headers)
+                cid = (await r.json())["channel"]["id"]
+                self.channels.append(cid)
+                for token in self.tokens[1:]:
+                    await http.post(f"/api/v1/channels/{cid}/join", headers={"Authorization": f"Bearer {token}"})
+
+    async def connect(self, sio, base, index):
+        await sio.connect(base, transports=["websocket"], auth={"token": self.tokens[index % self.USERS]})
+
+    async def join(self, sio, room):
+        ack = await sio.call("join_channel", {"channel_id": self.channels[room]})
+        if not ack.get("ok"):
+            raise RuntimeError(f"join failed: {ack}")
+
+    async def send(self, sio, room, body, seq):
+        ack = await sio.call(
+            "send_message", {"channel_id": self.channels[room], "body": body, "client_msg_id": uuid.uuid4().hex}
+        )
+        if not ack.get("ok"):
+            raise RuntimeError(f"send failed: {ack}")
+
+
+async def _scenario(protocol: Protocol, bases: list[str], rooms: int, per_room: int, mode: str, seconds: float) -> dict[str, Any]:
+    await protocol.setup(bases, rooms, per_room)
+    latencies: list[float] = []
+    received = 0
+    clients: list[socketio.AsyncClient] = []
+    measuring = False
+
+    def on_message(data):
+        nonlocal received
+        if not measuring:
+            return
+        payload = json.loads(protocol.body_of(data))
+        latencies.append(time.time() - payload["t"])
+        received += 1
+
+    for i in range(rooms * per_room):
+        sio = socketio.AsyncClient(reconnection=False)
+        sio.on("new_message", on_message)
+        await protocol.connect(sio, bases[i % len(bases)], i)
+        await protocol.join(sio, i % rooms)
+        clients.append(sio)
+    senders = [socketio.AsyncClient(reconnection=False) for _ in range(SENDERS)]
+    for i, sio in enumerate(senders):
+        await protocol.connect(sio, bases[i % len(bases)], i)
+        for room in range(rooms):
+            await protocol.join(sio, room)
+    await asyncio.sleep(0.5)
+    measuring = True
+    sent = 0
+    stop = time.perf_counter() + seconds
+    interval = SENDERS / RATE
+
+    async def sender(i: int, sio: socketio.AsyncClient) -> None:
+        nonlocal sent
+        seq = 0
+        next_at = time.perf_counter()
+        while time.perf_counter() < stop:
+            room = (i + seq) % rooms
+            await protocol.send(sio, room, json.dumps({"t": time.time(), "i": seq}), seq)
+            sent += 1
+            seq += 1
+            if mode == "rate":
+                next_at += interval
+                delay = next_at - time.perf_counter()
+                if delay > 0:
+                    await asyncio.sleep(delay)
+
+    start = time.perf_counter()
+    await asyncio.gather(*(sender(i, s) for i, s in enumerate(senders)))
+    await asyncio.sleep(1.0)  # let in-flight deliveries land
+    measuring = False
+    elapsed = time.perf_counter() - start
+    for sio in clients + senders:
+        await sio.disconnect()
+    expected = sent * per_room
+    return {
+        "sent_per_s": sent / (elapsed - 1.0),
+        "delivered_per_s": received / (elapsed - 1.0),
+        "delivered_pct": round(100.0 * received / expected, 1) if expected else 0.0,
+        **summary_ms(latencies),
+    }
+
+
+def _systems() -> list[tuple[str, Any]]:
+    systems: list[tuple[str, Any]] = [
+        ("python-socketio relay", lambda: relay("python"), RelayProtocol),
+    ]
+    reason = node_ready()
+    if reason is None:
+        systems.append(("node socket.io relay", lambda: relay("node"), RelayProtocol))
+    else:
+        print(f"fanout: Node baseline skipped ({reason})")
+    systems.append(("venn sqlite", lambda: _venn_servers(1, embedded=True), VennProtocol))
+    pg, redis = pg_url(), os.environ.get("VENN_BENCH_REDIS_URL") or os.environ.get("VENN_TEST_REDIS_URL")
+    if pg and redis:
+        systems.append(("venn pg+redis x1", lambda: _venn_servers(1), VennProtocol))
+        systems.append(("venn pg+redis x2", lambda: _venn_servers(2), VennProtocol))
+    else:
+        print("fanout: PostgreSQL+Redis runs skipped (set VENN_TEST_DATABASE_URL and VENN_TEST_REDIS_URL)")
+    return systems
+
+
+@contextlib.contextmanager
+def _venn_servers(count: int, embedded: bool = False):
+    with contextlib.ExitStack() as stack:
+        env: dict[str, str] = {}
+        if not embedded:
+            url = pg_url()
+            reset_pg(url)
+            env = {"DATABASE_URL": url, "REDIS_URL": os.environ.get("VENN_BENCH_REDIS_URL") or os.environ["VENN_TEST_REDIS_URL"]}
+        yield [stack.enter_context(venn_server(env)) for _ in range(count)]
+
+
+def run(quick: bool = False) -> dict[str, Any]:
+    seconds = 2.0 if quick else 5.0
+    rows = []
+    for name, start, protocol_cls in _systems():
+        for rooms, per_room in SCENARIOS:
+            for mode in ("rate", "full"):
+                try:
+                    with start() as bases:
+                        result = asyncio.run(_scenario(protocol_cls(), bases, rooms, per_room, mode, seconds))
+                except Exception as exc:
+                    print(f"fanout: {name} {rooms}x{per_room} {mode} failed: {exc!r}")
+                    continue
+                rows.append({"system": name, "rooms": f"{rooms}x{per_room}", "mode": mode, **result})
+    baseline = {(r["rooms"], r["mode"]): r for r in rows if r["system"] == "python-socketio relay"}
+    node = {(r["rooms"], r["mode"]): r for r in rows if r["system"] == "node socket.io relay"}
+    for row in rows:
+        key = (row["rooms"], row["mode"])
+        if key in baseline:
+            row["x_py_relay"] = row["delivered_per_s"] / baseline[key]["delivered_per_s"]
+        if key in node:
+            row["x_node_relay"] = row["delivered_per_s"] / node[key]["delivered_per_s"]
+    print_table(
+        f"Fan-out: {SENDERS} senders, {RATE} msg/s (rate) or as fast as acked (full), {seconds:.0f} s",
+        rows,
+        ["system", "rooms", "mode", "sent_per_s", "delivered_per_s", "delivered_pct", "p50_ms", "p95_ms", "p99_ms",
+         "x_py_relay", "x_node_relay"],
+    )
+    result = {"senders": SENDERS, "rate": RATE, "seconds": seconds, "rows": rows}
+    write_results("fanout", result)
+    return result
+
+
+if __name__ == "__main__":
+    run(quick="--quick" in sys.argv)
