@@ -17,7 +17,7 @@ from venn.api.v1 import api
 from venn.config import Settings, load_settings
 from venn.events import EventBus
 from venn.metrics import Metrics
-from venn.presence import MemoryPresence
+from venn.presence import MemoryPresence, RedisPresence
 from venn.ratelimit import MemoryRateLimiter, RedisRateLimiter
 from venn.security.tokens import TokenSigner
 from venn.services import Services
@@ -54,7 +54,8 @@ def create_app(settings: Settings | None = None) -> web.Application:
             access_ttl=settings.access_token_ttl_seconds,
             refresh_ttl=settings.refresh_token_ttl_seconds,
         ),
-        presence=MemoryPresence(),
+        # With Redis, presence is shared by every process (see venn/presence.py).
+        presence=RedisPresence(redis) if redis is not None else MemoryPresence(),
         metrics=Metrics(),
     )
     app[keys.SERVICES] = services

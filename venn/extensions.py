@@ -6,4 +6,8 @@ and clean-up steps to ``app``, and subscribers to the event bus.
 
 from __future__ import annotations
 
-EXTENSIONS: list = []
+from bots import setup as setup_bots
+from venn.realtime import setup_realtime
+from venn.web import setup_web
+
+EXTENSIONS: list = [setup_realtime, setup_bots, setup_web]

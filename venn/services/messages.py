@@ -7,16 +7,19 @@ call :meth:`MessageService.post`.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
-from datetime import datetime, timezone
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from tortoise.exceptions import IntegrityError
-from tortoise.expressions import F
+from tortoise.expressions import F, Q
 from tortoise.transactions import in_transaction
 
 from venn.db.models import Channel, Message, MessageKind, Role, Thread, User
-from venn.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from venn.errors import Conflict, Forbidden, NotFound, ValidationFailed, VennError
 from venn.events import Event
 from venn.ratelimit import enforce
 from venn.schemas import MessageCreateIn, PageQuery
@@ -28,6 +31,14 @@ log = logging.getLogger("venn.messages")
 #: bot and system messages (result tables) may be longer than people's messages
 BOT_BODY_FACTOR = 10
 _LOCK_STRIPES = 256
+#: sync re-sends changes made a little before the cursor message, so that clock
+#: differences between server processes cannot hide an edit
+SYNC_CLOCK_MARGIN = timedelta(seconds=10)
+#: at most this many thread roots are refreshed per channel in one sync
+SYNC_MAX_ROOTS = 1000
+#: at most this many changed messages per channel or thread in one sync (more:
+#: ``updates_has_more``, and the client reloads that history instead)
+SYNC_MAX_UPDATES = 200
 
 
 class PostResult:
@@ -46,6 +57,14 @@ class MessageService(Service):
         # Posts to one channel are persisted and published one at a time in this
         # process, so that new_message events leave in id order.
         self._locks = [asyncio.Lock() for _ in range(_LOCK_STRIPES)]
+        #: Optional lock per channel shared by every process (the real-time layer sets
+        #: one on Redis when REDIS_URL is set), so that the order holds across processes.
+        self.shared_lock: Callable[[int], AbstractAsyncContextManager[Any]] | None = None
+
+    def _shared_lock(self, channel_id: int) -> AbstractAsyncContextManager[Any]:
+        if self.shared_lock is None:
+            return contextlib.nullcontext()
+        return self.shared_lock(channel_id)
 
     def _check_body(self, body: str, kind: MessageKind) -> str:
         text = body.strip()
@@ -91,7 +110,7 @@ class MessageService(Service):
             if thread is None:
                 raise NotFound("No such thread in this channel.")
 
-        async with self._locks[channel.id % _LOCK_STRIPES]:
+        async with self._locks[channel.id % _LOCK_STRIPES], self._shared_lock(channel.id):
             try:
                 message = await self._insert(channel, thread, user, body, kind, payload, data.client_msg_id)
             except IntegrityError:
@@ -216,3 +235,78 @@ class MessageService(Service):
             has_more = len(rows) > page.limit
             rows = list(reversed(rows[: page.limit]))
         return {"messages": [message_view(m, m.author) for m in rows], "has_more": has_more}
+
+    # Catch-up ------------------------------------------------------------
+
+    async def sync(
+        self, user: User, cursors: dict[int, int], thread_cursors: dict[int, int], limit: int
+    ) -> dict[str, Any]:
+        """What a reconnecting client missed since its cursors (last message id seen).
+
+        For each channel stream (and each thread) given: ``messages`` newer than the
+        cursor, oldest first, at most ``limit`` with ``has_more``; and ``updates``:
+        messages up to the cursor edited or deleted since the cursor message was
+        posted, or thread roots whose thread was started or replied to since then
+        (their ``reply_count`` changed), at most :data:`SYNC_MAX_UPDATES` with
+        ``updates_has_more``. A channel or thread the user cannot see answers
+        ``error`` instead.
+        """
+        channels = []
+        for channel_id, cursor in cursors.items():
+            try:
+                channel = await self.core.channels.get_visible(user, channel_id)
+            except VennError as exc:
+                channels.append({"channel_id": channel_id, "error": exc.to_dict()})
+                continue
+            stream = Message.filter(channel_id=channel.id, thread_id=None)
+            channels.append({"channel_id": channel.id, **await self._catch_up(stream, cursor, limit, channel.id)})
+        threads = []
+        for thread_id, cursor in thread_cursors.items():
+            try:
+                thread = await self.core.threads.get_visible(user, thread_id)
+            except VennError as exc:
+                threads.append({"thread_id": thread_id, "error": exc.to_dict()})
+                continue
+            stream = Message.filter(thread_id=thread.id)
+            threads.append(
+                {
+                    "thread_id": thread.id,
+                    "channel_id": thread.channel_id,  # type: ignore[attr-defined]
+                    **await self._catch_up(stream, cursor, limit, None),
+                }
+            )
+        return {"channels": channels, "threads": threads}
+
+    async def _catch_up(self, stream, cursor: int, limit: int, roots_of: int | None) -> dict[str, Any]:
+        rows = await stream.filter(id__gt=cursor).order_by("id").limit(limit + 1).prefetch_related("author")
+        result: dict[str, Any] = {
+            "messages": [message_view(m, m.author) for m in rows[:limit]],
+            "has_more": len(rows) > limit,
+            "updates": [],
+            "updates_has_more": False,
+        }
+        anchor = await stream.filter(id__lte=cursor).order_by("-id").first()
+        if anchor is None:
+            return result
+        since = anchor.created_at - SYNC_CLOCK_MARGIN
+        changed = Q(edited_at__gt=since) | Q(deleted_at__gt=since)
+        if roots_of is not None:
+            roots = await (
+                Thread.filter(channel_id=roots_of, root_message_id__lte=cursor)
+                .filter(Q(created_at__gt=since) | Q(last_reply_at__gt=since))
+                .order_by("-id")
+                .limit(SYNC_MAX_ROOTS)
+                .values_list("root_message_id", flat=True)
+            )
+            if roots:
+                changed = changed | Q(id__in=list(roots))
+        updated = await (
+            stream.filter(id__lte=cursor)
+            .filter(changed)
+            .order_by("id")
+            .limit(SYNC_MAX_UPDATES + 1)
+            .prefetch_related("author")
+        )
+        result["updates"] = [message_view(m, m.author) for m in updated[:SYNC_MAX_UPDATES]]
+        result["updates_has_more"] = len(updated) > SYNC_MAX_UPDATES
+        return result

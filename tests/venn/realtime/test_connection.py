@@ -1,0 +1,125 @@
+"""Connecting: the access token in the auth payload, refusals that say why, logout."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+import socketio
+from itsdangerous import TimestampSigner, URLSafeTimedSerializer
+
+from tests.helpers import wait_for
+
+
+class _Backdated(TimestampSigner):
+    def get_timestamp(self) -> int:
+        return int(time.time()) - 10 * 24 * 3600
+
+
+def expired_token(user_id: int) -> str:
+    """An access token signed with the test key ten days ago."""
+    serializer = URLSafeTimedSerializer("test-secret-key", salt="venn.access", signer=_Backdated)
+    return serializer.dumps({"u": user_id, "v": 0, "n": "x"})
+
+
+async def refused(sockets, auth) -> dict:
+    sock = sockets.new()
+    with pytest.raises(socketio.exceptions.ConnectionError):
+        await sock.connect(auth=auth)
+    assert len(sock.connect_errors) == 1
+    return sock.connect_errors[0]
+
+
+async def test_refusals_say_why(client, chat, sockets):
+    alice = await chat.user("alice")
+    assert await refused(sockets, None) == {
+        "message": "Missing access token: connect with auth {token: <access token>}.",
+        "data": {"code": "missing_token"},
+    }
+    assert (await refused(sockets, {"nope": 1}))["data"] == {"code": "missing_token"}
+    assert (await refused(sockets, {"token": 12345}))["data"] == {"code": "invalid_token"}
+    error = await refused(sockets, {"token": "not.a.token"})
+    assert error == {"message": "The token is invalid.", "data": {"code": "invalid_token"}}
+    error = await refused(sockets, {"token": expired_token(alice.id)})
+    assert error == {"message": "The token has expired.", "data": {"code": "invalid_token"}}
+    # a refresh token is not an access token
+    assert (await refused(sockets, {"token": alice.refresh_token}))["data"] == {"code": "invalid_token"}
+    resp = await client.post("/api/v1/auth/logout", headers=alice.headers)
+    assert resp.status == 204
+    error = await refused(sockets, {"token": alice.token})
+    assert error == {"message": "The token has been revoked.", "data": {"code": "token_revoked"}}
+
+
+@pytest.mark.parametrize("transport", ["websocket", "polling"])
+async def test_connect_and_ping(chat, sockets, transport):
+    alice = await chat.user("alice")
+    sock = await sockets(alice, transport=transport)
+    answer = await sock.ok("ping")
+    assert set(answer) == {"ok", "server_time"} and answer["server_time"].endswith("Z")
+    assert set(await sock.ok("ping", {})) == {"ok", "server_time"}
+
+
+async def test_logout_disconnects_every_live_socket_of_the_user(client, chat, sockets):
+    alice, bob = await chat.user("alice"), await chat.user("bob")
+    tab1, tab2, other = await sockets(alice), await sockets(alice), await sockets(bob)
+    resp = await client.post("/api/v1/auth/logout", headers=alice.headers)
+    assert resp.status == 204
+    await wait_for(lambda: tab1.disconnected.is_set() and tab2.disconnected.is_set())
+    assert tab1.of("session_revoked") == [{"user_id": alice.id}]
+    assert not other.disconnected.is_set()
+    await other.ok("ping")
+
+
+async def test_socket_metrics(client, chat, sockets):
+    alice = await chat.user("alice")
+    sock = await sockets(alice)
+    await sock.ok("ping")
+    text = await (await client.get("/metrics")).text()
+    assert "venn_socket_connections 1.0" in text
+    assert 'venn_socket_events_total{event="ping",outcome="ok"} 1.0' in text
+    await sock.close()
+
+    async def gauge_is_zero():
+        return "venn_socket_connections 0.0" in await (await client.get("/metrics")).text()
+
+    await wait_for(gauge_is_zero)
+
+
+@pytest.mark.parametrize("backend", ["sqlite"])
+async def test_browser_origins(client, chat, sockets, aiohttp_client, make_settings, database_url):
+    from venn.app import create_app
+
+    alice = await chat.user("alice")
+    same_origin = str(client.make_url("/")).rstrip("/")
+    # by default only the server's own origin (non-browser clients send none)
+    await sockets(alice, headers={"Origin": same_origin})
+    with pytest.raises(socketio.exceptions.ConnectionError):
+        await sockets(alice, headers={"Origin": "https://evil.example"})
+    # VENN_CORS_ORIGINS opens it to the origins listed
+    other = await aiohttp_client(
+        create_app(make_settings(database_url=database_url, cors_origins="https://chat.example.com"))
+    )
+    url = str(other.make_url("/"))
+    await sockets.new(alice, url=url).connect(headers={"Origin": "https://chat.example.com"})
+    with pytest.raises(socketio.exceptions.ConnectionError):
+        await sockets.new(alice, url=url).connect(headers={"Origin": "https://evil.example"})
+
+
+@pytest.mark.parametrize("backend", ["sqlite"])
+async def test_a_revoked_session_is_noticed_without_the_logout_event(client, chat, sockets):
+    """The logout event disconnects at once; events and a periodic check back it up."""
+    from venn.db.models import User
+    from venn.realtime import REALTIME
+
+    alice, bob = await chat.user("alice"), await chat.user("bob")
+    channel = await chat.channel(alice, "general")
+    a, b = await sockets(alice), await sockets(bob)
+    # revoke behind the service layer's back: no session_revoked event is published
+    await User.filter(id__in=[alice.id, bob.id]).update(token_version=7)
+    # an event that touches the database notices it
+    error = await a.error("join_channel", {"channel_id": channel["id"]})
+    assert error["code"] == "token_revoked"
+    await wait_for(lambda: a.disconnected.is_set())
+    # the periodic check notices it for a socket that stays quiet
+    await client.server.app[REALTIME].heartbeat()
+    await wait_for(lambda: b.disconnected.is_set())

@@ -1,0 +1,89 @@
+"""The official JavaScript client (socket.io-client, under Node) against a real server.
+
+The package is installed with npm into ``test-artifacts/node/`` (ignored by git) on
+first use. Skipped, saying so, only where node or npm is not installed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import fcntl
+import json
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+
+HERE = Path(__file__).parent
+REPO = HERE.parents[2]
+NODE_DIR = REPO / "test-artifacts" / "node"
+PACKAGE = {"name": "venn-test-clients", "private": True, "dependencies": {"socket.io-client": "^4.8.0"}}
+
+pytestmark = pytest.mark.parametrize("backend", ["sqlite"])
+
+
+@pytest.fixture(scope="session")
+def socket_io_client() -> Path:
+    node, npm = shutil.which("node"), shutil.which("npm")
+    if node is None or npm is None:
+        pytest.skip("node and npm are needed for the socket.io-client test and are not installed")
+    NODE_DIR.mkdir(parents=True, exist_ok=True)
+    module = NODE_DIR / "node_modules" / "socket.io-client"
+    with open(NODE_DIR / ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # one install at a time, across test runs
+        if not (module / "package.json").exists():
+            (NODE_DIR / "package.json").write_text(json.dumps(PACKAGE, indent=2))
+            result = subprocess.run(
+                [npm, "install", "--no-audit", "--no-fund", "--loglevel=error"],
+                cwd=NODE_DIR, capture_output=True, text=True, timeout=300,
+            )
+            assert result.returncode == 0, f"npm install socket.io-client failed:\n{result.stdout}\n{result.stderr}"
+    return module
+
+
+async def test_official_javascript_client(client, chat, sockets, socket_io_client):
+    alice, bob = await chat.user("alice"), await chat.user("bob")
+    channel = await chat.channel(alice, "general", members=[bob])
+    b = await sockets(bob)
+    await b.ok("join_channel", {"channel_id": channel["id"]})
+    env = {
+        **os.environ,
+        "VENN_URL": str(client.make_url("/")).rstrip("/"),
+        "VENN_TOKEN": alice.token,
+        "VENN_CHANNEL_ID": str(channel["id"]),
+        "SOCKET_IO_CLIENT": str(socket_io_client),
+    }
+    proc = await asyncio.create_subprocess_exec(
+        shutil.which("node"), str(HERE / "js_client.cjs"), env=env,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )
+    steps: dict[str, dict] = {}
+    try:
+        while True:
+            line = await asyncio.wait_for(proc.stdout.readline(), 20)
+            if not line:
+                break
+            step = json.loads(line)
+            steps[step["step"]] = step
+            assert step["step"] != "failed", step
+            if step["step"] == "ready":
+                # python → javascript
+                await b.ok("send_message", {"channel_id": channel["id"], "body": "from python", "client_msg_id": "py-1"})
+        assert await asyncio.wait_for(proc.wait(), 10) == 0, (await proc.stderr.read()).decode()
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()
+
+    assert steps["refused"]["message"] == "The token is invalid." and steps["refused"]["data"] == {"code": "invalid_token"}
+    assert steps["joined"]["ok"] is True and steps["joined"]["channel"]["id"] == channel["id"]
+    assert steps["bad"]["ok"] is False and steps["bad"]["error"]["code"] == "validation_error"
+    sent = steps["sent"]
+    assert sent["ok"] is True and sent["created"] is True and sent["message"]["body"] == "from javascript"
+    # javascript → python, and back
+    got = await b.wait("new_message", lambda d: d["message"]["client_msg_id"] == "js-1")
+    assert got["message"] == sent["message"]
+    assert steps["received"]["message"]["body"] == "from python"

@@ -1,0 +1,79 @@
+"""This process's live sockets: who each one is, what it joined, its flood budget."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+
+class TokenBucket:
+    """``rate`` events a second on average, bursts of up to ``burst``."""
+
+    __slots__ = ("rate", "burst", "tokens", "stamp", "_clock")
+
+    def __init__(self, rate: float, burst: float, clock=time.monotonic) -> None:
+        self.rate = rate
+        self.burst = burst
+        self.tokens = burst
+        self._clock = clock
+        self.stamp = clock()
+
+    def take(self) -> bool:
+        now = self._clock()
+        self.tokens = min(self.burst, self.tokens + (now - self.stamp) * self.rate)
+        self.stamp = now
+        if self.tokens >= 1:
+            self.tokens -= 1
+            return True
+        return False
+
+
+@dataclass
+class SocketState:
+    sid: str
+    user_id: int
+    username: str
+    token_version: int
+    bucket: TokenBucket
+    #: channel rooms this socket joined
+    channels: set[int] = field(default_factory=set)
+    #: thread rooms this socket joined: thread id -> its channel id
+    threads: dict[int, int] = field(default_factory=dict)
+    #: events that change state run one at a time, in the order they arrived
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    #: when the last flood warning was logged (logs are throttled too)
+    last_flood_log: float = 0.0
+
+
+class Connections:
+    def __init__(self) -> None:
+        self._by_sid: dict[str, SocketState] = {}
+        self._by_user: dict[int, set[str]] = defaultdict(set)
+
+    def add(self, state: SocketState) -> None:
+        self._by_sid[state.sid] = state
+        self._by_user[state.user_id].add(state.sid)
+
+    def remove(self, sid: str) -> SocketState | None:
+        state = self._by_sid.pop(sid, None)
+        if state is not None:
+            sids = self._by_user.get(state.user_id)
+            if sids is not None:
+                sids.discard(sid)
+                if not sids:
+                    del self._by_user[state.user_id]
+        return state
+
+    def get(self, sid: str) -> SocketState | None:
+        return self._by_sid.get(sid)
+
+    def of_user(self, user_id: int) -> list[SocketState]:
+        return [self._by_sid[sid] for sid in self._by_user.get(user_id, ()) if sid in self._by_sid]
+
+    def all(self) -> list[SocketState]:
+        return list(self._by_sid.values())
+
+    def __len__(self) -> int:
+        return len(self._by_sid)

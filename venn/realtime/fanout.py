@@ -1,0 +1,87 @@
+"""Service events → Socket.IO emits.
+
+The service layer publishes each change once, in the process that made it, after
+commit; this subscriber turns it into one emit, which the client manager delivers
+to the sockets of every process. Rooms: ``user:<id>`` (each socket of a user),
+``channel:<id>`` and ``thread:<id>`` (sockets that joined them).
+
+- ``new_message``, ``message_updated``, ``message_deleted``: the channel's room,
+  plus the thread's room for a thread reply (one emit to both rooms, so a socket
+  in both gets it once).
+- ``thread_created``: the channel's room.
+- ``member_joined``, ``member_left``: the channel's room and the member's own room;
+  a member who left is also taken out of the channel's rooms in every process.
+- ``session_revoked``: the user's own room, then every socket of the user is
+  disconnected, in every process.
+- any other name (e.g. ``llm_response`` and ``bot_status`` from bots): the thread's
+  room if the event has a thread, else the channel's room, plus the rooms of the
+  users it names.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from venn.events import Event
+from venn.realtime.server import CONTROL_EVENT, Realtime, channel_room, thread_room, user_room
+from venn.realtime.typing import Typist
+
+log = logging.getLogger("venn.realtime.fanout")
+
+MESSAGE_EVENTS = {"new_message", "message_updated", "message_deleted"}
+MEMBER_EVENTS = {"member_joined", "member_left"}
+#: names never emitted to clients: the processes' control messages, and the names
+#: Socket.IO clients reserve for themselves
+NOT_FORWARDED = {CONTROL_EVENT, "connect", "connect_error", "disconnect", "disconnecting", "newListener",
+                 "removeListener"}
+
+
+class Fanout:
+    def __init__(self, rt: Realtime) -> None:
+        self.rt = rt
+
+    async def __call__(self, event: Event) -> None:
+        name = event.name
+        if name in NOT_FORWARDED:
+            log.warning("event name reserved; not forwarded to clients", extra={"event": name})
+            return
+        users = [user_room(uid) for uid in event.user_ids]
+        if name in MESSAGE_EVENTS:
+            rooms = [channel_room(event.channel_id)] if event.channel_id else []
+            if event.thread_id:
+                rooms.insert(0, thread_room(event.thread_id))
+            await self.rt.emit(name, event.data, rooms + users)
+            if name == "new_message":
+                await self._stop_typing(event)
+        elif name == "thread_created":
+            await self.rt.emit(name, event.data, [channel_room(event.channel_id)] if event.channel_id else [])
+        elif name in MEMBER_EVENTS:
+            rooms = [channel_room(event.channel_id)] if event.channel_id else []
+            await self.rt.emit(name, event.data, rooms + users)
+            if name == "member_left" and event.channel_id:
+                for uid in event.user_ids:
+                    await self.rt.send_control({"op": "left", "user_id": uid, "channel_id": event.channel_id})
+        elif name == "session_revoked":
+            await self.rt.emit(name, event.data, users)
+            for uid in event.user_ids:
+                await self.rt.send_control({"op": "revoke", "user_id": uid})
+        else:
+            if event.thread_id:
+                rooms = [thread_room(event.thread_id)]
+            elif event.channel_id:
+                rooms = [channel_room(event.channel_id)]
+            else:
+                rooms = []
+            if not rooms and not users:
+                log.debug("event with no audience dropped", extra={"event": name})
+                return
+            await self.rt.emit(name, event.data, rooms + users)
+
+    async def _stop_typing(self, event: Event) -> None:
+        """Whoever posts has stopped typing there: tell the others now."""
+        author = event.context.get("author")
+        if author is None or event.channel_id is None:
+            return
+        who = Typist(event.channel_id, event.thread_id, author.id, author.username)
+        if await self.rt.typing.stop(who):
+            await self.rt.emit_typing(who, False)
