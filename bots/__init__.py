@@ -1,0 +1,59 @@
+"""Venn's bot runtime: the plugin API, discovery, enablement and job execution.
+
+Write a plugin::
+
+    from bots import Plugin, PluginConfig, command
+
+    class EchoPlugin(Plugin):
+        name = "echo"
+
+        @command("echo", help="Repeat the text.")
+        async def echo(self, ctx):
+            await ctx.reply(ctx.text)
+
+See docs/plugins.md.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bots.context import ChannelInfo, Context, MessageInfo, ThreadInfo, UserInfo
+from bots.plugin import (
+    Plugin,
+    PluginConfig,
+    PluginError,
+    Positional,
+    UsageError,
+    command,
+    on_event,
+    on_mention,
+    on_message,
+)
+from bots.storage import KVStore
+
+__all__ = [
+    "ChannelInfo",
+    "Context",
+    "KVStore",
+    "MessageInfo",
+    "Plugin",
+    "PluginConfig",
+    "PluginError",
+    "Positional",
+    "ThreadInfo",
+    "UsageError",
+    "UserInfo",
+    "command",
+    "on_event",
+    "on_mention",
+    "on_message",
+    "setup",
+]
+
+
+def setup(app: Any, router: Any) -> None:
+    """The app-factory extension (see venn/extensions.py)."""
+    from bots.extension import setup as _setup
+
+    _setup(app, router)

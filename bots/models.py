@@ -1,0 +1,103 @@
+"""The bot runtime's tables, in Venn's single Tortoise app ("venn").
+
+Created and changed only by the migrations in ``venn/db/migrations`` (0002_bots).
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from tortoise import fields
+from tortoise.indexes import Index
+from tortoise.models import Model
+
+
+class BotScope(StrEnum):
+    THREAD = "thread"
+    CHANNEL = "channel"
+
+
+class StoreScope(StrEnum):
+    THREAD = "thread"
+    CHANNEL = "channel"
+    PLUGIN = "plugin"
+
+
+class AuditAction(StrEnum):
+    ENABLE = "enable"
+    UPDATE = "update"
+    DISABLE = "disable"
+
+
+class BotEnablement(Model):
+    """A plugin switched on (or, for a thread, explicitly off) in a thread or a channel.
+
+    A channel's row applies to all its threads unless the thread has a row of its own.
+    """
+
+    id = fields.BigIntField(primary_key=True)
+    scope = fields.CharEnumField(BotScope, max_length=16)
+    #: the channel's id for a channel row, the thread's id for a thread row
+    scope_id = fields.BigIntField()
+    channel = fields.ForeignKeyField("venn.Channel", related_name="bot_enablements", on_delete=fields.CASCADE)
+    thread = fields.ForeignKeyField(
+        "venn.Thread", related_name="bot_enablements", null=True, on_delete=fields.CASCADE
+    )
+    plugin = fields.CharField(max_length=32)
+    #: False only for a thread row that switches off a plugin its channel enables
+    enabled = fields.BooleanField(default=True)
+    config = fields.JSONField(default=dict)
+    enabled_by = fields.ForeignKeyField(
+        "venn.User", related_name="bot_enablements", null=True, on_delete=fields.SET_NULL
+    )
+    created_at = fields.DatetimeField(auto_now_add=True)
+    updated_at = fields.DatetimeField(auto_now=True)
+
+    class Meta:
+        table = "bot_enablements"
+        unique_together = (("scope", "scope_id", "plugin"),)
+        indexes = (Index(fields=("channel_id", "plugin"), name="ix_bot_enablement_channel"),)
+
+
+class BotAuditLog(Model):
+    """Who enabled, reconfigured or disabled which plugin where, with the configs before and after."""
+
+    id = fields.BigIntField(primary_key=True)
+    actor = fields.ForeignKeyField(
+        "venn.User", related_name="bot_audit_entries", null=True, on_delete=fields.SET_NULL
+    )
+    #: kept as text too, so that the entry still says who after the account is gone
+    actor_username = fields.CharField(max_length=32)
+    action = fields.CharEnumField(AuditAction, max_length=16)
+    plugin = fields.CharField(max_length=32)
+    scope = fields.CharEnumField(BotScope, max_length=16)
+    # Plain columns, not foreign keys: the log outlives deleted channels and threads.
+    channel_id = fields.BigIntField()
+    thread_id = fields.BigIntField(null=True)
+    old_config = fields.JSONField(null=True)
+    new_config = fields.JSONField(null=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "bot_audit_log"
+        indexes = (
+            Index(fields=("plugin", "id"), name="ix_bot_audit_plugin"),
+            Index(fields=("channel_id", "id"), name="ix_bot_audit_channel"),
+        )
+
+
+class BotKV(Model):
+    """One value of a plugin's key-value storage, scoped to a thread, a channel or the plugin."""
+
+    id = fields.BigIntField(primary_key=True)
+    plugin = fields.CharField(max_length=32)
+    scope = fields.CharEnumField(StoreScope, max_length=16)
+    #: the thread's or channel's id, 0 for the plugin's own storage
+    scope_id = fields.BigIntField()
+    key = fields.CharField(max_length=200)
+    value = fields.JSONField(null=True)
+    updated_at = fields.DatetimeField(auto_now=True)
+
+    class Meta:
+        table = "bot_kv"
+        unique_together = (("plugin", "scope", "scope_id", "key"),)

@@ -1,0 +1,646 @@
+"""Writing a plugin: the :class:`Plugin` base class and the handler decorators.
+
+A plugin is a class with a ``name``, a ``description``, a ``version`` and a pydantic
+``Config`` model (what an admin sets when enabling it on a thread or a channel).
+Its handlers are ``async def handler(self, ctx)`` methods marked with one of:
+
+``@command("name", help=..., args=Model)``
+    ``/name args`` messages. Arguments are split like a shell line and, with an
+    ``args`` model, validated into ``ctx.args``; ``/name --help`` and bad arguments
+    are answered in the thread without calling the handler.
+``@on_message(pattern=None)``
+    Other messages (those matching the regex, if one is given).
+``@on_mention``
+    Messages that mention the plugin's bot user (``@echo ...``).
+``@on_event("thread_created", ...)``
+    Events: ``thread_created``, ``bot_enabled``, ``bot_disabled``, ``bot_updated``,
+    ``message_edited``, ``message_deleted``, ``member_joined``, ``member_left``.
+
+A message goes to the most specific kind of handler the plugin has for it: its
+command, else its mention handlers, else its message handlers.
+"""
+
+from __future__ import annotations
+
+import inspect
+import re
+import shlex
+import types
+import typing
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, ClassVar, Union, get_args, get_origin
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+if TYPE_CHECKING:
+    from bots.runtime import BotRuntime
+    from bots.storage import KVStore
+
+NAME_RE = re.compile(r"^[a-z][a-z0-9_-]{1,31}$")
+COMMAND_NAME_RE = re.compile(r"^[a-z][a-z0-9_-]{0,31}$")
+EVENT_NAME_RE = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
+# "/name rest of the line": the command token, then everything after it
+COMMAND_LINE_RE = re.compile(r"^/([A-Za-z][A-Za-z0-9_-]*)(?:\s+(.*))?$", re.S)
+
+#: events a plugin can declare with @on_event (other names are accepted for events
+#: that later layers publish)
+KNOWN_EVENTS = frozenset(
+    {
+        "thread_created",
+        "bot_enabled",
+        "bot_disabled",
+        "bot_updated",
+        "message_edited",
+        "message_deleted",
+        "member_joined",
+        "member_left",
+    }
+)
+#: bus event names that reach plugins under another name
+EVENT_ALIASES = {"message_updated": "message_edited"}
+
+HANDLER_ATTR = "__venn_handler__"
+
+
+class PluginError(Exception):
+    """A plugin class is not valid (raised when it is defined or loaded)."""
+
+
+class UsageError(Exception):
+    """Bad command arguments; the message is answered in the thread with the usage."""
+
+
+class HelpRequested(Exception):
+    """``/name --help``."""
+
+
+class Positional:
+    """Marks an optional field of a command's ``args`` model as positional:
+    ``words: Annotated[list[str], Positional()] = []`` takes the remaining words."""
+
+    def __repr__(self) -> str:
+        return "Positional()"
+
+
+def _is_positional(info: Any) -> bool:
+    return info.is_required() or any(m is Positional or isinstance(m, Positional) for m in info.metadata)
+
+
+class PluginConfig(BaseModel):
+    """Base for plugin config models: unknown fields are refused, so typos fail loudly."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+@dataclass(frozen=True)
+class HandlerSpec:
+    kind: str  # "command" | "message" | "mention" | "event"
+    attr: str  # the method's name
+    command: str | None = None
+    aliases: tuple[str, ...] = ()
+    help: str = ""
+    args: type[BaseModel] | None = None
+    pattern: re.Pattern[str] | None = None
+    events: tuple[str, ...] = ()
+    #: also see messages written by bots (never the plugin's own)
+    bots: bool = False
+    timeout: float | None = None
+    #: the arguments part of the usage line, for commands without an ``args`` model
+    usage_hint: str = ""
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return ((self.command,) if self.command else ()) + self.aliases
+
+    def usage(self) -> str:
+        parts = _usage_parts(self.args) if self.args is not None else ([self.usage_hint] if self.usage_hint else [])
+        return "/" + " ".join([self.command or "", *parts]).strip()
+
+    def help_text(self) -> str:
+        """What ``/name --help`` answers."""
+        lines = [f"Usage: {self.usage()}"]
+        if self.help:
+            lines += ["", self.help]
+        if self.aliases:
+            lines += ["", "Also: " + ", ".join("/" + a for a in self.aliases)]
+        if self.args is not None and self.args.model_fields:
+            lines += ["", "Arguments:"]
+            fields = sorted(self.args.model_fields.items(), key=lambda item: not _is_positional(item[1]))
+            for name, info in fields:
+                label = _positional_label(name, info) if _is_positional(info) else _option_label(name, info)
+                text = info.description or ""
+                if not info.is_required() and not _is_bool(info.annotation) and info.default not in (None, [], ()):
+                    text = (text + " " if text else "") + f"(default: {info.default})"
+                lines.append(f"  {label}" + (f"  {text}" if text else ""))
+        return "\n".join(lines)
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "name": self.command,
+            "aliases": list(self.aliases),
+            "help": self.help,
+            "usage": self.usage(),
+            "args_schema": self.args.model_json_schema() if self.args is not None else None,
+        }
+
+
+# Decorators ---------------------------------------------------------------
+
+
+def _mark(func: Callable[..., Any], spec_kwargs: dict[str, Any]) -> Callable[..., Any]:
+    if not inspect.iscoroutinefunction(func):
+        raise PluginError(f"handler {func.__qualname__} must be an async def")
+    params = list(inspect.signature(func).parameters)
+    if len(params) != 2:
+        raise PluginError(f"handler {func.__qualname__} must take (self, ctx)")
+    specs = list(getattr(func, HANDLER_ATTR, ()))
+    specs.append(spec_kwargs)
+    setattr(func, HANDLER_ATTR, tuple(specs))
+    return func
+
+
+def _first_doc_line(func: Callable[..., Any]) -> str:
+    doc = inspect.getdoc(func) or ""
+    return doc.strip().split("\n\n")[0].replace("\n", " ") if doc else ""
+
+
+def command(
+    name: str | Callable[..., Any] | None = None,
+    *,
+    help: str | None = None,
+    args: type[BaseModel] | None = None,
+    aliases: Iterable[str] = (),
+    usage: str = "",
+    timeout: float | None = None,
+    bots: bool = False,
+):
+    """Handle ``/name ...`` messages. ``name`` defaults to the method's name.
+
+    ``args`` is a pydantic model: its required fields (and those marked
+    :class:`Positional`) are positional arguments in order (a ``list`` one takes the
+    rest), the others are ``--options`` (``bool`` ones are flags, ``list`` ones repeat). The parsed model is ``ctx.args``; the raw text after the
+    command is ``ctx.text`` and its shell-style words ``ctx.argv``. Without a model,
+    ``usage`` describes the arguments in the help (``usage="TEXT"``).
+    """
+
+    aliases = tuple(aliases)
+    for n in ((name,) if isinstance(name, str) else ()) + aliases:
+        if not COMMAND_NAME_RE.match(n.lower()):
+            raise PluginError(f"command name {n!r} must match {COMMAND_NAME_RE.pattern}")
+
+    def decorate(func: Callable[..., Any]) -> Callable[..., Any]:
+        cmd = (name if isinstance(name, str) else func.__name__).lower()
+        if not COMMAND_NAME_RE.match(cmd):
+            raise PluginError(f"command name {cmd!r} must match {COMMAND_NAME_RE.pattern}")
+        if args is not None and not (isinstance(args, type) and issubclass(args, BaseModel)):
+            raise PluginError(f"args of /{cmd} must be a pydantic model class")
+        if args is not None:
+            _check_args_model(cmd, args)
+        return _mark(
+            func,
+            {
+                "kind": "command",
+                "command": cmd,
+                "aliases": tuple(a.lower() for a in aliases),
+                "help": help if help is not None else _first_doc_line(func),
+                "args": args,
+                "timeout": timeout,
+                "bots": bots,
+                "usage_hint": usage,
+            },
+        )
+
+    if callable(name):
+        return decorate(name)
+    return decorate
+
+
+def on_message(
+    pattern: str | re.Pattern[str] | Callable[..., Any] | None = None,
+    *,
+    flags: int = 0,
+    timeout: float | None = None,
+    bots: bool = False,
+):
+    """Handle messages in threads and channels where the plugin is enabled.
+
+    With ``pattern`` only messages where the regex matches (``re.search``); the match
+    is ``ctx.match``. ``bots=True`` also delivers other bots' messages.
+    """
+
+    def decorate(func: Callable[..., Any]) -> Callable[..., Any]:
+        compiled = None
+        if isinstance(pattern, re.Pattern):
+            compiled = pattern
+        elif isinstance(pattern, str):
+            try:
+                compiled = re.compile(pattern, flags)
+            except re.error as exc:
+                raise PluginError(f"bad pattern for {func.__qualname__}: {exc}") from None
+        return _mark(func, {"kind": "message", "pattern": compiled, "timeout": timeout, "bots": bots})
+
+    if callable(pattern) and not isinstance(pattern, re.Pattern):
+        func, pattern = pattern, None
+        return decorate(func)
+    return decorate
+
+
+def on_mention(func: Callable[..., Any] | None = None, *, timeout: float | None = None, bots: bool = False):
+    """Handle messages that mention the plugin's bot user; ``ctx.text`` is the rest."""
+
+    def decorate(f: Callable[..., Any]) -> Callable[..., Any]:
+        return _mark(f, {"kind": "mention", "timeout": timeout, "bots": bots})
+
+    if func is not None:
+        return decorate(func)
+    return decorate
+
+
+def on_event(*names: str, timeout: float | None = None, bots: bool = False):
+    """Handle events by name (see :data:`KNOWN_EVENTS`); the event's data is ``ctx.data``."""
+    if not names or any(callable(n) for n in names):
+        raise PluginError("on_event needs one or more event names: @on_event(\"thread_created\")")
+    normalised = []
+    for n in names:
+        if not isinstance(n, str) or not EVENT_NAME_RE.match(n):
+            raise PluginError(f"bad event name {n!r}")
+        if n == "new_message":
+            raise PluginError("use @on_message for new messages, not @on_event(\"new_message\")")
+        normalised.append(EVENT_ALIASES.get(n, n))
+
+    def decorate(func: Callable[..., Any]) -> Callable[..., Any]:
+        return _mark(func, {"kind": "event", "events": tuple(normalised), "timeout": timeout, "bots": bots})
+
+    return decorate
+
+
+# The base class -------------------------------------------------------------
+
+
+class Plugin:
+    """Subclass this, set ``name`` (and ideally ``description``, ``version``, ``Config``)
+    and decorate ``async def handler(self, ctx)`` methods.
+
+    Class attributes:
+
+    - ``name``: ``[a-z][a-z0-9_-]{1,31}``; also the bot user's username unless ``bot_name`` is set.
+    - ``description``, ``version``: shown in ``GET /api/v1/plugins`` and ``venn plugins list``.
+    - ``Config``: a pydantic model (default: no settings), validated when an admin
+      enables or reconfigures the plugin; the handler sees it as ``ctx.config``.
+    - ``display_name``: the bot user's display name (default: ``name``).
+    - ``timeout``: seconds per handler (default: ``VENN_BOT_HANDLER_TIMEOUT``).
+    - ``concurrency``: handlers of this plugin running at once per process (default:
+      ``VENN_BOT_PLUGIN_CONCURRENCY``).
+    - ``max_replies``: replies one job may post (a runaway loop stops there).
+    - ``see_bots``: deliver other bots' messages to every handler (default False).
+    """
+
+    name: ClassVar[str] = ""
+    description: ClassVar[str] = ""
+    version: ClassVar[str] = "0.1.0"
+    Config: ClassVar[type[BaseModel]] = PluginConfig
+    bot_name: ClassVar[str | None] = None
+    display_name: ClassVar[str | None] = None
+    timeout: ClassVar[float | None] = None
+    concurrency: ClassVar[int | None] = None
+    max_replies: ClassVar[int] = 20
+    see_bots: ClassVar[bool] = False
+    handlers: ClassVar[tuple[HandlerSpec, ...]] = ()
+
+    # set by the runtime before setup()
+    runtime: BotRuntime
+    log: Any
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls.handlers = _collect_handlers(cls)
+        if cls.name:
+            validate_plugin_class(cls)
+
+    async def setup(self, runtime: BotRuntime) -> None:
+        """Called once when the server starts (after the database is ready)."""
+
+    async def teardown(self) -> None:
+        """Called once when the server stops."""
+
+    @property
+    def storage(self) -> KVStore:
+        """The plugin's own key-value storage (not tied to a thread or channel)."""
+        from bots.storage import KVStore
+
+        return KVStore(self.name, "plugin", 0)
+
+    # Introspection ------------------------------------------------------
+
+    @classmethod
+    def command_specs(cls) -> list[HandlerSpec]:
+        return [h for h in cls.handlers if h.kind == "command"]
+
+    @classmethod
+    def command_for(cls, name: str) -> HandlerSpec | None:
+        name = name.lower()
+        for spec in cls.command_specs():
+            if name in spec.names:
+                return spec
+        return None
+
+    @classmethod
+    def event_names(cls) -> set[str]:
+        return {e for h in cls.handlers if h.kind == "event" for e in h.events}
+
+    @classmethod
+    def describe(cls) -> dict[str, Any]:
+        """The public description: what ``GET /api/v1/plugins`` lists."""
+        return {
+            "name": cls.name,
+            "description": cls.description,
+            "version": cls.version,
+            "commands": [c.describe() for c in cls.command_specs()],
+            "events": sorted(cls.event_names()),
+            "handles_messages": any(h.kind == "message" for h in cls.handlers),
+            "handles_mentions": any(h.kind == "mention" for h in cls.handlers),
+            "config_schema": cls.Config.model_json_schema(),
+        }
+
+
+_RESERVED = frozenset({*(n for n in vars(Plugin) if not n.startswith("__")), "runtime", "log"})
+
+
+def _collect_handlers(cls: type) -> tuple[HandlerSpec, ...]:
+    """Handler specs of ``cls`` and its bases, in definition order (a subclass's
+    method of the same name replaces the base's)."""
+    seen: dict[str, list[HandlerSpec]] = {}
+    for klass in reversed(cls.__mro__):
+        for attr, value in vars(klass).items():
+            marks = getattr(value, HANDLER_ATTR, None)
+            if marks is None:
+                if attr in seen:
+                    seen.pop(attr)  # overridden without a decorator: no longer a handler
+                continue
+            seen.pop(attr, None)
+            seen[attr] = [HandlerSpec(attr=attr, **m) for m in marks]
+    return tuple(spec for specs in seen.values() for spec in specs)
+
+
+def validate_plugin_class(cls: type) -> None:
+    """Raise :class:`PluginError` if ``cls`` is not a usable plugin."""
+    if not (isinstance(cls, type) and issubclass(cls, Plugin)):
+        raise PluginError(f"{cls!r} is not a subclass of bots.Plugin")
+    if not isinstance(cls.name, str) or not NAME_RE.match(cls.name):
+        raise PluginError(f"{cls.__qualname__}.name must match {NAME_RE.pattern} (got {cls.name!r})")
+    if not (isinstance(cls.Config, type) and issubclass(cls.Config, BaseModel)):
+        raise PluginError(f"{cls.__qualname__}.Config must be a pydantic model class")
+    if not isinstance(cls.version, str) or not isinstance(cls.description, str):
+        raise PluginError(f"{cls.__qualname__}: version and description must be strings")
+    if cls.bot_name is not None and not re.match(r"^[A-Za-z0-9_.-]{2,32}$", cls.bot_name):
+        raise PluginError(f"{cls.__qualname__}.bot_name must be 2-32 of A-Z a-z 0-9 _ . -")
+    for spec in cls.handlers:
+        if spec.attr in _RESERVED:
+            raise PluginError(f"{cls.__qualname__}.{spec.attr}: that name belongs to bots.Plugin; rename the handler")
+    names: dict[str, str] = {}
+    for spec in cls.handlers:
+        for n in spec.names:
+            if n in names and names[n] != spec.attr:
+                raise PluginError(f"{cls.__qualname__}: /{n} is declared by both {names[n]} and {spec.attr}")
+            names[n] = spec.attr
+    try:
+        cls.Config.model_json_schema()
+    except Exception as exc:  # a config model must describe itself for the API
+        raise PluginError(f"{cls.__qualname__}.Config has no JSON schema: {exc}") from None
+
+
+# Message matching -----------------------------------------------------------
+
+
+@dataclass
+class Selected:
+    """Handlers of one plugin chosen for one message, with what each one gets."""
+
+    kind: str  # "command" | "mention" | "message"
+    handlers: list[HandlerSpec] = field(default_factory=list)
+    text: str = ""
+    matches: dict[str, re.Match[str] | None] = field(default_factory=dict)
+    command: str | None = None
+
+
+def parse_command_line(body: str) -> tuple[str, str] | None:
+    """``("name", "rest of the line")`` for ``/name rest``, else None."""
+    match = COMMAND_LINE_RE.match(body.strip())
+    if match is None:
+        return None
+    return match.group(1).lower(), (match.group(2) or "").strip()
+
+
+def mention_pattern(username: str) -> re.Pattern[str]:
+    return re.compile(r"(?<![\w@.-])@" + re.escape(username) + r"(?![A-Za-z0-9_-]|\.[A-Za-z0-9_-])", re.I)
+
+
+def strip_mention(body: str, pattern: re.Pattern[str]) -> str:
+    """The message without the first mention (and a ``:`` or ``,`` right after it)."""
+    match = pattern.search(body)
+    if match is None:
+        return body.strip()
+    rest = body[match.end():]
+    rest = rest[1:] if rest[:1] in (":", ",") else rest
+    before = body[: match.start()].rstrip(" \t")
+    after = rest.lstrip(" \t")
+    return (before + " " + after if before and after else before + after).strip()
+
+
+def select_handlers(
+    plugin: type[Plugin] | Plugin, body: str, *, author_is_bot: bool, bot_username: str | None
+) -> Selected | None:
+    """Which handlers of ``plugin`` a message goes to (None: none)."""
+    cls = plugin if isinstance(plugin, type) else type(plugin)
+
+    def allowed(spec: HandlerSpec) -> bool:
+        return not author_is_bot or spec.bots or cls.see_bots
+
+    parsed = parse_command_line(body)
+    if parsed is not None:
+        spec = cls.command_for(parsed[0])
+        if spec is not None:
+            if not allowed(spec):
+                return None
+            return Selected("command", [spec], text=parsed[1], command=parsed[0])
+    if bot_username:
+        pattern = mention_pattern(bot_username)
+        if pattern.search(body):
+            mentions = [h for h in cls.handlers if h.kind == "mention" and allowed(h)]
+            if mentions:
+                return Selected("mention", mentions, text=strip_mention(body, pattern))
+    chosen = Selected("message", text=body.strip())
+    for spec in cls.handlers:
+        if spec.kind != "message" or not allowed(spec):
+            continue
+        if spec.pattern is None:
+            chosen.handlers.append(spec)
+            chosen.matches[spec.attr] = None
+        else:
+            match = spec.pattern.search(body)
+            if match is not None:
+                chosen.handlers.append(spec)
+                chosen.matches[spec.attr] = match
+    return chosen if chosen.handlers else None
+
+
+# Argument parsing -------------------------------------------------------------
+
+
+def split_args(text: str) -> list[str]:
+    """Shell-style words; raises :class:`UsageError` for unbalanced quotes."""
+    try:
+        return shlex.split(text)
+    except ValueError as exc:
+        raise UsageError(f"could not read the arguments: {exc}") from None
+
+
+def loose_split(text: str) -> list[str]:
+    try:
+        return shlex.split(text)
+    except ValueError:
+        return text.split()
+
+
+def _unwrap_optional(annotation: Any) -> Any:
+    origin = get_origin(annotation)
+    if origin in (Union, types.UnionType):
+        args = [a for a in get_args(annotation) if a is not type(None)]
+        if len(args) == 1:
+            return _unwrap_optional(args[0])
+    if origin is typing.Annotated:
+        return _unwrap_optional(get_args(annotation)[0])
+    return annotation
+
+
+def _is_bool(annotation: Any) -> bool:
+    return _unwrap_optional(annotation) is bool
+
+
+def _is_list(annotation: Any) -> bool:
+    inner = _unwrap_optional(annotation)
+    return inner in (list, tuple, set) or get_origin(inner) in (list, tuple, set)
+
+
+def _option_name(field_name: str) -> str:
+    return field_name.replace("_", "-")
+
+
+def _positional_label(name: str, info: Any) -> str:
+    return f"<{name}>..." if _is_list(info.annotation) else f"<{name}>"
+
+
+def _option_label(name: str, info: Any) -> str:
+    opt = "--" + _option_name(name)
+    if _is_bool(info.annotation):
+        return opt
+    return f"{opt} {name.upper()}" + (" (repeatable)" if _is_list(info.annotation) else "")
+
+
+def _usage_parts(model: type[BaseModel] | None) -> list[str]:
+    if model is None:
+        return []
+    parts = []
+    for name, info in model.model_fields.items():
+        if _is_positional(info):
+            label = _positional_label(name, info)
+            parts.append(label if info.is_required() else f"[{label}]")
+    for name, info in model.model_fields.items():
+        if not _is_positional(info):
+            parts.append(f"[{_option_label(name, info)}]")
+    return parts
+
+
+def _check_args_model(cmd: str, model: type[BaseModel]) -> None:
+    positional = [(n, i) for n, i in model.model_fields.items() if _is_positional(i)]
+    for n, info in positional[:-1]:
+        if _is_list(info.annotation):
+            raise PluginError(f"/{cmd}: only the last positional argument may be a list ({n} is not last)")
+    seen_optional = None
+    for n, info in positional:
+        if not info.is_required():
+            seen_optional = n
+        elif seen_optional is not None:
+            raise PluginError(f"/{cmd}: required argument {n} comes after optional {seen_optional}")
+
+
+def parse_args(spec: HandlerSpec, argv: list[str]) -> BaseModel | None:
+    """Validate ``argv`` against the command's ``args`` model.
+
+    Raises :class:`HelpRequested` for ``--help``/``-h`` and :class:`UsageError` for
+    anything wrong (the message names the argument and says why).
+    """
+    model = spec.args
+    if model is None:
+        if argv in (["--help"], ["-h"]):
+            raise HelpRequested()
+        return None
+    options: dict[str, tuple[str, Any]] = {}
+    positional: list[tuple[str, Any]] = []
+    for name, info in model.model_fields.items():
+        if _is_positional(info):
+            positional.append((name, info))
+        else:
+            options[_option_name(name)] = (name, info)
+    values: dict[str, Any] = {}
+    words: list[str] = []
+    only_positional = False
+    i = 0
+    while i < len(argv):
+        token = argv[i]
+        i += 1
+        if only_positional:
+            words.append(token)
+        elif token == "--":
+            only_positional = True
+        elif token in ("--help", "-h"):
+            raise HelpRequested()
+        elif token.startswith("--") and len(token) > 2:
+            key, has_value, value = token[2:].partition("=")
+            negate = False
+            target = options.get(key)
+            if target is None and key.startswith("no-") and key[3:] in options and _is_bool(options[key[3:]][1].annotation):
+                target, negate = options[key[3:]], True
+            if target is None:
+                raise UsageError(f"unknown option --{key}")
+            fname, info = target
+            if _is_bool(info.annotation):
+                values[fname] = value if has_value else (not negate)
+                continue
+            if not has_value:
+                if i >= len(argv):
+                    raise UsageError(f"--{key} needs a value")
+                value = argv[i]
+                i += 1
+            if _is_list(info.annotation):
+                values.setdefault(fname, []).append(value)
+            else:
+                values[fname] = value
+        else:
+            words.append(token)
+    for name, info in positional:
+        if not words:
+            if info.is_required():
+                raise UsageError(f"missing <{name}>")
+            break
+        if _is_list(info.annotation):
+            values[name], words = words, []
+            break
+        values[name] = words.pop(0)
+    if words:
+        raise UsageError(f"unexpected argument {words[0]!r}")
+    try:
+        return model.model_validate(values)
+    except ValidationError as exc:
+        problems = []
+        for err in exc.errors(include_input=False, include_url=False):
+            loc = err["loc"][0] if err["loc"] else ""
+            info = model.model_fields.get(str(loc))
+            label = (
+                _positional_label(str(loc), info)
+                if info is not None and _is_positional(info)
+                else "--" + _option_name(str(loc))
+            )
+            problems.append(f"{label}: {err['msg']}")
+        raise UsageError("; ".join(problems)) from None

@@ -1,0 +1,68 @@
+"""The bot runtime's settings (environment variables ``VENN_BOT_*``, also read from `.env`).
+
+They live here rather than in :mod:`venn.config` so that the chat core does not know
+about bots. Every one has a default; an invalid value stops start-up with a message
+naming the variable, like the core settings.
+"""
+
+from __future__ import annotations
+
+from pydantic import AliasChoices, Field, ValidationError, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from venn.config import SettingsError
+
+
+def _env(name: str) -> AliasChoices:
+    return AliasChoices(name)
+
+
+class BotSettings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        populate_by_name=True,
+        case_sensitive=False,
+    )
+
+    #: seconds one handler may run before it is cancelled and answered with an error
+    handler_timeout: float = Field(60.0, gt=0, le=3600, validation_alias=_env("VENN_BOT_HANDLER_TIMEOUT"))
+    #: jobs run at once by one server process
+    workers: int = Field(8, ge=1, le=256, validation_alias=_env("VENN_BOT_WORKERS"))
+    #: jobs waiting to run (per process in embedded mode, per Redis stream with REDIS_URL);
+    #: past it a job is refused and the thread is told
+    queue_size: int = Field(1000, ge=1, le=1_000_000, validation_alias=_env("VENN_BOT_QUEUE_SIZE"))
+    #: handlers of one plugin running at once in one process
+    plugin_concurrency: int = Field(4, ge=1, le=256, validation_alias=_env("VENN_BOT_PLUGIN_CONCURRENCY"))
+    #: (Redis) seconds without a heartbeat after which a job held by a dead worker is
+    #: taken over by another process
+    reclaim_seconds: float = Field(30.0, ge=0.2, le=3600, validation_alias=_env("VENN_BOT_RECLAIM_SECONDS"))
+    #: (Redis) deliveries of one job before it is given up (a job that keeps killing workers)
+    max_attempts: int = Field(3, ge=1, le=100, validation_alias=_env("VENN_BOT_MAX_ATTEMPTS"))
+    #: let channel owners (not only admins) enable, configure and disable bots in their channels
+    channel_owners_can_enable: bool = Field(False, validation_alias=_env("VENN_BOT_CHANNEL_OWNERS_CAN_ENABLE"))
+    #: (Redis) the stream that carries jobs; processes of one deployment must share it
+    stream_key: str = Field("venn:bots:jobs", min_length=1, max_length=200, validation_alias=_env("VENN_BOT_STREAM"))
+
+    @model_validator(mode="after")
+    def _check(self) -> BotSettings:
+        if self.plugin_concurrency > self.workers:
+            self.plugin_concurrency = self.workers
+        return self
+
+
+def load_bot_settings(**overrides: object) -> BotSettings:
+    """Read the bot settings; raises :class:`venn.config.SettingsError` naming the variable."""
+    try:
+        return BotSettings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        names = {
+            name: (field.validation_alias.choices[0] if isinstance(field.validation_alias, AliasChoices) else name)
+            for name, field in BotSettings.model_fields.items()
+        }
+        problems = []
+        for err in exc.errors():
+            key = str(err["loc"][0]) if err["loc"] else "?"
+            problems.append(f"{names.get(key, key).upper()}: {err['msg']}")
+        raise SettingsError("Invalid setting " + "; ".join(problems)) from None
