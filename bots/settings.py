@@ -7,10 +7,10 @@ naming the variable, like the core settings.
 
 from __future__ import annotations
 
-from pydantic import AliasChoices, Field, ValidationError, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import AliasChoices, Field, model_validator
+from pydantic_settings import BaseSettings
 
-from venn.config import SettingsError
+from venn.config import SETTINGS_CONFIG, read_settings
 
 
 def _env(name: str) -> AliasChoices:
@@ -18,13 +18,7 @@ def _env(name: str) -> AliasChoices:
 
 
 class BotSettings(BaseSettings):
-    model_config = SettingsConfigDict(
-        env_file=".env",
-        env_file_encoding="utf-8",
-        extra="ignore",
-        populate_by_name=True,
-        case_sensitive=False,
-    )
+    model_config = SETTINGS_CONFIG
 
     #: seconds one handler may run before it is cancelled and answered with an error
     handler_timeout: float = Field(60.0, gt=0, le=3600, validation_alias=_env("VENN_BOT_HANDLER_TIMEOUT"))
@@ -54,15 +48,4 @@ class BotSettings(BaseSettings):
 
 def load_bot_settings(**overrides: object) -> BotSettings:
     """Read the bot settings; raises :class:`venn.config.SettingsError` naming the variable."""
-    try:
-        return BotSettings(**overrides)  # type: ignore[arg-type]
-    except ValidationError as exc:
-        names = {
-            name: (field.validation_alias.choices[0] if isinstance(field.validation_alias, AliasChoices) else name)
-            for name, field in BotSettings.model_fields.items()
-        }
-        problems = []
-        for err in exc.errors():
-            key = str(err["loc"][0]) if err["loc"] else "?"
-            problems.append(f"{names.get(key, key).upper()}: {err['msg']}")
-        raise SettingsError("Invalid setting " + "; ".join(problems)) from None
+    return read_settings(BotSettings, **overrides)

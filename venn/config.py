@@ -12,7 +12,7 @@ import logging
 import os
 import secrets
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Literal, TypeVar
 from urllib.parse import urlparse
 
 from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
@@ -27,6 +27,16 @@ def _env(name: str, *more: str) -> AliasChoices:
     return AliasChoices(name, *more)
 
 
+#: how every Venn settings class reads its values: environment, then `.env`
+SETTINGS_CONFIG = SettingsConfigDict(
+    env_file=".env",
+    env_file_encoding="utf-8",
+    extra="ignore",
+    populate_by_name=True,
+    case_sensitive=False,
+)
+
+
 class SettingsError(Exception):
     """A setting is invalid; the message names the variable and says why."""
 
@@ -34,13 +44,7 @@ class SettingsError(Exception):
 class Settings(BaseSettings):
     """All of Venn's settings. Field aliases are the environment variable names."""
 
-    model_config = SettingsConfigDict(
-        env_file=".env",
-        env_file_encoding="utf-8",
-        extra="ignore",
-        populate_by_name=True,
-        case_sensitive=False,
-    )
+    model_config = SETTINGS_CONFIG
 
     # Storage and scale-out
     data_dir: Path = Field(Path(".venn"), validation_alias=_env("VENN_DATA_DIR"))
@@ -157,11 +161,24 @@ def load_settings(**overrides: object) -> Settings:
 
     Raises :class:`SettingsError` naming the offending variable.
     """
+    return read_settings(Settings, **overrides)
+
+
+S = TypeVar("S", bound=BaseSettings)
+
+
+def read_settings(cls: type[S], **overrides: object) -> S:
+    """Build a settings class; a bad value raises :class:`SettingsError` naming its
+    environment variable (every Venn settings class reads through this)."""
     try:
-        return Settings(**overrides)  # type: ignore[arg-type]
+        return cls(**overrides)  # type: ignore[arg-type]
     except ValidationError as exc:
+        names = {
+            name: (field.validation_alias.choices[0] if isinstance(field.validation_alias, AliasChoices) else name)
+            for name, field in cls.model_fields.items()
+        }
         problems = []
         for err in exc.errors():
-            name = str(err["loc"][0]) if err["loc"] else "?"
-            problems.append(f"{name.upper()}: {err['msg']}")
+            key = str(err["loc"][0]) if err["loc"] else "?"
+            problems.append(f"{str(names.get(key, key)).upper()}: {err['msg']}")
         raise SettingsError("Invalid setting " + "; ".join(problems)) from None
