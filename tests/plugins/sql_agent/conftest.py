@@ -1,0 +1,18 @@
+"""Fixtures of the SQL agent plugin's tests."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.plugins.sql_agent.openai_stub_server import OpenAIStub
+
+
+@pytest.fixture
+async def openai_stub():
+    """A scripted OpenAI-compatible server on 127.0.0.1 (see openai_stub_server.py); point
+    ``OPENAI_BASE_URL`` (or ``Settings.openai_base_url``) at ``openai_stub.base_url``."""
+    stub = await OpenAIStub.start()
+    try:
+        yield stub
+    finally:
+        await stub.close()
