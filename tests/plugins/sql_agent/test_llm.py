@@ -1,0 +1,80 @@
+"""build_llm: ChatOpenAI from the settings, or None; talks to any OpenAI-compatible server."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import socket
+
+import openai
+import pytest
+from langchain_openai import ChatOpenAI
+
+from plugins.sql_agent.llm import HOW_TO_CONFIGURE, PLACEHOLDER_API_KEY, build_llm, llm_configured
+from tests.plugins.sql_agent.openai_stub_server import http_error, text
+
+KEY = "sk-test-very-secret-0123456789"
+
+
+def test_no_llm_without_a_key_or_a_base_url(make_settings):
+    settings = make_settings(openai_api_key=None, openai_base_url=None)
+    assert not llm_configured(settings)
+    assert build_llm(settings) is None
+    assert build_llm(make_settings(openai_api_key="  ", openai_base_url="")) is None
+    assert "OPENAI_API_KEY" in HOW_TO_CONFIGURE and "OPENAI_BASE_URL" in HOW_TO_CONFIGURE
+
+
+def test_openai_settings(make_settings):
+    llm = build_llm(make_settings(openai_api_key=KEY, openai_base_url=None, llm_model="gpt-4o-mini"))
+    assert isinstance(llm, ChatOpenAI)
+    assert llm.model_name == "gpt-4o-mini"
+    assert llm.temperature == 0
+    assert llm.request_timeout and llm.request_timeout <= 120
+    assert llm.max_retries is not None and llm.max_retries <= 2
+    assert llm.openai_api_key.get_secret_value() == KEY
+    assert KEY not in repr(llm) and KEY not in str(llm)
+
+
+async def test_a_compatible_server_with_a_key_and_a_model(make_settings, openai_stub):
+    openai_stub.script(text("hello from the stub"))
+    llm = build_llm(make_settings(openai_api_key=KEY, openai_base_url=openai_stub.base_url, llm_model="llama3.1"))
+    reply = await asyncio.wait_for(llm.ainvoke("hi"), 30)
+    assert reply.text == "hello from the stub"
+    request = openai_stub.last
+    assert request.body["model"] == "llama3.1"
+    assert request.body["temperature"] == 0
+    assert request.headers["Authorization"] == f"Bearer {KEY}"
+
+
+async def test_a_compatible_server_without_a_key(make_settings, openai_stub, monkeypatch):
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    openai_stub.script(text("no key needed"), text("streamed answer"))
+    llm = build_llm(make_settings(openai_api_key=None, openai_base_url=openai_stub.base_url))
+    assert llm is not None
+    reply = await asyncio.wait_for(llm.ainvoke("hi"), 30)
+    assert reply.text == "no key needed"
+    assert openai_stub.last.headers["Authorization"] == f"Bearer {PLACEHOLDER_API_KEY}"
+    # streaming works against the same server (the stub speaks server-sent events too)
+    pieces = [chunk.text async for chunk in llm.astream("hi again")]
+    assert "".join(pieces) == "streamed answer" and len([p for p in pieces if p]) >= 2
+    assert openai_stub.last.body["stream"] is True
+
+
+async def test_a_dead_server_fails_fast_and_never_logs_the_key(make_settings, caplog):
+    with socket.socket() as sock:  # a port nobody listens on
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    llm = build_llm(make_settings(openai_api_key=KEY, openai_base_url=f"http://127.0.0.1:{port}/v1"))
+    caplog.set_level(logging.DEBUG)
+    with pytest.raises(openai.APIConnectionError) as info:
+        await asyncio.wait_for(llm.ainvoke("hi"), 30)
+    assert KEY not in str(info.value)
+    assert all(KEY not in r.getMessage() for r in caplog.records)
+
+
+async def test_retries_are_bounded(make_settings, openai_stub):
+    openai_stub.default = http_error(503, "overloaded")
+    llm = build_llm(make_settings(openai_api_key=KEY, openai_base_url=openai_stub.base_url))
+    with pytest.raises(openai.InternalServerError):
+        await asyncio.wait_for(llm.ainvoke("hi"), 30)
+    assert len(openai_stub.requests) == 1 + llm.max_retries
