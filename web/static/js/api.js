@@ -167,6 +167,11 @@ export async function accessToken() {
   return (await refresh()).access_token;
 }
 
+/** Forget that the access token is fresh (the server said it expired): the next call refreshes. */
+export function expireAccessToken() {
+  if (current) current.expires_at = 0;
+}
+
 /** An authenticated API call: refreshes an expired token once, ends a revoked session. */
 export async function api(method, path, body) {
   let token = await accessToken();
@@ -225,9 +230,17 @@ export async function logout() {
   endSession("logout");
 }
 
-/** Download a file that needs the bearer token (e.g. a CSV result). */
+/**
+ * Download a file that needs the bearer token (e.g. a CSV result). `path` is under the
+ * API: relative to it ("/queries/1/result.csv") or absolute ("/api/v1/queries/...").
+ * Anything else is refused, so the token is never sent to another origin.
+ */
 export async function download(path, filename) {
-  const response = await fetch(BASE + path, {
+  const full = String(path).startsWith(BASE + "/") ? String(path) : BASE + path;
+  if (!/^\/api\/v1\/[A-Za-z0-9_./-]+$/.test(full) || full.includes("..")) {
+    throw new ApiError(0, "bad_url", "This download link is not one of this server's.");
+  }
+  const response = await fetch(full, {
     headers: { Authorization: `Bearer ${await accessToken()}` },
     cache: "no-store",
   });

@@ -103,7 +103,10 @@ export function reconcile(container, items, { key, sig, render }) {
       const fresh = render(item);
       fresh.dataset.key = k;
       fresh.dataset.sig = s;
-      if (el) el.replaceWith(fresh);
+      if (el) {
+        if (el === cursor) cursor = fresh;
+        el.replaceWith(fresh);
+      }
       el = fresh;
     }
     keep.add(el);
@@ -178,3 +181,20 @@ export function initials(name) {
 export function plural(n, one, many = one + "s") {
   return `${n} ${n === 1 ? one : many}`;
 }
+
+/** A small SVG icon from one path (no markup strings involved). */
+export function icon(pathData, label = null) {
+  const ns = "http://www.w3.org/2000/svg";
+  const svg = document.createElementNS(ns, "svg");
+  svg.setAttribute("viewBox", "0 0 16 16");
+  svg.setAttribute("class", "icon");
+  if (label) svg.setAttribute("aria-label", label);
+  else svg.setAttribute("aria-hidden", "true");
+  const path = document.createElementNS(ns, "path");
+  path.setAttribute("d", pathData);
+  svg.append(path);
+  return svg;
+}
+
+export const LOCK = "M4 7V5a4 4 0 0 1 8 0v2h1v8H3V7h1zm2 0h4V5a2 2 0 0 0-4 0v2z";
+export const MENU = "M2 3h12v2H2zm0 4h12v2H2zm0 4h12v2H2z";

@@ -1,0 +1,121 @@
+// Entry point: resume the session or show sign-in, then lay out the chat and route
+// "#/channel/ID[/thread/TID]" to what is shown.
+
+import { restore, logout, onSessionEnd } from "./api.js";
+import * as chat from "./chat.js";
+import { store } from "./store.js";
+import { h, clear } from "./dom.js";
+import { renderAuth } from "./views/auth.js";
+import { Sidebar } from "./views/sidebar.js";
+import { ChannelView } from "./views/channel.js";
+import { ThreadPanel } from "./views/thread.js";
+import { toast } from "./views/dialog.js";
+
+const root = document.getElementById("app");
+let running = false;
+
+const CONNECTION_TEXT = {
+  connecting: "Connecting…",
+  reconnecting: "Reconnecting…",
+};
+
+function parseRoute() {
+  const m = location.hash.match(/^#\/channel\/(\d+)(?:\/thread\/(\d+))?/);
+  return m ? { channel: Number(m[1]), thread: m[2] ? Number(m[2]) : null } : { channel: null, thread: null };
+}
+
+async function route(view) {
+  let { channel, thread } = parseRoute();
+  if (!channel || !store.channels.get(channel)?.is_member) {
+    const first = store.memberChannels().sort((a, b) => a.name.localeCompare(b.name))[0];
+    channel = first ? first.id : null;
+    thread = null;
+    if (channel) history.replaceState(null, "", `#/channel/${channel}`);
+  }
+  document.body.classList.remove("nav-open");
+  if (channel !== store.currentChannel || !view.channelId) {
+    if (store.openThread && !thread) chat.closeThread();
+    try {
+      if (channel) await chat.openChannel(channel);
+      else store.currentChannel = null;
+    } catch (err) {
+      toast(err.message);
+    }
+    view.show(channel);
+  }
+  if (thread && thread !== store.openThread) await chat.openThread(thread).catch((err) => toast(err.message));
+  else if (!thread && store.openThread) chat.closeThread();
+}
+
+async function startChat(user) {
+  running = true;
+  await chat.start(user);
+  const banner = h("div.connection-banner", { role: "status", "aria-live": "polite", hidden: true });
+  const view = new ChannelView({ onMenu: () => document.body.classList.toggle("nav-open") });
+  const sidebar = new Sidebar({
+    onOpen: () => document.body.classList.remove("nav-open"),
+    onLogout: () => logout(),
+  });
+  const thread = new ThreadPanel();
+  const scrim = h("div.scrim", { onclick: () => document.body.classList.remove("nav-open") });
+  clear(root).append(h("div.layout", sidebar.el, scrim, h("div.main-column", banner, view.el), thread.el));
+  const showConnection = (state) => {
+    banner.hidden = state === "online";
+    banner.textContent = CONNECTION_TEXT[state] || "";
+    banner.dataset.state = state;
+    document.body.dataset.connection = state;
+  };
+  store.on("connection", showConnection);
+  showConnection(store.connection);
+  store.on("thread", (id) => {
+    const base = `#/channel/${store.currentChannel}`;
+    const want = id ? `${base}/thread/${id}` : base;
+    if (store.currentChannel && location.hash !== want) history.replaceState(null, "", want);
+  });
+  store.on("channels", () => {
+    // The channel shown is gone (left, or removed meanwhile): show another.
+    if (store.currentChannel && !store.channels.get(store.currentChannel)) route(view);
+  });
+  window.onhashchange = () => route(view);
+  await route(view);
+}
+
+function showAuth(notice) {
+  running = false;
+  window.onhashchange = null;
+  document.body.classList.remove("thread-open", "nav-open");
+  delete document.body.dataset.connection;
+  renderAuth(root, {
+    notice,
+    onDone: (user) => startChat(user).catch(fatal),
+  });
+}
+
+function fatal(err) {
+  console.error(err);
+  clear(root).append(
+    h("div.auth-page", h("div.auth-card", h("h1", "Something went wrong"), h("p", err.message || String(err)), h("button.button", { type: "button", onclick: () => location.reload() }, "Reload"))),
+  );
+}
+
+onSessionEnd((reason) => {
+  chat.stop();
+  for (const dialog of document.querySelectorAll("dialog")) dialog.remove();
+  if (running || reason !== "logout") showAuth(reason);
+});
+
+async function boot() {
+  let user = null;
+  try {
+    user = await restore();
+  } catch (err) {
+    // the server is unreachable: try again shortly, keeping the session
+    clear(root).append(h("div.auth-page", h("div.auth-card", h("h1", "Venn"), h("p", `${err.message} Retrying…`))));
+    setTimeout(boot, 3000);
+    return;
+  }
+  if (user) await startChat(user).catch(fatal);
+  else showAuth(null);
+}
+
+boot();

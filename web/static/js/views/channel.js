@@ -1,0 +1,130 @@
+// The main column: the channel's header (topic, people, add people, leave), its
+// message list and its composer.
+
+import * as chat from "../chat.js";
+import { store } from "../store.js";
+import { h, clear, icon, LOCK, MENU } from "../dom.js";
+import { MessageList } from "./messages.js";
+import { Composer } from "./composer.js";
+import { modal, confirmBox, errorText, toast } from "./dialog.js";
+
+export class ChannelView {
+  constructor({ onMenu }) {
+    this.onMenu = onMenu;
+    this.el = h("main.channel-view");
+    this.parts = [];
+    this.channelId = null;
+    store.on("members", (id) => id === this.channelId && this.renderHeader());
+    store.on("channels", () => this.channelId && this.renderHeader());
+  }
+
+  show(channelId) {
+    for (const part of this.parts) part.destroy();
+    this.parts = [];
+    clear(this.el);
+    this.channelId = channelId;
+    this.header = h("header.channel-head");
+    this.el.append(this.header);
+    const channel = store.channels.get(channelId);
+    if (!channel) {
+      this.renderEmpty();
+      return;
+    }
+    const stream = store.stream("channel", channel.id, channel.id);
+    const list = new MessageList(stream);
+    const composer = new Composer(stream, { placeholder: `Message #${channel.name}` });
+    this.parts.push(list, composer);
+    this.renderHeader();
+    this.el.append(list.el, composer.el);
+    list.render({ bottom: true });
+    composer.input.focus();
+  }
+
+  menuButton() {
+    return h("button.icon-button.menu-button", { type: "button", "aria-label": "Channels", title: "Channels", onclick: this.onMenu }, icon(MENU));
+  }
+
+  renderEmpty() {
+    clear(this.header).append(this.menuButton(), h("h2", "Welcome to Venn"));
+    this.el.append(
+      h(
+        "div.empty-state",
+        h("h2", "No channel open"),
+        h("p", "Create a channel with the + next to “Channels”, or browse the public ones to join."),
+      ),
+    );
+  }
+
+  renderHeader() {
+    const channel = store.channels.get(this.channelId);
+    if (!channel || !this.header) return;
+    const members = store.members.get(channel.id);
+    const count = members ? members.length : channel.member_count;
+    clear(this.header).append(
+      this.menuButton(),
+      h(
+        "div.channel-title",
+        h("h2", channel.is_private ? icon(LOCK, "private") : h("span.hash", "#"), channel.name),
+        channel.topic ? h("div.topic", channel.topic) : null,
+      ),
+      h(
+        "div.head-tools",
+        h("span.member-count", { title: "Members" }, `${count} ${count === 1 ? "member" : "members"}`),
+        channel.is_private
+          ? h("button.button.secondary.small", { type: "button", onclick: () => this.addPeople(channel) }, "Add people")
+          : null,
+        h("button.button.secondary.small", { type: "button", onclick: () => this.leave(channel) }, "Leave"),
+      ),
+    );
+  }
+
+  async addPeople(channel) {
+    const input = h("input", { name: "person", list: "people-choices", placeholder: "username, or user id", autocomplete: "off", required: true });
+    const options = h("datalist", { id: "people-choices" });
+    const error = h("div.form-error", { role: "alert" });
+    const form = h(
+      "form.form",
+      h("p.muted", "People you share a channel with are suggested; anyone else by their user id."),
+      h("label", "Person", input),
+      options,
+      error,
+      h("div.form-actions", h("button.button", { type: "submit" }, "Add")),
+    );
+    const box = modal(`Add people to #${channel.name}`, form);
+    input.focus();
+    const inChannel = new Set((store.members.get(channel.id) || []).map((m) => m.id));
+    let people = [];
+    chat.knownPeople().then((list) => {
+      people = list.filter((p) => !inChannel.has(p.id));
+      for (const p of people) options.append(h("option", { value: p.username }, p.display_name || p.username));
+    });
+    form.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      error.textContent = "";
+      const text = input.value.trim().replace(/^[@#]/, "");
+      let person = people.find((p) => p.username.toLowerCase() === text.toLowerCase());
+      try {
+        if (!person && /^\d+$/.test(text)) person = await chat.lookupUser(Number(text));
+        if (!person) {
+          error.textContent = "No one by that name among the people you know; use their user id.";
+          return;
+        }
+        await chat.addMember(channel.id, person.id);
+        box.close();
+        toast(`${person.username} was added to #${channel.name}.`, "info");
+      } catch (err) {
+        error.textContent = errorText(err);
+      }
+    });
+  }
+
+  async leave(channel) {
+    if (!(await confirmBox("Leave channel", `Leave #${channel.name}?`, "Leave"))) return;
+    try {
+      await chat.leaveChannel(channel.id);
+      location.hash = "#/";
+    } catch (err) {
+      toast(err.message);
+    }
+  }
+}

@@ -1,0 +1,262 @@
+// A scrolling message list for one stream (a channel's or a thread's): day separators,
+// messages grouped by author, pending sends, the agent's progress, older history on
+// scroll, and the per-message actions (thread, edit, delete).
+
+import * as chat from "../chat.js";
+import { store } from "../store.js";
+import {
+  h, reconcile, linkify, parseTime, clock, fullTime, dayKey, dayLabel, colourClass, initials, plural,
+} from "../dom.js";
+import { renderPayload, renderProgress } from "./payload.js";
+import { confirmBox, toast } from "./dialog.js";
+
+const GROUP_MS = 5 * 60 * 1000;
+
+export class MessageList {
+  /** `stream`: a Stream; `inThread`: the list of a thread panel (shows its root first). */
+  constructor(stream, { inThread = false } = {}) {
+    this.stream = stream;
+    this.inThread = inThread;
+    this.editing = null; // id of the message being edited
+    this.items = h("div.messages", { role: "log", "aria-live": "polite" });
+    this.older = h("div.history-start");
+    this.el = h("div.message-scroll", this.older, this.items);
+    this.el.addEventListener("scroll", () => this.onScroll());
+    this.unsubscribe = store.on(`stream:${stream.key}`, (detail) => this.render(detail || {}));
+  }
+
+  destroy() {
+    this.unsubscribe();
+  }
+
+  onScroll() {
+    if (this.el.scrollTop < 120 && this.stream.hasMore && !this.stream.loadingOlder) {
+      chat.loadOlder(this.stream).catch((err) => toast(err.message));
+    }
+  }
+
+  rows() {
+    const rows = [];
+    const me = store.me;
+    let prev = null;
+    let day = null;
+    const pushDay = (date) => {
+      const key = dayKey(date);
+      if (key !== day) {
+        day = key;
+        prev = null;
+        rows.push({ type: "day", key: `d:${key}`, sig: dayLabel(date), date });
+      }
+    };
+    if (this.inThread) {
+      const root = store.rootOf(this.stream.id) || this.stream.root;
+      if (root) {
+        rows.push({ type: "msg", key: "root", message: root, grouped: false, root: true });
+        rows.push({ type: "sep", key: "sep", sig: plural(root.reply_count || 0, "reply", "replies") });
+      }
+    }
+    for (const message of this.stream.sorted()) {
+      const date = parseTime(message.created_at);
+      pushDay(date);
+      const grouped =
+        prev &&
+        !prev.deleted &&
+        prev.kind !== "system" &&
+        message.kind !== "system" &&
+        prev.author?.id === message.author?.id &&
+        date - parseTime(prev.created_at) < GROUP_MS;
+      rows.push({ type: "msg", key: `m:${message.id}`, message, grouped: Boolean(grouped) });
+      prev = message;
+    }
+    const pendingItems = [...this.stream.pending.values()];
+    if (pendingItems.length) pushDay(new Date());
+    for (const item of pendingItems) {
+      const message = {
+        id: null,
+        author: { id: me.id, username: me.username, display_name: me.display_name, is_bot: false },
+        body: item.body,
+        kind: "user",
+        created_at: item.at.toISOString(),
+      };
+      const grouped = prev && prev.author?.id === me.id && !prev.deleted;
+      rows.push({ type: "pending", key: `p:${item.client_msg_id}`, message, item, grouped: Boolean(grouped) });
+      prev = message;
+    }
+    for (const [queryId, progress] of this.stream.progress) {
+      rows.push({ type: "progress", key: `q:${queryId}`, progress });
+    }
+    return rows;
+  }
+
+  render(detail = {}) {
+    const el = this.el;
+    const fromBottom = el.scrollHeight - el.scrollTop;
+    const atBottom = el.scrollHeight - el.scrollTop - el.clientHeight < 80;
+    this.older.textContent = this.stream.hasMore
+      ? this.stream.loadingOlder ? "Loading older messages…" : ""
+      : this.inThread ? "" : "This is the very beginning of the conversation.";
+    reconcile(this.items, this.rows(), {
+      key: (row) => row.key,
+      sig: (row) => this.signature(row),
+      render: (row) => this.renderRow(row),
+    });
+    if (detail.older) el.scrollTop = el.scrollHeight - fromBottom;
+    else if (detail.sent || atBottom || detail.bottom) el.scrollTop = el.scrollHeight;
+    // Not enough to scroll yet: fetch more history so the user can scroll up.
+    if (this.stream.hasMore && el.scrollHeight <= el.clientHeight + 10 && el.clientHeight > 0) this.onScroll();
+  }
+
+  signature(row) {
+    if (row.type === "day" || row.type === "sep") return row.sig;
+    if (row.type === "progress") return JSON.stringify(row.progress);
+    const m = row.message;
+    const parts = [m.body, m.edited_at, m.deleted, m.reply_count, m.started_thread_id, row.grouped];
+    if (row.type === "pending") parts.push(row.item.state, row.item.error);
+    else parts.push(this.editing === m.id, m.payload ? JSON.stringify(m.payload) : "");
+    return JSON.stringify(parts);
+  }
+
+  renderRow(row) {
+    if (row.type === "day") return h("div.day-divider", h("span", row.sig));
+    if (row.type === "sep") return h("div.thread-sep", h("span", row.sig));
+    if (row.type === "progress") return h("div.msg.progress-row", h("div.gutter"), renderProgress(row.progress));
+    return this.renderMessage(row);
+  }
+
+  renderMessage(row) {
+    const m = row.message;
+    const pending = row.type === "pending";
+    const author = m.author || { id: 0, username: "unknown" };
+    const date = parseTime(m.created_at);
+    const classes = ["msg"];
+    if (row.grouped) classes.push("grouped");
+    if (pending) classes.push("pending", row.item.state);
+    if (m.deleted) classes.push("deleted");
+    if (m.kind === "bot" || author.is_bot) classes.push("bot");
+    if (m.kind === "system") classes.push("system");
+    if (row.root) classes.push("root");
+    const el = h("div", { class: classes.join(" "), dataset: m.id ? { id: m.id } : {} });
+    const name = author.display_name || author.username;
+    const time = h("time", { datetime: m.created_at, title: fullTime(date) }, clock(date));
+    el.append(
+      h(
+        "div.gutter",
+        row.grouped
+          ? h("span.hover-time", clock(date))
+          : h(`div.avatar.${author.is_bot ? "bot-avatar" : colourClass(author.id)}`, { "aria-hidden": "true" }, initials(name)),
+      ),
+    );
+    const content = h("div.content");
+    if (!row.grouped) {
+      content.append(
+        h(
+          "div.meta",
+          h("span.author", { title: `@${author.username}` }, name),
+          author.is_bot ? h("span.badge", "BOT") : null,
+          time,
+        ),
+      );
+    }
+    if (this.editing === m.id && !pending) {
+      content.append(this.editor(m));
+    } else if (m.deleted) {
+      content.append(h("div.body.muted", "This message was deleted."));
+    } else {
+      content.append(
+        h("div.body", linkify(m.body || ""), m.edited_at ? h("span.edited", { title: fullTime(parseTime(m.edited_at)) }, " (edited)") : null),
+      );
+      const payload = renderPayload(m.payload);
+      if (payload) content.append(payload);
+    }
+    if (pending) content.append(this.pendingNote(row.item));
+    if (!pending && !this.inThread && !m.deleted && (m.reply_count || m.started_thread_id)) {
+      content.append(
+        h(
+          "button.thread-link",
+          { type: "button", onclick: () => this.openThread(m) },
+          m.reply_count ? plural(m.reply_count, "reply", "replies") : "Open thread",
+        ),
+      );
+    }
+    el.append(content);
+    if (!pending && !m.deleted && m.kind !== "system") el.append(this.actions(m, row));
+    return el;
+  }
+
+  pendingNote(item) {
+    if (item.state === "failed") {
+      return h(
+        "div.pending-note.failed",
+        `Not sent: ${item.error || "refused"} `,
+        h("button.link", { type: "button", onclick: () => chat.retry(this.stream, item.client_msg_id) }, "Retry"),
+        " · ",
+        h("button.link", { type: "button", onclick: () => chat.discard(this.stream, item.client_msg_id) }, "Discard"),
+      );
+    }
+    return h("div.pending-note", item.state === "waiting" ? "Waiting for the connection…" : "Sending…");
+  }
+
+  actions(m, row) {
+    const mine = m.author?.id === store.me.id;
+    const buttons = [];
+    if (!this.inThread && !row.root) {
+      buttons.push(h("button", { type: "button", title: "Reply in thread", "aria-label": "Reply in thread", class: "act-thread", onclick: () => this.openThread(m) }, "Reply"));
+    }
+    if (mine && !m.payload) {
+      buttons.push(h("button", { type: "button", title: "Edit", "aria-label": "Edit message", class: "act-edit", onclick: () => this.startEdit(m) }, "Edit"));
+    }
+    if (mine || store.isAdmin()) {
+      buttons.push(h("button", { type: "button", title: "Delete", "aria-label": "Delete message", class: "act-delete", onclick: () => this.delete(m) }, "Delete"));
+    }
+    return buttons.length ? h("div.actions", buttons) : null;
+  }
+
+  openThread(m) {
+    chat.openThreadOf(m).catch((err) => toast(err.message));
+  }
+
+  startEdit(m) {
+    this.editing = m.id;
+    this.render();
+    const input = this.items.querySelector(".edit-box textarea");
+    if (input) {
+      input.focus();
+      input.setSelectionRange(input.value.length, input.value.length);
+    }
+  }
+
+  editor(m) {
+    const input = h("textarea", { rows: 2, "aria-label": "Edit message", value: m.body });
+    const done = () => {
+      this.editing = null;
+      this.render();
+    };
+    const save = () => {
+      chat.edit(m, input.value).then(done, (err) => toast(err.message));
+    };
+    input.addEventListener("keydown", (event) => {
+      if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
+        event.preventDefault();
+        save();
+      } else if (event.key === "Escape") {
+        event.preventDefault();
+        done();
+      }
+    });
+    return h(
+      "div.edit-box",
+      input,
+      h(
+        "div.edit-actions",
+        h("span.muted", "Enter to save · Esc to cancel"),
+        h("button.button.secondary.small", { type: "button", onclick: done }, "Cancel"),
+        h("button.button.small", { type: "button", onclick: save }, "Save"),
+      ),
+    );
+  }
+
+  async delete(m) {
+    if (!(await confirmBox("Delete message", "Delete this message for everyone? This cannot be undone.", "Delete"))) return;
+    chat.remove(m).catch((err) => toast(err.message));
+  }
+}

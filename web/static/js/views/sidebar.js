@@ -1,0 +1,159 @@
+// The sidebar: who I am, my channels with unread counts, the people of the channel
+// shown with online dots, and the dialogs to create, browse and join channels.
+
+import * as chat from "../chat.js";
+import { store } from "../store.js";
+import { h, clear, reconcile, colourClass, initials, icon, LOCK } from "../dom.js";
+import { modal, toast, errorText } from "./dialog.js";
+
+export class Sidebar {
+  constructor({ onOpen, onLogout }) {
+    this.onOpen = onOpen;
+    this.list = h("ul.channel-list", { "aria-label": "Channels" });
+    this.people = h("ul.people-list", { "aria-label": "People in this channel" });
+    this.peopleTitle = h("h3.section-title", "People");
+    const me = store.me;
+    this.el = h(
+      "nav.sidebar",
+      h(
+        "div.workspace",
+        h("div.brand", h("span.logo", { "aria-hidden": "true" }, "V"), "Venn"),
+      ),
+      h(
+        "div.sidebar-scroll",
+        h(
+          "div.section-head",
+          h("h3.section-title", "Channels"),
+          h("button.icon-button.light", { type: "button", title: "Create a channel", "aria-label": "Create a channel", onclick: () => this.createDialog() }, "+"),
+        ),
+        this.list,
+        h("button.sidebar-action", { type: "button", onclick: () => this.browseDialog() }, "Browse channels"),
+        this.peopleTitle,
+        this.people,
+      ),
+      h(
+        "div.me",
+        h(`div.avatar.small.${colourClass(me.id)}`, initials(me.display_name || me.username)),
+        h("div.me-name", h("strong", me.display_name || me.username), h("span.muted", me.role === "admin" ? "admin" : `@${me.username}`)),
+        h("button.button.secondary.small.logout", { type: "button", onclick: onLogout }, "Sign out"),
+      ),
+    );
+    store.on("channels", () => this.renderChannels());
+    store.on("current", () => {
+      this.renderChannels();
+      this.renderPeople();
+    });
+    store.on("members", (id) => id === store.currentChannel && this.renderPeople());
+    store.on("presence", () => this.renderPeople());
+    this.renderChannels();
+  }
+
+  renderChannels() {
+    const channels = store.memberChannels().sort((a, b) => a.name.localeCompare(b.name));
+    reconcile(this.list, channels, {
+      key: (c) => c.id,
+      sig: (c) => [c.name, c.is_private, c.unread_count, c.id === store.currentChannel].join("|"),
+      render: (c) => {
+        const unread = c.id !== store.currentChannel && c.unread_count > 0;
+        return h(
+          `li.channel-item${c.id === store.currentChannel ? ".active" : ""}${unread ? ".unread" : ""}`,
+          h(
+            "a",
+            { href: `#/channel/${c.id}`, "aria-current": c.id === store.currentChannel ? "page" : null, onclick: () => this.onOpen?.() },
+            h("span.hash", c.is_private ? icon(LOCK, "private") : "#"),
+            h("span.channel-name", c.name),
+            unread ? h("span.unread-badge", { title: `${c.unread_count} unread` }, String(c.unread_count)) : null,
+          ),
+        );
+      },
+    });
+    if (!channels.length) {
+      clear(this.list).append(h("li.empty", "No channels yet: create one or browse."));
+    }
+  }
+
+  renderPeople() {
+    const id = store.currentChannel;
+    const channel = store.channels.get(id);
+    const members = (store.members.get(id) || []).slice();
+    this.peopleTitle.textContent = channel ? `People in #${channel.name}` : "People";
+    const online = (u) => (store.status.get(u.id) || u.status) === "online";
+    members.sort((a, b) => Number(online(b)) - Number(online(a)) || a.username.localeCompare(b.username));
+    reconcile(this.people, members, {
+      key: (u) => u.id,
+      sig: (u) => [u.display_name, online(u)].join("|"),
+      render: (u) =>
+        h(
+          "li.person",
+          { title: online(u) ? "online" : "offline" },
+          h(`span.dot.${online(u) ? "online" : "offline"}`, { "aria-label": online(u) ? "online" : "offline" }),
+          h("span.person-name", u.display_name || u.username),
+          u.is_bot ? h("span.badge", "BOT") : null,
+        ),
+    });
+  }
+
+  createDialog() {
+    const name = h("input", { name: "name", required: true, maxlength: 80, pattern: "[A-Za-z0-9][A-Za-z0-9_\\-]*", placeholder: "e.g. plan-budget", autocomplete: "off" });
+    const topic = h("input", { name: "topic", maxlength: 250, placeholder: "What is it about? (optional)" });
+    const priv = h("input", { type: "checkbox", name: "is_private" });
+    const error = h("div.form-error", { role: "alert" });
+    const form = h(
+      "form.form",
+      h("label", "Name", name),
+      h("label", "Topic", topic),
+      h("label.check", priv, "Private: only people you add can see it"),
+      error,
+      h("div.form-actions", h("button.button", { type: "submit" }, "Create")),
+    );
+    const box = modal("Create a channel", form);
+    name.focus();
+    form.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      error.textContent = "";
+      try {
+        const channel = await chat.createChannel({ name: name.value.trim().toLowerCase(), topic: topic.value.trim(), is_private: priv.checked });
+        box.close();
+        location.hash = `#/channel/${channel.id}`;
+      } catch (err) {
+        error.textContent = errorText(err);
+      }
+    });
+  }
+
+  async browseDialog() {
+    const list = h("ul.browse-list", h("li.muted", "Loading…"));
+    const box = modal("Browse channels", list);
+    try {
+      const channels = await chat.browseChannels();
+      clear(list);
+      if (!channels.length) list.append(h("li.muted", "You are in every public channel."));
+      for (const c of channels) {
+        list.append(
+          h(
+            "li.browse-item",
+            h("div", h("strong", `#${c.name}`), h("div.muted", c.topic || "No topic"), h("div.muted.small", `${c.member_count} members`)),
+            h(
+              "button.button.small",
+              {
+                type: "button",
+                onclick: async () => {
+                  try {
+                    await chat.joinChannel(c.id);
+                    box.close();
+                    location.hash = `#/channel/${c.id}`;
+                  } catch (err) {
+                    toast(err.message);
+                  }
+                },
+              },
+              "Join",
+            ),
+          ),
+        );
+      }
+    } catch (err) {
+      clear(list).append(h("li.form-error", err.message));
+    }
+  }
+}

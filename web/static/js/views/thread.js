@@ -1,0 +1,83 @@
+// The thread side panel: the root message, its replies, a composer, and (for
+// admins) the bots of the thread.
+
+import * as chat from "../chat.js";
+import { store } from "../store.js";
+import { h, clear } from "../dom.js";
+import { MessageList } from "./messages.js";
+import { Composer } from "./composer.js";
+import { BotsPanel } from "./bots.js";
+
+export class ThreadPanel {
+  constructor() {
+    this.el = h("aside.thread-panel", { "aria-label": "Thread", hidden: true });
+    this.parts = [];
+    store.on("thread", (id) => this.show(id));
+  }
+
+  teardown() {
+    for (const part of this.parts) part.destroy();
+    this.parts = [];
+  }
+
+  show(threadId) {
+    this.teardown();
+    clear(this.el);
+    document.body.classList.toggle("thread-open", Boolean(threadId));
+    if (!threadId) {
+      this.el.hidden = true;
+      return;
+    }
+    this.el.hidden = false;
+    const thread = store.threads.get(threadId);
+    const channel = store.channels.get(thread.channel_id);
+    const stream = store.stream("thread", thread.id, thread.channel_id);
+    const list = new MessageList(stream, { inThread: true });
+    const composer = new Composer(stream, { placeholder: "Reply in thread…" });
+    this.parts.push(list, composer);
+    const botsSlot = h("div.bots-slot");
+    let bots = null;
+    const botsButton = store.isAdmin()
+      ? h(
+          "button.button.secondary.small.bots-toggle",
+          {
+            type: "button",
+            "aria-expanded": "false",
+            onclick: () => {
+              if (bots) {
+                bots.destroy();
+                this.parts = this.parts.filter((p) => p !== bots);
+                bots = null;
+                clear(botsSlot);
+                botsButton.setAttribute("aria-expanded", "false");
+              } else {
+                bots = new BotsPanel(thread.id);
+                this.parts.push(bots);
+                botsSlot.append(bots.el);
+                botsButton.setAttribute("aria-expanded", "true");
+              }
+            },
+          },
+          "Bots",
+        )
+      : null;
+    this.el.append(
+      h(
+        "header.panel-head",
+        h("div", h("h2", thread.title || "Thread"), h("div.muted.small", channel ? `#${channel.name}` : "")),
+        h("div.panel-tools", botsButton, h("button.icon-button", { type: "button", title: "Close thread", "aria-label": "Close thread", onclick: () => closeThreadRoute() }, "×")),
+      ),
+      botsSlot,
+      list.el,
+      composer.el,
+    );
+    list.render({ bottom: true });
+    composer.input.focus();
+  }
+}
+
+function closeThreadRoute() {
+  const id = store.currentChannel;
+  if (id) location.hash = `#/channel/${id}`;
+  else chat.closeThread();
+}
