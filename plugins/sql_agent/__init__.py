@@ -1,0 +1,300 @@
+"""The SQL agent plugin (``sql``): questions in plain language over a read-only warehouse.
+
+In a thread where an admin enabled it with a list of tables:
+
+* ``/ask <question>`` (or a mention of the bot, ``@sql <question>``) runs the LLM agent
+  (:func:`plugins.sql_agent.agent.answer_question`) over the allowed tables;
+* ``/sql <SELECT ...>`` runs the user's own query through the same guard;
+* ``POST /api/v1/threads/{id}/llm-query`` does what ``/ask`` does (see :mod:`.api`).
+
+While it works it sends ``llm_response`` events to the thread's room (``thinking``,
+``running_sql`` with the SQL, then ``done`` or ``error``); the answer is a bot message
+whose body has the SQL and a Markdown table and whose payload is the ``sql_result``
+(see :mod:`.render`). Every question and statement is audited (:mod:`.models`).
+See docs/sql-agent.md.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+from typing import Any
+
+from pydantic import Field, field_validator
+
+from bots import Context, Plugin, PluginConfig, command, on_event, on_mention
+from plugins.sql_agent.guard import SQLGuardError
+from plugins.sql_agent.models import QuerySource, QueryStatus, SqlQuery
+from plugins.sql_agent.render import result_body, result_payload
+from plugins.sql_agent.runner import GuardedSQL, is_table_name
+from plugins.sql_agent.warehouse import QueryResult, Warehouse, WarehouseError, open_warehouse
+
+log = logging.getLogger("venn.plugins.sql")
+
+__all__ = ["SQLAgentPlugin", "SQLConfig", "plugin"]
+
+MAX_ROWS_LIMIT = 10_000
+MAX_TIMEOUT_SECONDS = 300
+MAX_TABLES = 200
+#: the runtime's backstop for /sql: one statement's timeout and some slack
+SQL_HANDLER_TIMEOUT = MAX_TIMEOUT_SECONDS + 30
+#: the runtime's backstop for /ask: the agent has its own, shorter budget (:func:`ask_budget`)
+ASK_HANDLER_TIMEOUT = 3 * MAX_TIMEOUT_SECONDS + 60
+#: the agent's model calls per question
+MAX_STEPS = 8
+#: the event the REST endpoint's jobs carry (see plugins.sql_agent.api)
+LLM_QUERY_EVENT = "llm_query"
+
+
+class SQLConfig(PluginConfig):
+    """What an admin sets when enabling the SQL agent in a thread or channel."""
+
+    allowed_tables: list[str] = Field(
+        min_length=1,
+        max_length=MAX_TABLES,
+        description="Tables the agent may read: TABLE, SCHEMA.TABLE or DB.SCHEMA.TABLE.",
+    )
+    max_rows: int = Field(100, ge=1, le=MAX_ROWS_LIMIT, description="Rows a query returns at most.")
+    timeout_seconds: int = Field(
+        60, ge=1, le=MAX_TIMEOUT_SECONDS, description="Seconds one statement may run in the warehouse."
+    )
+    allow_csv: bool = Field(True, description="Thread members may download results as CSV.")
+
+    @field_validator("allowed_tables")
+    @classmethod
+    def _check_tables(cls, value: list[str]) -> list[str]:
+        names: list[str] = []
+        for raw in value:
+            name = str(raw).strip()
+            if not is_table_name(name):
+                raise ValueError(f"{name[:80]!r} is not a table name: use TABLE, SCHEMA.TABLE or DB.SCHEMA.TABLE")
+            if name not in names:
+                names.append(name)
+        return names
+
+
+def ask_budget(timeout_seconds: int) -> float:
+    """Seconds the agent may take for one question (the runtime's timeout is longer)."""
+    return min(ASK_HANDLER_TIMEOUT - 30, max(240, 2 * timeout_seconds + 180))
+
+
+class SQLAgentPlugin(Plugin):
+    name = "sql"
+    display_name = "SQL agent"
+    description = (
+        "Answers data questions over a read-only warehouse: /ask in plain language (with an LLM), "
+        "/sql with your own SELECT. Only the thread's allowed tables; every statement is guarded and audited."
+    )
+    version = "1.0.0"
+    Config = SQLConfig
+
+    settings: Any = None
+    warehouse: Warehouse | None = None
+    warehouse_error: str | None = None
+    llm: Any = None
+
+    async def setup(self, runtime: Any) -> None:
+        self.settings = runtime.services.settings
+        try:
+            self.warehouse = open_warehouse(self.settings, statement_timeout=MAX_TIMEOUT_SECONDS)
+        except WarehouseError as exc:
+            # Reported where it is used (each /sql and /ask says so), not a failed start.
+            self.warehouse_error = str(exc)
+            self.log.error("SQL agent warehouse not usable: %s", exc)
+        else:
+            self.log.info("SQL agent warehouse: %s (%s)", self.warehouse.label, self.warehouse.dialect)
+        self.llm = _build_llm(self.settings)
+
+    async def teardown(self) -> None:
+        if self.warehouse is not None:
+            await self.warehouse.close()
+
+    # Handlers ------------------------------------------------------------------------
+
+    @command("sql", usage="SELECT ...", timeout=SQL_HANDLER_TIMEOUT,
+             help="Run your own read-only SELECT over the allowed tables, through the same guard.")
+    async def sql(self, ctx: Context) -> None:
+        statement = ctx.text.strip()
+        if not statement:
+            await ctx.reply("Usage: /sql SELECT ... (a read-only query over: " + _tables(ctx) + ")")
+            return
+        query = await self._new_query(ctx, QuerySource.SQL, question="", sql=statement)
+        await self._run_sql(ctx, query, statement)
+
+    @command("ask", usage="QUESTION", timeout=ASK_HANDLER_TIMEOUT,
+             help="Ask a question about the data in plain language; the agent writes and runs the SQL.")
+    async def ask(self, ctx: Context) -> None:
+        await self._ask(ctx, ctx.text.strip(), QuerySource.ASK)
+
+    @on_mention(timeout=ASK_HANDLER_TIMEOUT)
+    async def mentioned(self, ctx: Context) -> None:
+        await self._ask(ctx, ctx.text.strip(), QuerySource.ASK)
+
+    @on_event(LLM_QUERY_EVENT, timeout=ASK_HANDLER_TIMEOUT)
+    async def llm_query(self, ctx: Context) -> None:
+        """A question asked over REST (the query row was made by the endpoint)."""
+        query = await SqlQuery.get_or_none(id=int(ctx.data.get("query_id") or 0))
+        if query is None or query.status != QueryStatus.QUEUED or query.thread_id != ctx.thread_id:
+            return  # already handled (a redelivered job) or not this thread's
+        query.status = QueryStatus.RUNNING
+        query.allow_csv = ctx.config.allow_csv
+        await query.save(update_fields=["status", "allow_csv"])
+        await self._agent(ctx, query)
+
+    # /sql ---------------------------------------------------------------------------------
+
+    async def _run_sql(self, ctx: Context, query: SqlQuery, statement: str) -> None:
+        guarded = await self._guarded(ctx, query)
+        if guarded is None:
+            return
+        await self._emit(ctx, query, "running_sql", sql=statement)
+        try:
+            result = await guarded.run(statement)
+        except SQLGuardError as exc:
+            await self._refused(ctx, query, str(exc))
+            return
+        except WarehouseError as exc:
+            await self._failed(ctx, query, f"The warehouse could not run it: {exc}")
+            return
+        await self._answer(ctx, query, None, guarded.last_sql or statement, result)
+
+    # /ask ---------------------------------------------------------------------------------
+
+    async def _ask(self, ctx: Context, question: str, source: QuerySource) -> None:
+        if not question:
+            await ctx.reply("Ask a question about the data, e.g. /ask top 10 customers by revenue last month. "
+                            "Tables here: " + _tables(ctx))
+            return
+        query = await self._new_query(ctx, source, question=question)
+        await self._agent(ctx, query)
+
+    async def _agent(self, ctx: Context, query: SqlQuery) -> None:
+        if self.llm is None:
+            from plugins.sql_agent.llm import HOW_TO_CONFIGURE
+
+            await self._failed(ctx, query, HOW_TO_CONFIGURE)
+            return
+        guarded = await self._guarded(ctx, query)
+        if guarded is None:
+            return
+        from plugins.sql_agent.agent import AgentError, answer_question
+        from plugins.sql_agent.memory import load_history, remember
+
+        store = ctx.thread_store if ctx.thread is not None else ctx.channel_store
+
+        async def on_status(status: str, data: dict[str, Any]) -> None:
+            await self._emit(ctx, query, status, **data)
+
+        try:
+            history = await load_history(store)
+            async with asyncio.timeout(ask_budget(ctx.config.timeout_seconds)):
+                answer = await answer_question(
+                    query.question,
+                    llm=self.llm,
+                    sql=guarded,
+                    history=history,
+                    on_status=on_status,
+                    max_steps=MAX_STEPS,
+                    today=dt.datetime.now(dt.timezone.utc).date(),
+                )
+        except AgentError as exc:
+            await guarded.flush()
+            await self._failed(ctx, query, str(exc))
+            return
+        except TimeoutError:
+            await guarded.flush()
+            await self._failed(ctx, query, "The question took too long to answer and was stopped.")
+            return
+        await guarded.flush()
+        await remember(store, query.question, answer)
+        if answer.result is None or answer.sql is None:
+            await self._answer_text(ctx, query, answer.text)
+            return
+        await self._answer(ctx, query, answer.text, answer.sql, answer.result)
+
+    # Shared -------------------------------------------------------------------------------
+
+    async def _new_query(self, ctx: Context, source: QuerySource, *, question: str, sql: str | None = None) -> SqlQuery:
+        user = ctx.user
+        return await SqlQuery.create(
+            thread_id=ctx.thread_id,
+            channel_id=ctx.channel.id,
+            user_id=user.id if user else None,
+            username=user.username if user else "",
+            source=source,
+            question=question,
+            sql=sql,
+            status=QueryStatus.RUNNING,
+            allow_csv=ctx.config.allow_csv,
+        )
+
+    async def _guarded(self, ctx: Context, query: SqlQuery) -> GuardedSQL | None:
+        """The question's access to the warehouse (None, after saying why, without one)."""
+        if self.warehouse is None:
+            await self._failed(ctx, query, self.warehouse_error or "No warehouse is configured.")
+            return None
+        config: SQLConfig = ctx.config
+        return GuardedSQL(
+            self.warehouse,
+            config.allowed_tables,
+            max_rows=config.max_rows,
+            timeout_seconds=config.timeout_seconds,
+            query_id=query.id,
+            thread_id=ctx.thread_id,
+        )
+
+    async def _emit(self, ctx: Context, query: SqlQuery, status: str, **extra: Any) -> None:
+        await ctx.emit("llm_response", {"thread_id": ctx.thread_id, "query_id": query.id, "status": status, **extra})
+
+    async def _answer(
+        self, ctx: Context, query: SqlQuery, text: str | None, sql: str, result: QueryResult
+    ) -> None:
+        config: SQLConfig = ctx.config
+        await _finish(
+            query, QueryStatus.DONE, sql=sql, columns=result.columns, rows=result.rows,
+            row_count=result.row_count, truncated=result.truncated, elapsed_ms=result.elapsed_ms,
+        )
+        payload = result_payload(query.id, query.question or None, sql, result, allow_csv=config.allow_csv)
+        await ctx.reply(result_body(text, sql, result, max_rows=config.max_rows), payload=payload)
+        await self._emit(ctx, query, "done", sql=sql, row_count=result.row_count)
+
+    async def _answer_text(self, ctx: Context, query: SqlQuery, text: str) -> None:
+        await _finish(query, QueryStatus.DONE)
+        await ctx.reply(text)
+        await self._emit(ctx, query, "done")
+
+    async def _refused(self, ctx: Context, query: SqlQuery, reason: str) -> None:
+        await _finish(query, QueryStatus.REFUSED, error=reason)
+        await ctx.reply(f"Refused: {reason}")
+        await self._emit(ctx, query, "error", message=reason)
+
+    async def _failed(self, ctx: Context, query: SqlQuery, message: str) -> None:
+        await _finish(query, QueryStatus.ERROR, error=message)
+        await ctx.reply(message)
+        await self._emit(ctx, query, "error", message=message)
+
+
+async def _finish(query: SqlQuery, status: QueryStatus, **fields: Any) -> None:
+    query.status = status
+    query.finished_at = dt.datetime.now(dt.timezone.utc)
+    for name, value in fields.items():
+        setattr(query, name, value)
+    await query.save(update_fields=["status", "finished_at", *fields])
+
+
+def _tables(ctx: Context) -> str:
+    return ", ".join(ctx.config.allowed_tables)
+
+
+def _build_llm(settings: Any) -> Any:
+    """The LLM, or None (not configured, or the agent's modules are missing)."""
+    try:
+        from plugins.sql_agent.llm import build_llm
+    except ImportError:  # pragma: no cover - the agent ships with the plugin
+        log.warning("the SQL agent's LLM module is missing: /ask is unavailable")
+        return None
+    return build_llm(settings)
+
+
+plugin = SQLAgentPlugin

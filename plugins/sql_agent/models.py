@@ -21,6 +21,7 @@ class QuerySource(StrEnum):
 
 
 class QueryStatus(StrEnum):
+    QUEUED = "queued"  # accepted over REST, waiting for a worker
     RUNNING = "running"
     DONE = "done"
     REFUSED = "refused"

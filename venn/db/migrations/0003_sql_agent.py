@@ -23,7 +23,7 @@ class Migration(migrations.Migration):
                 ('username', fields.CharField(default='', description='kept as text too, so the entry still says who after the account is gone', max_length=32)),
                 ('source', fields.CharEnumField(description='ASK: ask\nSQL: sql\nAPI: api', enum_type=QuerySource, max_length=8)),
                 ('question', fields.TextField(default='', unique=False)),
-                ('status', fields.CharEnumField(default=QueryStatus.RUNNING, description='RUNNING: running\nDONE: done\nREFUSED: refused\nERROR: error', enum_type=QueryStatus, max_length=16)),
+                ('status', fields.CharEnumField(default=QueryStatus.RUNNING, description='QUEUED: queued\nRUNNING: running\nDONE: done\nREFUSED: refused\nERROR: error', enum_type=QueryStatus, max_length=16)),
                 ('sql', fields.TextField(null=True, description='the last statement that ran (as run, with its LIMIT)', unique=False)),
                 ('columns', fields.JSONField(null=True, encoder=JSON_DUMPS, decoder=loads)),
                 ('rows', fields.JSONField(null=True, description="the kept rows (at most the thread's max_rows, itself at most 10,000)", encoder=JSON_DUMPS, decoder=loads)),

@@ -1,0 +1,89 @@
+"""How a result looks in the thread: a readable body with a Markdown table, and the
+``sql_result`` payload the web client renders (all kept rows, and the CSV link)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from plugins.sql_agent.warehouse import QueryResult
+
+#: rows of the result shown in the message body (the payload keeps them all)
+BODY_ROWS = 20
+#: characters of one cell in the body
+CELL_CHARS = 60
+#: characters of the whole body, at most
+BODY_CHARS = 12_000
+
+
+def csv_url(query_id: int) -> str:
+    return f"/api/v1/queries/{query_id}/result.csv"
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        text = "NULL"
+    elif isinstance(value, float):
+        text = f"{value:,.2f}" if abs(value) >= 1000 else f"{value:g}"
+    else:
+        text = str(value)
+    text = " ".join(text.split()).replace("|", "\\|")
+    return text if len(text) <= CELL_CHARS else text[: CELL_CHARS - 1] + "…"
+
+
+def markdown_table(columns: list[str], rows: list[list[Any]], limit: int = BODY_ROWS) -> str:
+    """A Markdown table of the first ``limit`` rows."""
+    if not columns:
+        return "(no columns)"
+    lines = [
+        "| " + " | ".join(_cell(c) for c in columns) + " |",
+        "|" + "|".join(" --- " for _ in columns) + "|",
+    ]
+    lines += ["| " + " | ".join(_cell(v) for v in row) + " |" for row in rows[:limit]]
+    return "\n".join(lines)
+
+
+def summary(result: QueryResult, max_rows: int) -> str:
+    """``12 rows · 35 ms`` (and what was cut)."""
+    noun = "row" if result.row_count == 1 else "rows"
+    text = f"{result.row_count} {noun}"
+    if result.truncated:
+        text += f" (more rows exist: cut at the limit of {max_rows})"
+    if result.row_count > BODY_ROWS:
+        text += f", the first {BODY_ROWS} shown"
+    return f"{text} · {result.elapsed_ms} ms"
+
+
+def result_body(text: str | None, sql: str, result: QueryResult, *, max_rows: int) -> str:
+    """The message body: the answer, the SQL that ran and the table."""
+    parts = [text.strip()] if text and text.strip() else []
+    parts.append(f"```sql\n{sql}\n```")
+    if result.row_count:
+        parts.append(markdown_table(result.columns, result.rows))
+    else:
+        parts.append("The query returned no rows.")
+    parts.append(f"_{summary(result, max_rows)}_")
+    body = "\n\n".join(parts)
+    limit = BODY_ROWS
+    while len(body) > BODY_CHARS and limit > 1:
+        limit //= 2
+        parts[-2] = markdown_table(result.columns, result.rows, limit) + f"\n\n(the first {limit} rows)"
+        body = "\n\n".join(parts)
+    return body if len(body) <= BODY_CHARS else body[: BODY_CHARS - 1] + "…"
+
+
+def result_payload(
+    query_id: int, question: str | None, sql: str, result: QueryResult, *, allow_csv: bool
+) -> dict[str, Any]:
+    """The documented ``sql_result`` payload."""
+    return {
+        "type": "sql_result",
+        "query_id": query_id,
+        "question": question,
+        "sql": sql,
+        "columns": result.columns,
+        "rows": result.rows,
+        "row_count": result.row_count,
+        "truncated": result.truncated,
+        "elapsed_ms": result.elapsed_ms,
+        "csv_url": csv_url(query_id) if allow_csv else None,
+    }
