@@ -218,6 +218,20 @@ class RedisStreamJobQueue:
         return bool(entry)
 
     async def get(self, timeout: float) -> Delivery | None:
+        from redis.exceptions import ResponseError
+
+        try:
+            return await self._get(timeout)
+        except ResponseError as exc:
+            if "NOGROUP" not in str(exc):
+                raise
+            # Redis lost the stream or the group (restarted without persistence,
+            # flushed): make them again, from the start of whatever the stream holds.
+            log.warning("bot job stream or consumer group missing; creating it again", extra={"stream": self.stream})
+            await self.start()
+            return None
+
+    async def _get(self, timeout: float) -> Delivery | None:
         deadline = time.monotonic() + timeout
         while True:
             entry = await self._reclaim()
