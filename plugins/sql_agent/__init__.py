@@ -256,12 +256,12 @@ class SQLAgentPlugin(Plugin):
             row_count=result.row_count, truncated=result.truncated, elapsed_ms=result.elapsed_ms,
         )
         payload = result_payload(query.id, query.question or None, sql, result, allow_csv=config.allow_csv)
-        await ctx.reply(result_body(text, sql, result, max_rows=config.max_rows), payload=payload)
+        await ctx.reply(_lead(query) + result_body(text, sql, result, max_rows=config.max_rows), payload=payload)
         await self._emit(ctx, query, "done", sql=sql, row_count=result.row_count)
 
     async def _answer_text(self, ctx: Context, query: SqlQuery, text: str) -> None:
         await _finish(query, QueryStatus.DONE)
-        await ctx.reply(text)
+        await ctx.reply(_lead(query) + text)
         await self._emit(ctx, query, "done")
 
     async def _refused(self, ctx: Context, query: SqlQuery, reason: str) -> None:
@@ -271,7 +271,7 @@ class SQLAgentPlugin(Plugin):
 
     async def _failed(self, ctx: Context, query: SqlQuery, message: str) -> None:
         await _finish(query, QueryStatus.ERROR, error=message)
-        await ctx.reply(message)
+        await ctx.reply(_lead(query) + message)
         await self._emit(ctx, query, "error", message=message)
 
 
@@ -281,6 +281,15 @@ async def _finish(query: SqlQuery, status: QueryStatus, **fields: Any) -> None:
     for name, value in fields.items():
         setattr(query, name, value)
     await query.save(update_fields=["status", "finished_at", *fields])
+
+
+def _lead(query: SqlQuery) -> str:
+    """A question asked over REST is not in the thread: the answer quotes it."""
+    if query.source != QuerySource.API:
+        return ""
+    question = " ".join(query.question.split())
+    question = question if len(question) <= 300 else question[:299] + "…"
+    return f"@{query.username} asked: {question}\n\n"
 
 
 def _tables(ctx: Context) -> str:

@@ -1,0 +1,310 @@
+"""REST endpoints of the SQL agent (an app-factory extension, see venn/extensions.py).
+
+* ``POST /api/v1/threads/{thread_id}/llm-query`` ``{question}`` → ``202 {query_id, status}``:
+  what ``/ask`` does, for that thread. The question becomes a bot job (the ``llm_query``
+  event of the ``sql`` plugin), so it runs on the bot runtime's workers with the same
+  timeout, concurrency, queue and retry rules as ``/ask``; progress and the answer
+  arrive in the thread (``llm_response`` events, then the bot's message).
+* ``GET /api/v1/queries/{query_id}/result.csv``: a result as CSV, for members of its
+  channel, when the thread's config allows CSV.
+* ``GET /api/v1/admin/queries``: the audit (admins): questions with their statements,
+  newest first, filtered by thread, user, verdict, status and time, paged with ``before``.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import json
+from typing import Annotated, Any
+
+from aiohttp import web
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from tortoise.expressions import Subquery
+
+from bots.keys import RUNTIME
+from bots.service import effective_enablements
+from plugins.sql_agent import LLM_QUERY_EVENT, SQLAgentPlugin, SQLConfig
+from plugins.sql_agent.models import QuerySource, QueryStatus, SqlQuery, SqlStatement, Verdict
+from venn.api.openapi import EXTRA_SCHEMAS
+from venn.api.routing import ApiRouter, Call
+from venn.db.models import Role
+from venn.errors import Conflict, Forbidden, NotFound
+from venn.events import Event
+from venn.schemas import Id, Input
+from venn.services.views import iso
+
+__all__ = ["setup", "sql_api"]
+
+sql_api = ApiRouter(prefix="/api/v1")
+PLUGIN = SQLAgentPlugin.name
+MAX_QUESTION = 4000
+
+
+class LlmQueryIn(Input):
+    question: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_QUESTION)]
+
+
+class AdminQueriesQuery(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    limit: Annotated[int, Field(ge=1, le=200)] = 50
+    before: Id | None = None
+    thread_id: Id | None = None
+    user_id: Id | None = None
+    verdict: Verdict | None = Field(None, description="queries with at least one statement of this verdict")
+    status: QueryStatus | None = None
+    since: dt.datetime | None = Field(None, description="created at or after (ISO 8601)")
+    until: dt.datetime | None = Field(None, description="created before (ISO 8601)")
+
+
+def setup(app: web.Application, router: ApiRouter) -> None:
+    """The app-factory extension: adds the routes (the plugin itself runs on the bot runtime)."""
+    router.include(sql_api)
+
+
+# POST /threads/{id}/llm-query ---------------------------------------------------------
+
+
+@sql_api.post(
+    r"/threads/{thread_id:\d+}/llm-query", body=LlmQueryIn, status=202, response="LlmQueryAccepted",
+    errors=(403, 404, 409), tag="sql",
+)
+async def llm_query(call: Call):
+    """Ask the SQL agent a question in a thread (as /ask does); the answer comes in the thread."""
+    services = call.services
+    thread = await services.threads.get_visible(call.user, call.path_id("thread_id"))
+    await services.channels.require_member(call.user, thread.channel_id)  # type: ignore[attr-defined]
+    runtime = call.request.app[RUNTIME]
+    enabled = await effective_enablements(thread.channel_id, thread.id)  # type: ignore[attr-defined]
+    if PLUGIN not in enabled or PLUGIN not in runtime.plugins:
+        raise Conflict("The SQL agent is not enabled in this thread.", code="plugin_not_enabled")
+    try:
+        config = SQLConfig.model_validate(enabled[PLUGIN].config or {})
+    except ValueError:
+        raise Conflict("The SQL agent's settings here are not valid; an admin needs to update them.",
+                       code="plugin_misconfigured") from None
+    body: LlmQueryIn = call.body
+    query = await SqlQuery.create(
+        thread_id=thread.id,
+        channel_id=thread.channel_id,  # type: ignore[attr-defined]
+        user_id=call.user.id,
+        username=call.user.username,
+        source=QuerySource.API,
+        question=body.question,
+        status=QueryStatus.QUEUED,
+        allow_csv=config.allow_csv,
+    )
+    event = Event(
+        LLM_QUERY_EVENT,
+        {"query_id": query.id, "question": body.question},
+        channel_id=thread.channel_id,  # type: ignore[attr-defined]
+        thread_id=thread.id,
+        context={"user": call.user},
+    )
+    jobs = await runtime.route(event)
+    if not jobs:  # pragma: no cover - enabled and loaded, checked above
+        query.status = QueryStatus.ERROR
+        query.error = "the SQL agent could not take the question"
+        await query.save(update_fields=["status", "error"])
+        raise Conflict("The SQL agent is not enabled in this thread.", code="plugin_not_enabled")
+    for job in jobs:
+        # The runtime's own submission: the job queue (memory or Redis), its bounds and
+        # the "busy" notice in the thread when it is full.
+        await runtime._submit(job)
+    return {"query_id": query.id, "status": str(query.status)}
+
+
+# GET /queries/{id}/result.csv -------------------------------------------------------
+
+
+def _csv_cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, (dict, list)):
+        return json.dumps(value, ensure_ascii=False)
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    text = str(value)
+    # A text cell starting like a formula is kept as text by spreadsheets.
+    if isinstance(value, str) and text[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + text
+    return text
+
+
+@sql_api.get(r"/queries/{query_id:\d+}/result.csv", errors=(403, 404), tag="sql")
+async def query_result_csv(call: Call):
+    """A query's result as CSV (members of its channel, when the thread allows CSV)."""
+    query = await SqlQuery.get_or_none(id=call.path_id("query_id"))
+    if query is None:
+        raise NotFound("No such query.")
+    services = call.services
+    try:
+        if query.thread_id is not None:
+            thread = await services.threads.get_visible(call.user, query.thread_id)
+            channel_id = thread.channel_id  # type: ignore[attr-defined]
+        else:
+            channel_id = query.channel_id
+        await services.channels.require_member(call.user, channel_id)
+    except (NotFound, Forbidden):
+        # Outsiders learn nothing, not even that the query exists.
+        raise NotFound("No such query.") from None
+    current = (await effective_enablements(channel_id, query.thread_id)).get(PLUGIN)
+    allowed_now = bool((current.config or {}).get("allow_csv", True)) if current is not None else True
+    if not query.allow_csv or not allowed_now:
+        raise Forbidden("CSV downloads are turned off in this thread.", code="csv_not_allowed")
+    if query.status != QueryStatus.DONE or query.columns is None:
+        raise NotFound("This query has no result to download.", code="no_result")
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow([_csv_cell(c) for c in query.columns])
+    for row in query.rows or []:
+        writer.writerow([_csv_cell(v) for v in row])
+    return web.Response(
+        body=out.getvalue().encode("utf-8"),
+        content_type="text/csv",
+        charset="utf-8",
+        headers={"Content-Disposition": f'attachment; filename="venn-query-{query.id}.csv"'},
+    )
+
+
+# GET /admin/queries ----------------------------------------------------------------------
+
+
+def _statement_view(s: SqlStatement) -> dict[str, Any]:
+    return {
+        "id": s.id,
+        "kind": str(s.kind),
+        "sql": s.sql,
+        "sql_run": s.sql_run,
+        "verdict": str(s.verdict),
+        "reason": s.reason,
+        "row_count": s.row_count,
+        "elapsed_ms": s.elapsed_ms,
+        "error": s.error,
+        "created_at": iso(s.created_at),
+    }
+
+
+def _query_view(q: SqlQuery, statements: list[SqlStatement]) -> dict[str, Any]:
+    return {
+        "id": q.id,
+        "thread_id": q.thread_id,
+        "channel_id": q.channel_id,
+        "user": {"id": q.user_id, "username": q.username},
+        "source": str(q.source),
+        "question": q.question,
+        "status": str(q.status),
+        "sql": q.sql,
+        "row_count": q.row_count,
+        "truncated": q.truncated,
+        "elapsed_ms": q.elapsed_ms,
+        "error": q.error,
+        "created_at": iso(q.created_at),
+        "finished_at": iso(q.finished_at),
+        "statements": [_statement_view(s) for s in statements],
+    }
+
+
+@sql_api.get("/admin/queries", query=AdminQueriesQuery, response="SqlQueryPage", errors=(403,), tag="sql")
+async def admin_queries(call: Call):
+    """The SQL agent's audit, newest first (admins): questions and every statement."""
+    if call.user.role != Role.ADMIN:
+        raise Forbidden("Only admins can read the SQL audit.")
+    q = call.query(AdminQueriesQuery)
+    rows = SqlQuery.all()
+    if q.before is not None:
+        rows = rows.filter(id__lt=q.before)
+    if q.thread_id is not None:
+        rows = rows.filter(thread_id=q.thread_id)
+    if q.user_id is not None:
+        rows = rows.filter(user_id=q.user_id)
+    if q.status is not None:
+        rows = rows.filter(status=q.status)
+    if q.since is not None:
+        rows = rows.filter(created_at__gte=_utc(q.since))
+    if q.until is not None:
+        rows = rows.filter(created_at__lt=_utc(q.until))
+    if q.verdict is not None:
+        rows = rows.filter(id__in=Subquery(SqlStatement.filter(verdict=q.verdict).values("query_id")))
+    found = await rows.order_by("-id").limit(q.limit + 1)
+    has_more = len(found) > q.limit
+    found = found[: q.limit]
+    by_query: dict[int, list[SqlStatement]] = {r.id: [] for r in found}
+    if by_query:
+        for s in await SqlStatement.filter(query_id__in=list(by_query)).order_by("id"):
+            by_query[s.query_id].append(s)  # type: ignore[attr-defined]
+    return {"queries": [_query_view(r, by_query[r.id]) for r in found], "has_more": has_more}
+
+
+def _utc(value: dt.datetime) -> dt.datetime:
+    return value if value.tzinfo is not None else value.replace(tzinfo=dt.timezone.utc)
+
+
+# OpenAPI schemas ------------------------------------------------------------------------
+
+_TS = {"type": ["string", "null"], "format": "date-time"}
+_INT_OR_NULL = {"type": ["integer", "null"]}
+_TEXT_OR_NULL = {"type": ["string", "null"]}
+
+EXTRA_SCHEMAS.update(
+    {
+        "LlmQueryAccepted": {
+            "type": "object",
+            "required": ["query_id", "status"],
+            "properties": {
+                "query_id": {"type": "integer", "description": "id of the question in the SQL audit (and of its CSV)"},
+                "status": {"type": "string", "enum": [s.value for s in QueryStatus]},
+            },
+        },
+        "SqlStatementEntry": {
+            "type": "object",
+            "required": ["id", "kind", "sql", "verdict", "created_at"],
+            "properties": {
+                "id": {"type": "integer"},
+                "kind": {"type": "string", "enum": ["run", "check", "describe"]},
+                "sql": {"type": "string", "description": "as written by the model or the user"},
+                "sql_run": {**_TEXT_OR_NULL, "description": "what the guard made of it; null when refused"},
+                "verdict": {"type": "string", "enum": ["allowed", "refused"]},
+                "reason": _TEXT_OR_NULL,
+                "row_count": _INT_OR_NULL,
+                "elapsed_ms": _INT_OR_NULL,
+                "error": _TEXT_OR_NULL,
+                "created_at": _TS,
+            },
+        },
+        "SqlQueryEntry": {
+            "type": "object",
+            "required": ["id", "thread_id", "channel_id", "user", "source", "question", "status", "statements"],
+            "properties": {
+                "id": {"type": "integer"},
+                "thread_id": _INT_OR_NULL,
+                "channel_id": {"type": "integer"},
+                "user": {
+                    "type": "object",
+                    "properties": {"id": _INT_OR_NULL, "username": {"type": "string"}},
+                },
+                "source": {"type": "string", "enum": [s.value for s in QuerySource]},
+                "question": {"type": "string"},
+                "status": {"type": "string", "enum": [s.value for s in QueryStatus]},
+                "sql": _TEXT_OR_NULL,
+                "row_count": {"type": "integer"},
+                "truncated": {"type": "boolean"},
+                "elapsed_ms": {"type": "integer"},
+                "error": _TEXT_OR_NULL,
+                "created_at": _TS,
+                "finished_at": _TS,
+                "statements": {"type": "array", "items": {"$ref": "#/components/schemas/SqlStatementEntry"}},
+            },
+        },
+        "SqlQueryPage": {
+            "type": "object",
+            "required": ["queries", "has_more"],
+            "properties": {
+                "queries": {"type": "array", "items": {"$ref": "#/components/schemas/SqlQueryEntry"}},
+                "has_more": {"type": "boolean"},
+            },
+        },
+    }
+)
