@@ -179,7 +179,8 @@ export class MessageList {
       );
     }
     el.append(content);
-    if (!pending && !m.deleted && m.kind !== "system") el.append(this.actions(m, row));
+    const actions = !pending && !m.deleted && m.kind !== "system" ? this.actions(m, row) : null;
+    if (actions) el.append(actions);
     return el;
   }
 

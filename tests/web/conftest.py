@@ -1,0 +1,87 @@
+"""Fixtures of the browser tests: headless Chromium (Debian's package, through
+Playwright's Python API with ``executable_path``) against a real ``venn serve``.
+
+Skipped, with the reason, only where Chromium, Playwright or npm is missing.
+Screenshots go to ``test-artifacts/web/``.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+
+import pytest
+
+from tests.web.kit import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, Server, ensure_web_packages
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not os.access(CHROMIUM, os.X_OK):
+        pytest.skip(f"Chromium is not installed at {CHROMIUM} (apt-get install chromium; or set VENN_CHROMIUM)")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        pytest.skip("the playwright Python package is not installed (pip install -e '.[dev]')")
+    reason = ensure_web_packages()
+    if reason:
+        pytest.skip(reason)
+    from playwright.sync_api import expect
+
+    expect.set_options(timeout=10_000)
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture(scope="module")
+def server(browser, tmp_path_factory):
+    """One server for the module's tests (each test makes its own users and channels)."""
+    srv = Server(tmp_path_factory.mktemp("web-server")).start()
+    yield srv
+    srv.stop()
+
+
+class Pages:
+    """Open pages in separate browser contexts (separate people); watch for dialogs and errors."""
+
+    def __init__(self, browser, base_url: str) -> None:
+        self.browser = browser
+        self.base_url = base_url
+        self.contexts = []
+        self.dialogs: list[str] = []
+        self.errors: list[str] = []
+
+    def new(self, *, width: int = 1280, height: int = 800):
+        context = self.browser.new_context(viewport={"width": width, "height": height}, base_url=self.base_url)
+        context.set_default_timeout(10_000)
+        self.contexts.append(context)
+        page = context.new_page()
+        page.on("dialog", self._dialog)
+        page.on("pageerror", lambda err: self.errors.append(str(err)))
+        # the client's own handler failures (console.error("venn: ...")); network noise is not one
+        page.on("console", lambda msg: msg.type == "error" and msg.text.startswith("venn:") and self.errors.append(msg.text))
+        page.goto("/")
+        return page
+
+    def _dialog(self, dialog) -> None:
+        self.dialogs.append(f"{dialog.type}: {dialog.message}")
+        dialog.dismiss()
+
+    def close(self) -> None:
+        for context in self.contexts:
+            context.close()
+
+
+@pytest.fixture
+def pages(browser, server):
+    opened = Pages(browser, server.url)
+    yield opened
+    opened.close()
+
+
+def shot(page, name: str) -> None:
+    """Save a screenshot as a test artifact."""
+    page.screenshot(path=str(ARTIFACTS / f"{re.sub(r'[^a-z0-9_-]+', '-', name.lower())}.png"))

@@ -1,0 +1,185 @@
+"""Two people chat in two browsers: real time, threads, typing, safe rendering, sessions."""
+
+from __future__ import annotations
+
+import itertools
+import urllib.request
+
+from playwright.sync_api import expect
+
+from tests.web import ui
+from tests.web.conftest import shot
+
+_n = itertools.count(1)
+
+
+def name(prefix: str) -> str:
+    return f"{prefix}{next(_n)}"
+
+
+def test_two_people_chat_live_and_reply_in_a_thread(pages, server):
+    alice_name, bob_name, channel = name("alice"), name("bob"), name("general")
+    alice, bob = pages.new(), pages.new()
+    ui.sign_up(alice, alice_name, display_name="Alice Liddell")
+    ui.sign_up(bob, bob_name)
+    ui.create_channel(alice, channel, topic="Everything and anything")
+    ui.join_channel(bob, channel)
+
+    ui.send(alice, "Hello Bob, see https://example.com/docs")
+    expect(ui.message(bob, "Hello Bob")).to_be_visible()
+    link = ui.message(bob, "Hello Bob").get_by_role("link", name="https://example.com/docs")
+    expect(link).to_have_attribute("href", "https://example.com/docs")
+    expect(link).to_have_attribute("rel", "noopener noreferrer nofollow")
+
+    # typing shows on the other side; Shift+Enter is a new line, Enter sends
+    box = bob.locator(".channel-view .composer-input")
+    box.type("Hi Alice")
+    expect(alice.locator(".channel-view .typing-line")).to_have_text(f"{bob_name} is typing…")
+    box.press("Shift+Enter")
+    box.type("two lines")
+    box.press("Enter")
+    reply = ui.message(alice, "two lines")
+    expect(reply.locator(".body")).to_have_text("Hi Alice\ntwo lines")
+    expect(alice.locator(".channel-view .typing-line")).to_have_text("")
+
+    # presence: both are online in the people list
+    expect(alice.locator(".person", has_text=bob_name).locator(".dot.online")).to_be_visible()
+
+    # Bob answers Alice's message in a thread; Alice sees the reply count, then the reply
+    root = ui.message(bob, "Hello Bob")
+    root.hover()
+    root.locator(".act-thread").click()
+    expect(bob.locator(".thread-panel .msg.root")).to_contain_text("Hello Bob")
+    ui.send(bob, "Replying in the thread", where=".thread-panel")
+    expect(ui.message(bob, "Replying in the thread", where=".thread-panel")).to_be_visible()
+    thread_link = ui.message(alice, "Hello Bob").locator(".thread-link")
+    expect(thread_link).to_have_text("1 reply")
+    thread_link.click()
+    expect(ui.message(alice, "Replying in the thread", where=".thread-panel")).to_be_visible()
+    ui.send(alice, "Thanks, Bob", where=".thread-panel")
+    expect(ui.message(bob, "Thanks, Bob", where=".thread-panel")).to_be_visible()
+    expect(ui.message(bob, "Hello Bob").locator(".thread-link")).to_have_text("2 replies")
+    # the replies stay out of the channel's own stream
+    expect(ui.message(alice, "Replying in the thread")).to_have_count(0)
+
+    shot(alice, "chat-alice")
+    shot(bob, "chat-bob")
+    assert pages.errors == [] and pages.dialogs == []
+
+
+def test_unread_counts_and_edit_and_delete(pages, server):
+    alice_name, bob_name = name("alice"), name("bob")
+    first, second = name("first"), name("second")
+    alice, bob = pages.new(), pages.new()
+    ui.sign_up(alice, alice_name)
+    ui.sign_up(bob, bob_name)
+    ui.create_channel(alice, first)
+    ui.create_channel(alice, second)
+    ui.join_channel(bob, first)
+    ui.join_channel(bob, second)
+    ui.open_channel(bob, first)
+
+    # Alice writes in the channel Bob is not looking at: it counts as unread for him
+    ui.open_channel(alice, second)
+    ui.send(alice, "one")
+    ui.send(alice, "two")
+    badge = bob.locator(".channel-item", has_text=second).locator(".unread-badge")
+    expect(badge).to_have_text("2")
+    ui.open_channel(bob, second)
+    expect(badge).to_have_count(0)
+    expect(ui.message(bob, "two")).to_be_visible()
+
+    # Alice edits and deletes her own messages; Bob sees both live
+    mine = ui.message(alice, "one")
+    mine.hover()
+    mine.locator(".act-edit").click()
+    editor = alice.locator(".edit-box textarea")
+    editor.fill("one (fixed)")
+    editor.press("Enter")
+    expect(ui.message(bob, "one (fixed)").locator(".edited")).to_be_visible()
+    other = ui.message(alice, "two")
+    other.hover()
+    other.locator(".act-delete").click()
+    alice.locator("dialog").get_by_role("button", name="Delete").click()
+    expect(bob.locator(".channel-view .msg.deleted")).to_contain_text("This message was deleted.")
+    # Bob cannot edit Alice's message: no edit button on it
+    ui.message(bob, "one (fixed)").hover()
+    expect(ui.message(bob, "one (fixed)").locator(".act-edit")).to_have_count(0)
+    shot(bob, "edit-delete-bob")
+    assert pages.errors == [] and pages.dialogs == []
+
+
+def test_html_in_messages_is_text_and_runs_nothing(pages, server):
+    alice_name, channel = name("alice"), name("xss")
+    evil = "<img src=x onerror=alert(1)>"
+    alice = pages.new()
+    ui.sign_up(alice, alice_name)
+    ui.create_channel(alice, channel)
+    ui.send(alice, evil)
+    # another person posts HTML and a javascript: link through the REST API
+    bob = server.person(name("bob"))
+    channel_id = int(alice.evaluate("location.hash").split("/")[2])
+    server.ok("POST", f"/channels/{channel_id}/join", token=bob.token)
+    server.ok("POST", "/messages", {"channel_id": channel_id, "body": '<script>alert("x")</script> javascript:alert(2) <b>bold</b>'}, bob.token)
+
+    expect(ui.message(alice, evil).locator(".body")).to_have_text(evil)
+    expect(ui.message(alice, "<script>").locator(".body")).to_contain_text('<script>alert("x")</script>')
+    messages = ui.messages(alice)
+    expect(messages.locator("img")).to_have_count(0)
+    expect(messages.locator("script")).to_have_count(0)
+    expect(messages.locator("b")).to_have_count(0)
+    expect(messages.locator("a")).to_have_count(0)  # javascript: is not made a link
+    alice.wait_for_timeout(300)  # an onerror would have fired by now
+    assert pages.dialogs == []
+    shot(alice, "html-as-text")
+
+    # the page is served with a strict CSP: no inline scripts or styles anywhere
+    with urllib.request.urlopen(server.url + "/") as resp:
+        csp = resp.headers["Content-Security-Policy"]
+        html = resp.read().decode()
+    assert "script-src 'self'" in csp and "unsafe-inline" not in csp
+    assert "<script>" not in html and "style=" not in html
+
+
+def test_reload_keeps_the_session_and_sign_out_ends_it(pages, server):
+    alice_name, channel = name("alice"), name("stay")
+    alice = pages.new()
+    ui.sign_up(alice, alice_name)
+    ui.create_channel(alice, channel)
+    ui.send(alice, "still here after a reload")
+    expect(ui.message(alice, "still here")).to_be_visible()
+    alice.reload()
+    expect(alice.locator(".me-name")).to_contain_text(alice_name)
+    expect(alice.locator(".channel-title h2")).to_contain_text(channel)
+    expect(ui.message(alice, "still here")).to_be_visible()
+
+    # signing out everywhere (here through the API, as from another device) ends it here too
+    person = server.login(alice_name)
+    assert server.call("POST", "/auth/logout", token=person.token)[0] == 204
+    expect(alice.locator(".auth-form")).to_be_visible()
+    expect(alice.locator(".notice")).to_contain_text("signed out")
+    alice.reload()
+    expect(alice.locator(".auth-form")).to_be_visible()
+
+    # sign in again, then out with the button
+    ui.sign_in(alice, alice_name)
+    expect(alice.locator(".channel-title h2")).to_contain_text(channel)
+    alice.get_by_role("button", name="Sign out").click()
+    expect(alice.locator(".auth-form")).to_be_visible()
+    alice.reload()
+    expect(alice.locator(".auth-form")).to_be_visible()
+    assert pages.errors == []
+
+
+def test_narrow_screen(pages, server):
+    alice = pages.new(width=390, height=780)
+    alice_name, channel = name("alice"), name("mobile")
+    ui.sign_up(alice, alice_name)
+    # the sidebar is off-screen until the menu button opens it
+    alice.get_by_role("button", name="Channels", exact=True).click()
+    ui.create_channel(alice, channel)
+    ui.send(alice, "typed on a phone")
+    expect(ui.message(alice, "typed on a phone")).to_be_visible()
+    expect(alice.locator(".sidebar")).not_to_be_in_viewport()
+    shot(alice, "narrow")
+    assert pages.errors == []
