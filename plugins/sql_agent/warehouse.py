@@ -279,6 +279,7 @@ class SnowflakeWarehouse(Warehouse):
         statement_timeout: int = 60,
         pool_size: int = DEFAULT_POOL_SIZE,
         login_timeout: int = 20,
+        connect_args: dict[str, Any] | None = None,
     ) -> None:
         super().__init__(pool_size=pool_size, secrets=(password or "", private_key_passphrase or ""))
         if not password and not private_key_path:
@@ -294,6 +295,8 @@ class SnowflakeWarehouse(Warehouse):
             "application": "Venn",
             "client_session_keep_alive": False,
         }
+        # More connector arguments (host, port, protocol, proxy settings, ...); never secrets.
+        self._connect_args.update(connect_args or {})
         self._connect_args = {k: v for k, v in self._connect_args.items() if v is not None}
         self._password = password
         self._key_path = private_key_path
