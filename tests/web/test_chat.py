@@ -183,3 +183,53 @@ def test_narrow_screen(pages, server):
     expect(alice.locator(".sidebar")).not_to_be_in_viewport()
     shot(alice, "narrow")
     assert pages.errors == []
+
+
+SQL_RESULT = {
+    "type": "sql_result",
+    "query_id": 7,
+    "question": "Revenue by region?",
+    "sql": "SELECT region, SUM(amount) AS revenue FROM orders GROUP BY region LIMIT 100",
+    "columns": ["region", "revenue"],
+    "rows": [["<b>north</b>", 1200.5], ["south", None]],
+    "row_count": 2,
+    "truncated": True,
+    "elapsed_ms": 12,
+    "csv_url": "https://evil.example/steal.csv",
+}
+
+
+def test_sql_result_renders_as_a_table_and_progress_in_place(pages, server):
+    page = pages.new()
+    page.evaluate(
+        """async (payload) => {
+            const { renderPayload, renderProgress } = await import("/static/js/views/payload.js");
+            const box = document.createElement("div");
+            box.id = "probe";
+            box.append(renderPayload(payload),
+                       renderProgress({status: "running_sql", sql: "SELECT 1 <script>", query_id: 8}));
+            document.body.prepend(box);
+        }""",
+        SQL_RESULT,
+    )
+    probe = page.locator("#probe")
+    expect(probe.locator("th")).to_have_text(["region", "revenue"])
+    expect(probe.locator("tbody tr")).to_have_count(2)
+    expect(probe.locator("tbody tr").first.locator("td")).to_have_text(["<b>north</b>", "1200.5"])
+    expect(probe.locator("td.null")).to_have_text("NULL")
+    expect(probe.locator("b")).to_have_count(0)
+    sql = probe.locator("details.sql-block")
+    expect(sql.locator("pre")).not_to_be_visible()  # collapsed until opened
+    sql.locator("summary").click()
+    expect(sql.locator("pre")).to_have_text(SQL_RESULT["sql"])
+    expect(probe.locator(".row-count")).to_have_text("2 rows · truncated · 12 ms")
+    expect(probe.locator(".llm-progress")).to_contain_text("Running SQL…")
+    expect(probe.locator(".llm-sql")).to_have_text("SELECT 1 <script>")
+    # the CSV link carries the bearer token only to this server's API: others are refused
+    requests: list[str] = []
+    page.on("request", lambda r: requests.append(r.url))
+    probe.get_by_role("link", name="Download CSV").click()
+    expect(probe.locator(".csv-status")).to_have_text("This download link is not one of this server's.")
+    assert not [u for u in requests if "evil.example" in u]
+    shot(page, "sql-result")
+    assert pages.errors == [] and pages.dialogs == []

@@ -249,7 +249,13 @@ document.addEventListener("visibilitychange", () => {
 export function send(stream, body) {
   const text = body.trim();
   if (!text) return;
-  const item = { client_msg_id: randomId(), body: text, state: "sending", error: null, at: new Date() };
+  const item = {
+    client_msg_id: randomId(),
+    body: text,
+    state: socket?.connected ? "sending" : "waiting",
+    error: null,
+    at: new Date(),
+  };
   stream.pending.set(item.client_msg_id, item);
   store.emit(`stream:${stream.key}`, { sent: true });
   stopTyping(stream);
@@ -257,7 +263,11 @@ export function send(stream, body) {
 }
 
 async function deliver(stream, item) {
-  if (!socket?.connected) return; // flushed after the next connect
+  if (!socket?.connected) {
+    item.state = "waiting"; // flushed after the next connect
+    store.emit(`stream:${stream.key}`);
+    return;
+  }
   const data = { channel_id: stream.channelId, body: item.body, client_msg_id: item.client_msg_id };
   if (stream.kind === "thread") data.thread_id = stream.id;
   item.state = "sending";

@@ -5,7 +5,7 @@ import { api } from "../api.js";
 import { store } from "../store.js";
 import { h, clear } from "../dom.js";
 import { schemaFields } from "./schema-form.js";
-import { confirmBox, errorText, toast } from "./dialog.js";
+import { confirmBox, toast } from "./dialog.js";
 
 async function plugins() {
   if (!store.plugins) store.plugins = (await api("GET", "/plugins")).plugins;
@@ -127,8 +127,9 @@ export class BotsPanel {
         this.form = null;
         await this.load();
       } catch (err) {
+        // field errors go next to their fields; the rest (or the message) below the form
         const rest = fields.showErrors(err.fields);
-        error.textContent = rest.length || !err.fields?.length ? errorText({ message: err.message, fields: [] }) + (rest.length ? "\n" + rest.join("\n") : "") : err.message;
+        error.textContent = err.fields?.length ? rest.join("\n") : err.message;
       }
     });
     this.form = form;

@@ -165,7 +165,7 @@ export class MessageList {
       content.append(
         h("div.body", linkify(m.body || ""), m.edited_at ? h("span.edited", { title: fullTime(parseTime(m.edited_at)) }, " (edited)") : null),
       );
-      const payload = renderPayload(m.payload);
+      const payload = m.kind === "system" ? null : renderPayload(m.payload);
       if (payload) content.append(payload);
     }
     if (pending) content.append(this.pendingNote(row.item));
