@@ -314,14 +314,14 @@ class _Session:
     async def _run(self, statement: str) -> str:
         await self.on_status("running_sql", {"sql": statement.strip()})
         result = await self.sql.run(statement)
-        self.last_sql = _as_run(self.sql, statement, result)
+        self.last_sql = _as_run(self.sql, statement)
         self.last_result = result
         return render_result(result, max_rows=self.sql.max_rows)
 
 
-def _as_run(sql: GuardedSQL, statement: str, result: QueryResult) -> str:
-    """The statement as the warehouse ran it (with its LIMIT)."""
-    ran = getattr(result, "sql", None) or getattr(sql, "last_sql", None)
+def _as_run(sql: GuardedSQL, statement: str) -> str:
+    """The statement as the warehouse ran it (with its LIMIT): the runner keeps it."""
+    ran = getattr(sql, "last_sql", None)
     return ran if isinstance(ran, str) and ran else statement.strip()
 
 

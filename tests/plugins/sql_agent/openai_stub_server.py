@@ -126,6 +126,7 @@ class OpenAIStub:
         self.default: Entry | None = None
         self._script: list[Entry] = []
         self._runner: web.AppRunner | None = None
+        self._closing = asyncio.Event()
         self.port = 0
 
     @classmethod
@@ -142,6 +143,7 @@ class OpenAIStub:
         return stub
 
     async def close(self) -> None:
+        self._closing.set()  # ends scripted delays, so closing never waits for them
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
@@ -187,7 +189,10 @@ class OpenAIStub:
             return _error(500, "stub script exhausted")
         reply = entry(body) if callable(entry) else entry
         if reply.delay:
-            await asyncio.sleep(reply.delay)
+            try:
+                await asyncio.wait_for(self._closing.wait(), reply.delay)
+            except TimeoutError:
+                pass
         if reply.status != 200:
             return _error(reply.status, reply.error)
         model = body.get("model", "stub-model")
