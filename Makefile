@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
 
-.PHONY: serve test install install-dev bench soak clean
+.PHONY: serve test install install-dev web bench soak clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -22,11 +22,22 @@ $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
 install: $(VENV)/.installed
 install-dev: $(VENV)/.installed-dev
 
-serve: $(VENV)/.installed
+# The web client's npm packages (web/node_modules). Without npm the server still
+# starts: the API works and / says how to install the client.
+WEB_ASSET := web/node_modules/socket.io-client/dist/socket.io.esm.min.js
+web:
+	@if [ -f $(WEB_ASSET) ] && [ web/node_modules/.package-lock.json -nt web/package-lock.json ]; then :; \
+	elif command -v npm >/dev/null 2>&1; then \
+		echo "web: installing the web client's packages (npm ci)"; \
+		(cd web && (npm ci --no-audit --no-fund --loglevel=error || npm install --no-audit --no-fund --loglevel=error)) \
+		|| echo "web: npm failed; the API works, and / says how to install the web client"; \
+	else echo "web: npm is not installed; the API works, and / says how to install the web client"; fi
+
+serve: $(VENV)/.installed web
 	$(BIN)/venn serve --host $(HOST) --port $(PORT)
 
 # pytest exits 5 when it collects nothing (e.g. a filtered run); that is not a failure.
-test: $(VENV)/.installed-dev
+test: $(VENV)/.installed-dev web
 	$(BIN)/python -m pytest $(PYTEST_ARGS); rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "pytest collected no tests"; rc=0; fi; exit $$rc
 
