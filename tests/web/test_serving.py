@@ -1,0 +1,94 @@
+"""How the server serves the web client: the page, its files, the headers, and what
+happens when the npm packages are not installed (no browser needed here)."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+
+from venn.app import create_app
+
+from tests.web.kit import WEB, ensure_web_packages
+
+pytestmark = pytest.mark.parametrize("backend", ["sqlite"])
+
+
+@pytest.fixture
+async def web_client(aiohttp_client, settings, monkeypatch):
+    async def make(web_dir=WEB):
+        monkeypatch.setenv("VENN_WEB_DIR", str(web_dir))
+        return await aiohttp_client(create_app(settings))
+
+    return make
+
+
+def assert_secure(resp) -> None:
+    csp = resp.headers["Content-Security-Policy"]
+    assert "default-src 'self'" in csp and "script-src 'self'" in csp and "style-src 'self'" in csp
+    assert "unsafe-inline" not in csp and "unsafe-eval" not in csp
+    assert "frame-ancestors 'none'" in csp
+    assert resp.headers["X-Content-Type-Options"] == "nosniff"
+    assert resp.headers["Referrer-Policy"] == "no-referrer"
+
+
+async def test_the_page_and_its_files_are_served_with_a_strict_csp(web_client):
+    reason = ensure_web_packages()
+    if reason:
+        pytest.skip(reason)
+    client = await web_client()
+    resp = await client.get("/")
+    assert resp.status == 200
+    assert resp.content_type == "text/html"
+    assert_secure(resp)
+    html = await resp.text()
+    assert '<script type="module" src="/static/js/main.js"></script>' in html
+    assert "style=" not in html and "<style" not in html  # nothing inline
+
+    for path, kind in [
+        ("/static/js/main.js", "text/javascript"),
+        ("/static/js/views/messages.js", "text/javascript"),
+        ("/static/css/app.css", "text/css"),
+        ("/static/vendor/socket.io.esm.min.js", "text/javascript"),
+    ]:
+        resp = await client.get(path)
+        assert resp.status == 200, path
+        assert resp.content_type == kind, path
+        assert_secure(resp)
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/static/../pyproject.toml",
+        "/static/%2e%2e/%2e%2e/pyproject.toml",
+        "/static/js/../../index.html",
+        "/static/js/%2e%2e/%2e%2e/package.json",
+        "/static/.hidden.js",
+        "/static/js/nope.js",
+        "/static/vendor/engine.io.js",
+        "/static/vendor/..%2fpackage.json",
+        "/static/favicon.svg.py",
+    ],
+)
+async def test_nothing_outside_the_client_files_is_served(web_client, path):
+    client = await web_client()
+    resp = await client.get(path)
+    assert resp.status == 404, (path, await resp.text())
+
+
+async def test_without_the_npm_packages_the_page_says_how_to_install_them(web_client, tmp_path):
+    bare = tmp_path / "web"
+    shutil.copytree(WEB / "static", bare / "static")
+    shutil.copy(WEB / "index.html", bare / "index.html")
+    client = await web_client(bare)
+    resp = await client.get("/")
+    assert resp.status == 503
+    assert_secure(resp)
+    text = await resp.text()
+    assert "web client is not installed" in text
+    assert "make serve" in text and "npm ci" in text
+    # the API works all the same
+    resp = await client.post("/api/v1/auth/register", json={"username": "alice", "password": "correct-horse"})
+    assert resp.status == 201
+    assert (await client.get("/static/vendor/socket.io.esm.min.js")).status == 404
