@@ -59,7 +59,9 @@ class GuardedSQL:
         self.timeout_seconds = float(timeout_seconds)
         self.query_id = query_id
         self.tag = query_tag(thread_id, query_id)
-        #: the last statement that ran successfully (as run, with its LIMIT) and its result
+        #: the last statement that ran successfully and its result; the SQL is the guard's
+        #: output for ``max_rows`` (the warehouse ran it with ``max_rows + 1`` to tell
+        #: whether the result was cut: the audit's ``sql_run`` has that exact text)
         self.last_sql: str | None = None
         self.last_result: QueryResult | None = None
         #: every statement seen, as audited: dicts with kind, sql, sql_run, verdict, reason, ...
@@ -113,22 +115,23 @@ class GuardedSQL:
         or :class:`WarehouseError` (the warehouse failed; the message is safe to show)."""
         try:
             checked = self._guard(sql)
+            # What runs is limited to one row more than the thread shows, so that a result
+            # cut at max_rows is known to be cut; the extra row is never kept.
+            probe = self._guard(sql, self.max_rows + 1)
         except SQLGuardError as exc:
             await self._audit(StatementKind.RUN, sql, verdict=Verdict.REFUSED, reason=str(exc))
             raise
         started = time.monotonic()
         try:
-            result = await self.warehouse.run(
-                checked, max_rows=self.max_rows, timeout=self.timeout_seconds, tag=self.tag
-            )
+            result = await self.warehouse.run(probe, max_rows=self.max_rows, timeout=self.timeout_seconds, tag=self.tag)
         except WarehouseError as exc:
             await self._audit(
-                StatementKind.RUN, sql, sql_run=checked, verdict=Verdict.ALLOWED, error=str(exc),
+                StatementKind.RUN, sql, sql_run=probe, verdict=Verdict.ALLOWED, error=str(exc),
                 elapsed_ms=_ms(started),
             )
             raise
         await self._audit(
-            StatementKind.RUN, sql, sql_run=checked, verdict=Verdict.ALLOWED, rows=result.row_count,
+            StatementKind.RUN, sql, sql_run=probe, verdict=Verdict.ALLOWED, rows=result.row_count,
             elapsed_ms=result.elapsed_ms,
         )
         self.last_sql, self.last_result = checked, result
@@ -141,13 +144,13 @@ class GuardedSQL:
 
     # Inside ------------------------------------------------------------------------------
 
-    def _guard(self, sql: str) -> str:
+    def _guard(self, sql: str, max_rows: int | None = None) -> str:
         return self._safely(
             lambda: check_sql(
                 sql,
                 self.allowed_tables,
                 dialect=self.dialect,
-                max_rows=self.max_rows,
+                max_rows=max_rows or self.max_rows,
                 default_database=self.warehouse.default_database,
                 default_schema=self.warehouse.default_schema,
             )
