@@ -233,3 +233,45 @@ def test_sql_result_renders_as_a_table_and_progress_in_place(pages, server):
     assert not [u for u in requests if "evil.example" in u]
     shot(page, "sql-result")
     assert pages.errors == [] and pages.dialogs == []
+
+
+def test_private_channel_add_people_and_older_history_on_scroll(pages, server):
+    alice_name, bob_name = name("alice"), name("bob")
+    public, private = name("lobby"), name("secret")
+    alice, bob = pages.new(), pages.new()
+    ui.sign_up(alice, alice_name)
+    ui.sign_up(bob, bob_name)
+    ui.create_channel(alice, public)
+    ui.join_channel(bob, public)
+
+    # Alice makes a private channel and adds Bob (suggested: they share #lobby)
+    ui.create_channel(alice, private, private=True)
+    alice.get_by_role("button", name="Add people").click()
+    alice.fill("dialog input[name=person]", bob_name)
+    alice.locator("dialog").get_by_role("button", name="Add").click()
+    expect(alice.locator(".member-count")).to_have_text("2 members")
+    # Bob's sidebar gets the channel live
+    expect(bob.locator(".channel-item", has_text=private)).to_be_visible()
+
+    # 120 messages in #lobby: Bob sees the newest page, and older ones as he scrolls up
+    token = server.login(alice_name).token
+    [channel_id] = [c["id"] for c in server.ok("GET", "/channels", token=token)["channels"] if c["name"] == public]
+    for i in range(1, 121):
+        server.ok("POST", "/messages", {"channel_id": channel_id, "body": f"history {i:03d}"}, token)
+    bob.reload()
+    ui.open_channel(bob, public)
+    expect(ui.message(bob, "history 120")).to_be_visible()
+    expect(ui.message(bob, "history 001")).to_have_count(0)
+    scroller = bob.locator(".channel-view .message-scroll")
+    start = bob.locator(".channel-view .history-start")
+    for _ in range(10):
+        if start.text_content() == "This is the very beginning of the conversation.":
+            break
+        scroller.evaluate("el => { el.scrollTop = 0; el.dispatchEvent(new Event('scroll')); }")
+        bob.wait_for_timeout(200)
+    expect(start).to_have_text("This is the very beginning of the conversation.")
+    expect(ui.message(bob, "history 001")).to_have_count(1)
+    expect(bob.locator(".channel-view .msg:not(.pending) .body", has_text="history ")).to_have_count(120)
+    # one author within minutes: one header for the whole run
+    expect(bob.locator(".channel-view .msg:not(.grouped) .author", has_text=alice_name)).to_have_count(1)
+    assert pages.errors == []
