@@ -58,6 +58,11 @@ MAX_TOOL_RESULT_CHARS = 12_000
 #: characters of the history block in the system prompt
 MAX_HISTORY_CHARS = 6_000
 
+#: appended to the tool results before the model's last allowed call
+LAST_STEP_NOTE = (
+    "(Step limit: this is your last turn. Answer the question now with what you have; no more tool calls.)"
+)
+
 StatusCallback = Callable[[str, dict[str, Any]], Awaitable[None]]
 
 
@@ -148,7 +153,12 @@ def _cell(value: Any) -> str:
         return "NULL"
     if isinstance(value, bool):
         return "true" if value else "false"
-    text = value if isinstance(value, str) else json.dumps(value, default=str) if isinstance(value, (list, dict)) else str(value)
+    if isinstance(value, str):
+        text = value
+    elif isinstance(value, (list, dict)):
+        text = json.dumps(value, default=str)
+    else:
+        text = str(value)
     text = text.replace("\r", " ").replace("\n", " ").replace("|", "\\|")
     if len(text) > MAX_CELL_CHARS:
         text = text[: MAX_CELL_CHARS - 1] + "…"
@@ -390,6 +400,9 @@ async def answer_question(
                     status="error",
                 )
             )
+        if step == max_steps - 1:  # the next call is the last: say so, so the model answers
+            last = messages[-1]
+            last.content = f"{last.content}\n\n{LAST_STEP_NOTE}"
     raise AgentError(
         f"The model did not reach an answer within {max_steps} steps; "
         "try a simpler or more specific question.",

@@ -219,7 +219,9 @@ class OpenAIStub:
             }
         )
 
-    async def _stream(self, request: web.Request, reply: Reply, model: str, body: dict[str, Any]) -> web.StreamResponse:
+    async def _stream(
+        self, request: web.Request, reply: Reply, model: str, body: dict[str, Any]
+    ) -> web.StreamResponse:
         response = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
         await response.prepare(request)
         ident, created = f"chatcmpl-{next(_ids)}", int(time.time())

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from plugins.sql_agent.agent import MAX_ROWS_SHOWN, AgentError, answer_question, render_result
+from plugins.sql_agent.agent import LAST_STEP_NOTE, MAX_ROWS_SHOWN, AgentError, answer_question, render_result
 from plugins.sql_agent.llm import build_llm
 from plugins.sql_agent.runner import GuardedSQL
 from plugins.sql_agent.warehouse import QueryResult, SQLAlchemyWarehouse
@@ -64,7 +64,12 @@ def today() -> dt.date:
 async def ask(question: str, *, llm, sql: GuardedSQL, history=None, statuses=None, **kw) -> Any:
     return await asyncio.wait_for(
         answer_question(
-            question, llm=llm, sql=sql, history=history or [], on_status=statuses if statuses is not None else Statuses(), **kw
+            question,
+            llm=llm,
+            sql=sql,
+            history=history or [],
+            on_status=statuses if statuses is not None else Statuses(),
+            **kw,
         ),
         60,
     )
@@ -157,6 +162,9 @@ async def test_a_model_that_never_answers_hits_the_step_limit(llm, openai_stub, 
     assert info.value.steps == 3
     assert len(openai_stub.requests) == 3
     assert statuses.names == ["thinking"] * 3
+    # before its last call the model is told to answer now
+    assert not openai_stub.requests[1].tool_results[-1].endswith(LAST_STEP_NOTE)
+    assert openai_stub.requests[2].tool_results[-1].endswith(LAST_STEP_NOTE)
 
 
 async def test_history_is_in_the_prompt_of_a_follow_up(llm, openai_stub, warehouse):
@@ -280,7 +288,8 @@ async def test_an_unreachable_llm_server(make_settings, warehouse, caplog):
 
 async def test_a_slow_llm_server_times_out(make_settings, openai_stub, warehouse):
     openai_stub.default = http_error(500, "never sent", delay=5)
-    llm = build_llm(make_settings(openai_api_key=KEY, openai_base_url=openai_stub.base_url), timeout=0.5, max_retries=0)
+    settings = make_settings(openai_api_key=KEY, openai_base_url=openai_stub.base_url)
+    llm = build_llm(settings, timeout=0.5, max_retries=0)
     with pytest.raises(AgentError, match="did not answer in time"):
         await ask("q", llm=llm, sql=GuardedSQL(warehouse, ["orders"]))
 

@@ -81,7 +81,8 @@ async def test_a_question_without_a_query_and_damaged_storage(database_url):
     ctx = await open_db(database_url)
     try:
         store = KVStore("sql", "thread", 8)
-        await memory.remember(store, "hello?", AgentAnswer(text="I can only answer data questions.", sql=None, result=None, steps=1))
+        plain = AgentAnswer(text="I can only answer data questions.", sql=None, result=None, steps=1)
+        await memory.remember(store, "hello?", plain)
         (entry,) = await memory.load_history(store)
         assert entry["sql"] is None and entry["digest"] == "no query ran"
         await store.set(memory.KEY, {"not": "a list"})
