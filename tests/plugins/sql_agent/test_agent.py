@@ -224,10 +224,13 @@ async def test_what_the_model_reads_is_bounded(llm, openai_stub, warehouse):
         text("Here they are."),
     )
     answer = await ask("List the orders", llm=llm, sql=GuardedSQL(warehouse, ["orders"], max_rows=500))
-    assert answer.result.row_count == 500  # the thread gets them all
+    assert answer.result.row_count == 500 and answer.result.truncated  # the thread gets them all
     shown = openai_stub.last.tool_results[0]
     head, columns, *rows = shown.split("\n")
-    assert head.startswith("500 row(s)") and head.endswith(f"; showing the first {MAX_ROWS_SHOWN}:")
+    assert head == (
+        "500 row(s); the query returned more rows, cut at the row limit (max_rows=500); "
+        f"showing the first {MAX_ROWS_SHOWN}:"
+    )
     assert columns == "order_id | status" and len(rows) == MAX_ROWS_SHOWN
     assert rows[0].startswith("1 | ")
 
