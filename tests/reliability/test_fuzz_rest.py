@@ -131,3 +131,12 @@ def test_api_conforms_to_its_schema(label, mode, live_server):
 def test_every_operation_is_fuzzed():
     """The list comes from the router: a new endpoint is fuzzed without touching this file."""
     assert len(OPERATIONS) >= 20
+
+
+def test_login_with_a_name_that_folds_longer_than_any_username(live_server):
+    """Found by the fuzzer: "ß" folds to "ss", so 20 of them make a 40-character key,
+    longer than the column; that was a 500, it is a plain wrong-credentials 401."""
+    url, _ = live_server
+    resp = requests.post(url + "/api/v1/auth/login", json={"username": "ß" * 20, "password": "x"}, timeout=30)
+    assert resp.status_code == 401
+    assert resp.json()["error"]["code"] == "invalid_credentials"

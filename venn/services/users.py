@@ -67,7 +67,10 @@ class UserService(Service):
             self.settings.rate_limit_logins_per_minute,
             message="Too many login attempts; wait a minute and try again.",
         )
-        user = await User.get_or_none(username_key=username_key(data.username), is_bot=False)
+        key = username_key(data.username)
+        # A name longer than any stored one (case folding can lengthen it) matches nobody.
+        fits = len(key) <= User._meta.fields_map["username_key"].max_length
+        user = await User.get_or_none(username_key=key, is_bot=False) if fits else None
         if not await verify_password(user.password_hash if user else None, data.password) or user is None:
             raise Unauthorized("Wrong username or password.", code="invalid_credentials")
         return await self._issue_session(user)
