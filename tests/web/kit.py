@@ -10,6 +10,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -50,13 +51,13 @@ class Person:
 class Server:
     """``venn serve`` in a child process, on a SQLite file in ``data_dir``; restartable on the same port."""
 
-    def __init__(self, data_dir: Path, port: int | None = None) -> None:
+    def __init__(self, data_dir: Path, port: int | None = None, **extra_env: str) -> None:
         self.data_dir = data_dir
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.proc: subprocess.Popen | None = None
         self.log_path = data_dir / "server.log"
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("VENN_", "DATABASE_URL", "REDIS_URL", "SECRET_KEY", "OPENAI_"))}
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("VENN_", "DATABASE_URL", "REDIS_URL", "SECRET_KEY", "OPENAI_", "SNOWFLAKE_"))}
         env.update(
             VENN_DATA_DIR=str(data_dir),
             SECRET_KEY="browser-test-secret-key-0123456789",
@@ -66,6 +67,7 @@ class Server:
             VENN_LOG_LEVEL="WARNING",
             VENN_WEB_DIR=str(WEB),
         )
+        env.update(extra_env)
         self.env = env
 
     def start(self, timeout: float = 30) -> Server:
@@ -160,3 +162,23 @@ def ensure_web_packages() -> str | None:
             )
             assert result.returncode == 0, f"npm {command} failed:\n{result.stdout}\n{result.stderr}"
     return None
+
+
+class InThread:
+    """An asyncio loop in a thread of its own, for async test servers next to sync Playwright."""
+
+    def __init__(self) -> None:
+        import asyncio
+
+        self._asyncio = asyncio
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+        self.thread.start()
+
+    def run(self, coro, timeout: float = 30):
+        return self._asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
+
+    def stop(self) -> None:
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(timeout=10)
+        self.loop.close()

@@ -102,3 +102,84 @@ def test_admin_enables_echo_on_a_thread_from_the_page(browser, own_server):
         assert pages.errors == [] and pages.dialogs == []
     finally:
         pages.close()
+
+
+@pytest.fixture
+def llm_stub(browser):
+    """The scripted OpenAI-compatible server of the SQL agent's tests, on its own loop."""
+    from tests.plugins.sql_agent.openai_stub_server import OpenAIStub
+    from tests.web.kit import InThread
+
+    runner = InThread()
+    stub = runner.run(OpenAIStub.start())
+    yield stub
+    runner.run(stub.close())
+    runner.stop()
+
+
+def test_sql_agent_in_the_page_table_csv_and_progress(browser, tmp_path, llm_stub):
+    from tests.plugins.sql_agent.openai_stub_server import Reply, call
+
+    server = Server(tmp_path / "data", OPENAI_BASE_URL=llm_stub.base_url).start()
+    pages = Pages(browser, server.url)
+    try:
+        server.create_admin("boss")
+        boss = pages.new()
+        ui.sign_in(boss, "boss")
+        ui.create_channel(boss, "data")
+        ui.send(boss, "Questions about our customers")
+        root = ui.message(boss, "Questions about our customers")
+        root.hover()
+        root.locator(".act-thread").click()
+        panel = boss.locator(".thread-panel")
+        panel.get_by_role("button", name="Bots").click()
+        panel.get_by_label("Plugin to enable").select_option("sql")
+        panel.get_by_role("button", name="Enable…").click()
+        form = panel.locator("form.bot-form")
+        # a list of strings is typed as a comma (or line) separated list
+        form.locator("textarea[name=allowed_tables]").fill("customers, products\norders")
+        form.locator("input[name=max_rows]").fill("5")
+        form.get_by_role("button", name="Enable").click()
+        expect(panel.locator(".bot-item[data-plugin=sql]")).to_contain_text("on (this thread)")
+        panel.locator(".bot-item[data-plugin=sql]").get_by_role("button", name="Settings").click()
+        expect(form.locator("textarea[name=allowed_tables]")).to_have_value("customers\nproducts\norders")
+        form.get_by_role("button", name="Cancel").click()
+        panel.get_by_role("button", name="Bots").click()  # fold the bots away
+
+        # /sql: the result is a table with its SQL folded away, a row count and a CSV link
+        ui.send(boss, "/sql SELECT 'a<b>' AS label, 42 AS answer", where=".thread-panel")
+        result = panel.locator(".sql-result")
+        expect(result.locator("th")).to_have_text(["label", "answer"])
+        expect(result.locator("tbody td")).to_have_text(["a<b>", "42"])
+        expect(result.locator(".row-count")).to_contain_text("1 row")
+        expect(result.locator("details.sql-block pre")).not_to_be_visible()
+        # the body's Markdown copy of the result (for clients without tables) is not repeated
+        expect(panel.locator(".msg", has=boss.locator(".sql-result")).locator(".body")).to_have_count(0)
+        with boss.expect_download() as download_info:
+            result.get_by_role("link", name="Download CSV").click()
+        csv_text = open(download_info.value.path(), encoding="utf-8").read()
+        assert csv_text.splitlines()[:2] == ["label,answer", "a<b>,42"], csv_text
+        shot(boss, "sql-result-live")
+
+        # /ask: the agent's progress shows in place, then the answer with its table
+        llm_stub.script(
+            Reply(content=None, tool_calls=call("run_query", sql="SELECT COUNT(*) AS n FROM customers").tool_calls, delay=0.8),
+            Reply(content="There are that many customers.", delay=0.8),
+        )
+        ui.send(boss, "/ask How many customers are there?", where=".thread-panel")
+        progress = panel.locator(".llm-progress")
+        expect(progress).to_be_visible()
+        expect(progress).to_contain_text("…")
+        shot(boss, "sql-agent-progress")
+        expect(ui.message(boss, "There are that many customers.", where=".thread-panel")).to_be_visible(timeout=20_000)
+        expect(progress).to_have_count(0)
+        expect(panel.locator(".sql-result")).to_have_count(2)
+        expect(panel.locator(".sql-result").last.locator("th")).to_have_text(["n"])
+        answer = ui.message(boss, "There are that many customers.", where=".thread-panel")
+        expect(answer.locator(".body")).to_have_text("There are that many customers.")
+        expect(answer.locator(".sql-question")).to_have_text("How many customers are there?")
+        shot(boss, "sql-agent-answer")
+        assert pages.errors == [] and pages.dialogs == []
+    finally:
+        pages.close()
+        server.stop()

@@ -12,6 +12,20 @@ import { confirmBox, toast } from "./dialog.js";
 
 const GROUP_MS = 5 * 60 * 1000;
 
+/**
+ * The body to show. A SQL result's body ends with a Markdown copy of the result (the
+ * fenced SQL, a table, a summary) for clients that do not draw payloads; the table
+ * drawn from the payload replaces it, so only the answer's own text is shown.
+ */
+function visibleBody(m) {
+  const body = m.body || "";
+  if (m.payload?.type === "sql_result") {
+    const cut = body.indexOf("```sql");
+    if (cut >= 0) return body.slice(0, cut).trim();
+  }
+  return body;
+}
+
 export class MessageList {
   /** `stream`: a Stream; `inThread`: the list of a thread panel (shows its root first). */
   constructor(stream, { inThread = false } = {}) {
@@ -162,9 +176,12 @@ export class MessageList {
     } else if (m.deleted) {
       content.append(h("div.body.muted", "This message was deleted."));
     } else {
-      content.append(
-        h("div.body", linkify(m.body || ""), m.edited_at ? h("span.edited", { title: fullTime(parseTime(m.edited_at)) }, " (edited)") : null),
-      );
+      const text = visibleBody(m);
+      if (text || m.edited_at) {
+        content.append(
+          h("div.body", linkify(text), m.edited_at ? h("span.edited", { title: fullTime(parseTime(m.edited_at)) }, " (edited)") : null),
+        );
+      }
       const payload = m.kind === "system" ? null : renderPayload(m.payload);
       if (payload) content.append(payload);
     }
