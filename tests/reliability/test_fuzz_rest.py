@@ -8,10 +8,6 @@ so that the whole run stays around a minute on a small machine.
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
-import time
-import uuid
 from pathlib import Path
 
 import pytest
@@ -29,7 +25,6 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from tests.reliability.kit import PASSWORD, base_env, free_port
 
 EXAMPLES = int(os.environ.get("VENN_FUZZ_EXAMPLES", "15"))
 CHECKS = [
@@ -39,47 +34,6 @@ CHECKS = [
     response_schema_conformance,
     negative_data_rejection,
 ]
-
-
-@pytest.fixture(scope="module")
-def live_server(tmp_path_factory):
-    """A real server on a SQLite file, with a user and a little data; yields (url, token)."""
-    tmp = tmp_path_factory.mktemp("fuzz")
-    port = free_port()
-    env = base_env(tmp, DATABASE_URL=f"sqlite:///{tmp / 'venn.db'}", VENN_LOG_LEVEL="WARNING")
-    log = open(tmp / "server.log", "w")
-    proc = subprocess.Popen([sys.executable, "-m", "venn", "serve", "--port", str(port)], env=env, stdout=log,
-                            stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.time() + 60
-        while True:
-            try:
-                if requests.get(url + "/readyz", timeout=2).status_code == 200:
-                    break
-            except requests.RequestException:
-                pass
-            assert proc.poll() is None and time.time() < deadline, Path(log.name).read_text()
-            time.sleep(0.1)
-        name = f"fz{uuid.uuid4().hex[:8]}"
-        assert requests.post(url + "/api/v1/auth/register", json={"username": name, "password": PASSWORD}).ok
-        token = requests.post(url + "/api/v1/auth/login", json={"username": name, "password": PASSWORD}).json()[
-            "access_token"
-        ]
-        auth = {"Authorization": f"Bearer {token}"}
-        channel = requests.post(url + "/api/v1/channels", json={"name": "fuzz"}, headers=auth).json()["channel"]
-        message = requests.post(url + "/api/v1/messages", json={"channel_id": channel["id"], "body": "hi"},
-                                headers=auth).json()["message"]
-        requests.post(url + "/api/v1/threads", json={"channel_id": channel["id"], "root_message_id": message["id"]},
-                      headers=auth)
-        yield url, token
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
 
 
 def _openapi_document() -> dict:
