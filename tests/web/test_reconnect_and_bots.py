@@ -61,9 +61,8 @@ def test_reconnects_after_a_restart_and_catches_up(browser, own_server):
         pages.close()
 
 
-def test_admin_enables_echo_on_a_thread_from_the_page(browser, own_server):
-    server = own_server
-    server.create_admin("boss")
+def test_admin_enables_echo_on_a_thread_from_the_page(browser, bots_server):
+    server = bots_server
     pages = Pages(browser, server.url)
     try:
         boss = pages.new()
@@ -104,7 +103,7 @@ def test_admin_enables_echo_on_a_thread_from_the_page(browser, own_server):
         pages.close()
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def llm_stub(browser):
     """The scripted OpenAI-compatible server of the SQL agent's tests, on its own loop."""
     from tests.plugins.sql_agent.openai_stub_server import OpenAIStub
@@ -117,13 +116,22 @@ def llm_stub(browser):
     runner.stop()
 
 
-def test_sql_agent_in_the_page_table_csv_and_progress(browser, tmp_path, llm_stub):
+@pytest.fixture(scope="module")
+def bots_server(browser, llm_stub, tmp_path_factory):
+    """A server whose SQL agent talks to the scripted LLM server, with an admin "boss"."""
+    srv = Server(tmp_path_factory.mktemp("bots-server"), OPENAI_BASE_URL=llm_stub.base_url)
+    srv.create_admin("boss")
+    srv.start()
+    yield srv
+    srv.stop()
+
+
+def test_sql_agent_in_the_page_table_csv_and_progress(browser, bots_server, llm_stub):
     from tests.plugins.sql_agent.openai_stub_server import Reply, call
 
-    server = Server(tmp_path / "data", OPENAI_BASE_URL=llm_stub.base_url).start()
+    server = bots_server
     pages = Pages(browser, server.url)
     try:
-        server.create_admin("boss")
         boss = pages.new()
         ui.sign_in(boss, "boss")
         ui.create_channel(boss, "data")
@@ -182,4 +190,3 @@ def test_sql_agent_in_the_page_table_csv_and_progress(browser, tmp_path, llm_stu
         assert pages.errors == [] and pages.dialogs == []
     finally:
         pages.close()
-        server.stop()

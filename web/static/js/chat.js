@@ -31,6 +31,7 @@ export async function start(user) {
 export function stop() {
   if (socket) socket.close();
   socket = null;
+  store.listeners.clear(); // the views of this session go away with it
   clearInterval(typingSweep);
   for (const t of readTimers.values()) clearTimeout(t);
   readTimers = new Map();
