@@ -11,7 +11,7 @@ from venn.app import create_app
 
 from tests.web.kit import WEB, ensure_web_packages
 
-pytestmark = pytest.mark.parametrize("backend", ["sqlite"])
+sqlite_only = pytest.mark.parametrize("backend", ["sqlite"])
 
 
 @pytest.fixture
@@ -32,6 +32,7 @@ def assert_secure(resp) -> None:
     assert resp.headers["Referrer-Policy"] == "no-referrer"
 
 
+@sqlite_only
 async def test_the_page_and_its_files_are_served_with_a_strict_csp(web_client):
     reason = ensure_web_packages()
     if reason:
@@ -57,6 +58,7 @@ async def test_the_page_and_its_files_are_served_with_a_strict_csp(web_client):
         assert_secure(resp)
 
 
+@sqlite_only
 @pytest.mark.parametrize(
     "path",
     [
@@ -77,6 +79,7 @@ async def test_nothing_outside_the_client_files_is_served(web_client, path):
     assert resp.status == 404, (path, await resp.text())
 
 
+@sqlite_only
 async def test_without_the_npm_packages_the_page_says_how_to_install_them(web_client, tmp_path):
     bare = tmp_path / "web"
     shutil.copytree(WEB / "static", bare / "static")
@@ -92,3 +95,15 @@ async def test_without_the_npm_packages_the_page_says_how_to_install_them(web_cl
     resp = await client.post("/api/v1/auth/register", json={"username": "alice", "password": "correct-horse"})
     assert resp.status == 201
     assert (await client.get("/static/vendor/socket.io.esm.min.js")).status == 404
+
+
+def test_the_client_never_builds_html_from_strings():
+    """Text reaches the page through DOM APIs only: no HTML parsing of data anywhere."""
+    forbidden = ("innerHTML", "outerHTML", "insertAdjacentHTML", "document.write", "eval(", "new Function", "srcdoc")
+    files = sorted((WEB / "static" / "js").rglob("*.js"))
+    assert len(files) >= 10
+    for path in files:
+        source = path.read_text()
+        for word in forbidden:
+            assert word not in source, f"{path.relative_to(WEB)} uses {word}"
+    assert "<script" not in (WEB / "index.html").read_text().replace('<script type="module" src="/static/js/main.js"></script>', "")

@@ -1,6 +1,6 @@
 // DOM helpers. Every piece of text that came from the server or a person goes into
-// the page as a text node (textContent), never as HTML: there is no innerHTML in this
-// client. Links are built as <a> elements from http(s) URLs only.
+// the page as a text node (textContent), never as HTML: this client never parses
+// markup from a string. Links are built as <a> elements from http(s) URLs only.
 
 /**
  * Create an element: h("div.msg.pending", {dataset: {id: 3}, onclick: f}, child, ...).

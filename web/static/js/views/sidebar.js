@@ -3,7 +3,7 @@
 
 import * as chat from "../chat.js";
 import { store } from "../store.js";
-import { h, clear, reconcile, colourClass, initials, icon, LOCK } from "../dom.js";
+import { h, clear, reconcile, colourClass, initials, icon, LOCK, plural } from "../dom.js";
 import { modal, toast, errorText } from "./dialog.js";
 
 export class Sidebar {
@@ -132,7 +132,7 @@ export class Sidebar {
         list.append(
           h(
             "li.browse-item",
-            h("div", h("strong", `#${c.name}`), h("div.muted", c.topic || "No topic"), h("div.muted.small", `${c.member_count} members`)),
+            h("div", h("strong", `#${c.name}`), h("div.muted", c.topic || "No topic"), h("div.muted.small", plural(c.member_count, "member"))),
             h(
               "button.button.small",
               {
