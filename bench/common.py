@@ -18,6 +18,8 @@ from pathlib import Path
 from typing import Any, Iterator
 
 RESULTS = Path(__file__).parent / "results"
+#: pid of the server process :func:`venn_server` started last (for memory readings)
+LAST_SERVER_PID: int | None = None
 
 
 def free_port() -> int:
@@ -94,6 +96,8 @@ def venn_server(env: dict[str, str] | None = None, *, port: int | None = None) -
         [sys.executable, "-m", "venn", "serve", "--port", str(port)],
         env=full_env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
     )
+    global LAST_SERVER_PID
+    LAST_SERVER_PID = proc.pid
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.time() + 60
