@@ -301,7 +301,7 @@ class _Session:
     async def call(self, name: str, args: Any) -> tuple[str, bool]:
         """Run one tool call: (text for the model, whether it failed)."""
         if name not in TOOL_NAMES:
-            return f"There is no tool named {name!r}. The tools are: {', '.join(sorted(TOOL_NAMES))}.", True
+            return f"There is no tool named {str(name)[:60]!r}. The tools are: {', '.join(sorted(TOOL_NAMES))}.", True
         if not isinstance(args, dict):
             return "The tool arguments must be a JSON object.", True
         try:
