@@ -85,8 +85,10 @@ def test_unread_counts_and_edit_and_delete(pages, server):
     ui.send(alice, "two")
     badge = bob.locator(".channel-item", has_text=second).locator(".unread-badge")
     expect(badge).to_have_text("2")
+    expect(bob).to_have_title("(2) Venn")
     ui.open_channel(bob, second)
     expect(badge).to_have_count(0)
+    expect(bob).to_have_title("Venn")
     expect(ui.message(bob, "two")).to_be_visible()
 
     # Alice edits and deletes her own messages; Bob sees both live

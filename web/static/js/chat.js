@@ -468,7 +468,8 @@ const handlers = {
       ? store.findStream("thread", data.thread_id)
       : store.findStream("channel", data.channel_id);
     if (!stream || !data.query_id) return;
-    if (data.status === "done") stream.progress.delete(data.query_id);
+    // "done" and "error" end it: the bot's reply (the answer, or what went wrong) is posted first
+    if (data.status === "done" || data.status === "error") stream.progress.delete(data.query_id);
     else stream.progress.set(data.query_id, { ...data, at: Date.now() });
     store.emit(`stream:${stream.key}`);
   },

@@ -73,6 +73,8 @@ async function startChat(user) {
     if (store.currentChannel && location.hash !== want) history.replaceState(null, "", want);
   });
   store.on("channels", () => {
+    const unread = store.memberChannels().reduce((n, c) => n + (c.id === store.currentChannel ? 0 : c.unread_count || 0), 0);
+    document.title = unread ? `(${unread}) Venn` : "Venn";
     // The channel shown is gone (left, or removed meanwhile): show another.
     if (store.currentChannel && !store.channels.get(store.currentChannel)) route(view);
   });
@@ -82,6 +84,7 @@ async function startChat(user) {
 
 function showAuth(notice) {
   running = false;
+  document.title = "Venn";
   window.onhashchange = null;
   document.body.classList.remove("thread-open", "nav-open");
   delete document.body.dataset.connection;
