@@ -12,8 +12,8 @@ With neither a key nor a base URL there is no LLM: :func:`build_llm` returns Non
 ``/ask`` says how to configure one (``/sql`` works without an LLM).
 
 The model runs at temperature 0, each request has a timeout and at most one retry, so
-a dead or unreachable server turns into a clear error within about a minute rather
-than a hung question. The API key is kept as a ``SecretStr`` from ``venn.config``
+an unreachable server turns into a clear error at once and a stuck one within about two
+minutes, never a hung question. The API key is kept as a ``SecretStr`` from ``venn.config``
 through to the HTTP client and never goes into a log line or an error message.
 """
 
