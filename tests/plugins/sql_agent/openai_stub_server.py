@@ -35,7 +35,7 @@ from typing import Any
 
 from aiohttp import web
 
-__all__ = ["OpenAIStub", "Recorded", "Reply", "call", "calls", "http_error", "text"]
+__all__ = ["OpenAIStub", "Recorded", "Reply", "call", "calls", "http_error", "protocol_problem", "text"]
 
 _ids = itertools.count(1)
 
@@ -123,6 +123,8 @@ class OpenAIStub:
 
     def __init__(self) -> None:
         self.requests: list[Recorded] = []
+        #: why requests were refused as malformed (see :func:`protocol_problem`)
+        self.rejected: list[str] = []
         self.default: Entry | None = None
         self._script: list[Entry] = []
         self._runner: web.AppRunner | None = None
@@ -184,6 +186,10 @@ class OpenAIStub:
         except ValueError:
             return _error(400, "the body is not JSON")
         self.requests.append(Recorded(body=body, headers=dict(request.headers)))
+        problem = protocol_problem(body)
+        if problem:  # as OpenAI does: a malformed conversation is a 400, not a scripted answer
+            self.rejected.append(problem)
+            return _error(400, problem)
         entry: Entry | None = self._script.pop(0) if self._script else self.default
         if entry is None:
             return _error(500, "stub script exhausted")
@@ -257,6 +263,48 @@ class OpenAIStub:
         await response.write(b"data: [DONE]\n\n")
         await response.write_eof()
         return response
+
+
+def protocol_problem(body: Any) -> str | None:
+    """What OpenAI would refuse in a chat-completions request (a subset), or None.
+
+    Checked: a model and a non-empty message list with known roles; tools declared as
+    functions with a name and an object schema; every assistant ``tool_calls`` entry
+    answered by a ``tool`` message with its id, right after it, and no tool message
+    answering anything else.
+    """
+    if not isinstance(body, dict) or not isinstance(body.get("model"), str) or not body["model"]:
+        return "'model' is required"
+    messages = body.get("messages")
+    if not isinstance(messages, list) or not messages:
+        return "'messages' must be a non-empty array"
+    for tool in body.get("tools") or []:
+        fn = tool.get("function") if isinstance(tool, dict) else None
+        if tool.get("type") != "function" or not isinstance(fn, dict) or not fn.get("name"):
+            return "each tool must be {'type': 'function', 'function': {'name': ...}}"
+        if (fn.get("parameters") or {"type": "object"}).get("type") != "object":
+            return f"the parameters of tool {fn['name']!r} must be a JSON schema object"
+    waiting: list[str] = []  # tool_call ids not answered yet
+    for n, message in enumerate(messages):
+        role = message.get("role") if isinstance(message, dict) else None
+        if role not in ("system", "developer", "user", "assistant", "tool"):
+            return f"messages[{n}]: unknown role {role!r}"
+        if role == "tool":
+            call_id = message.get("tool_call_id")
+            if call_id not in waiting:
+                return f"messages[{n}]: a tool message must answer a preceding tool call (id {call_id!r})"
+            waiting.remove(call_id)
+            continue
+        if waiting:
+            return f"messages[{n}]: tool calls {waiting} of the assistant message were not answered"
+        if role == "assistant":
+            for call in message.get("tool_calls") or []:
+                if not call.get("id") or not isinstance(call.get("function", {}).get("arguments"), str):
+                    return f"messages[{n}]: a tool call needs an id and its arguments as a string"
+                waiting.append(call["id"])
+    if waiting:
+        return f"tool calls {waiting} were not answered"
+    return None
 
 
 def _error(status: int, message: str) -> web.Response:

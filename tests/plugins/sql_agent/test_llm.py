@@ -78,3 +78,29 @@ async def test_retries_are_bounded(make_settings, openai_stub):
     with pytest.raises(openai.InternalServerError):
         await asyncio.wait_for(llm.ainvoke("hi"), 30)
     assert len(openai_stub.requests) == 1 + llm.max_retries
+
+
+def test_the_stub_refuses_conversations_openai_would_refuse():
+    from tests.plugins.sql_agent.openai_stub_server import protocol_problem
+
+    call = {"id": "c1", "type": "function", "function": {"name": "run_query", "arguments": "{}"}}
+    asked = [{"role": "user", "content": "q"}, {"role": "assistant", "content": None, "tool_calls": [call]}]
+    answered = asked + [{"role": "tool", "tool_call_id": "c1", "content": "ok"}]
+    assert protocol_problem({"model": "m", "messages": answered}) is None
+    assert "not answered" in protocol_problem({"model": "m", "messages": asked})
+    assert "not answered" in protocol_problem({"model": "m", "messages": asked + [{"role": "user", "content": "?"}]})
+    stray = answered + [{"role": "tool", "tool_call_id": "c9", "content": "?"}]
+    assert "must answer a preceding tool call" in protocol_problem({"model": "m", "messages": stray})
+    assert protocol_problem({"model": "m", "messages": []}) == "'messages' must be a non-empty array"
+    bad_tool = {"model": "m", "messages": answered, "tools": [{"type": "function", "function": {}}]}
+    assert "each tool must be" in protocol_problem(bad_tool)
+
+
+async def test_the_stub_answers_a_malformed_request_with_400(make_settings, openai_stub):
+    from langchain_core.messages import AIMessage, HumanMessage
+
+    llm = build_llm(make_settings(openai_api_key=KEY, openai_base_url=openai_stub.base_url), max_retries=0)
+    dangling = AIMessage(content="", tool_calls=[{"name": "list_tables", "args": {}, "id": "c1"}])
+    with pytest.raises(openai.BadRequestError):
+        await asyncio.wait_for(llm.ainvoke([HumanMessage("q"), dangling, HumanMessage("again")]), 30)
+    assert openai_stub.rejected == ["messages[2]: tool calls ['c1'] of the assistant message were not answered"]
