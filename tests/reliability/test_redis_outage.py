@@ -131,15 +131,12 @@ async def test_redis_outage_servers_stay_up_and_recover(tmp_path, server_databas
 
         await sender.finish()
         await listener.finish()
-        # Messages posted while Redis was down are in the database but were not
-        # broadcast (python-socketio drops a publish it cannot make), and a socket that
-        # stayed connected is not told to catch up: a full `sync` gets them.
+        # Messages posted while Redis was down were not broadcast; the servers make
+        # their sockets reconnect once Redis is back, and the clients' sync fills the gap.
         acked_ids = {m["id"] for m in sender.acked.values()}
-        not_live = acked_ids - set(listener.view)
-        print(f"acked {len(acked_ids)}, not delivered live across processes: {len(not_live)}")
-        await listener.sync(cursor=0)
+        assert listener.connects >= 2, "the listener was not asked to reconnect and catch up"
         missing = acked_ids - set(listener.view)
-        assert not missing, f"acked messages missing from the database: {sorted(missing)[:10]}"
+        assert not missing, f"acked messages never seen by the other process's client: {sorted(missing)[:10]}"
         for server in (s1, s2):
             assert server.proc.poll() is None
     finally:

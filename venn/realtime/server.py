@@ -50,6 +50,8 @@ SHUTDOWN_FLUSH_SECONDS = 2.0
 #: a socket may send this many times its per-second allowance at once (e.g. joining
 #: the rooms of all its channels after connecting)
 BURST_FACTOR = 4
+#: longest pause between attempts to subscribe to Redis again after it failed
+RESUBSCRIBE_MAX_DELAY = 5.0
 #: references to fire-and-forget tasks, so that they are not collected mid-way
 _background: set[asyncio.Task] = set()
 
@@ -85,9 +87,40 @@ class LocalManager(socketio.AsyncManager):
 class RedisManager(socketio.AsyncRedisManager):
     """python-socketio's Redis manager, plus control messages (handled in every process)."""
 
-    def __init__(self, url: str, channel: str, on_control) -> None:
+    def __init__(self, url: str, channel: str, on_control, on_resubscribed=None) -> None:
         super().__init__(url, channel=channel)
         self._on_control = on_control
+        self._on_resubscribed = on_resubscribed
+
+    async def _redis_listen_with_retries(self):
+        """What the Socket.IO channel carries, subscribing again after Redis fails.
+
+        Emits published while this process was not subscribed (or could not publish)
+        never reach its sockets, so once the subscription is back ``on_resubscribed``
+        runs: it makes the sockets reconnect, and clients catch up with ``sync``.
+        """
+        delay = 1.0
+        interrupted = False
+        while True:
+            try:
+                self._redis_connect()
+                await self.pubsub.subscribe(self.channel)
+                if interrupted:
+                    interrupted = False
+                    log.warning("Socket.IO fan-out through Redis restored")
+                    if self._on_resubscribed is not None:
+                        await self._on_resubscribed()
+                delay = 1.0
+                async for message in self.pubsub.listen():
+                    yield message
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.error("Socket.IO fan-out through Redis interrupted; retrying in %.0f s", delay,
+                          extra={"error": str(exc)[:200]})
+                interrupted = True
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, RESUBSCRIBE_MAX_DELAY)
 
     def _redis_connect(self):
         # The base class makes a new client each time (e.g. once to publish, once more
@@ -216,7 +249,8 @@ class Realtime:
         )
         if settings.redis_url:
             manager: socketio.AsyncManager = RedisManager(
-                settings.redis_url, channel=f"{options.redis_prefix}socketio", on_control=self.control
+                settings.redis_url, channel=f"{options.redis_prefix}socketio", on_control=self.control,
+                on_resubscribed=self.resync_sockets,
             )
         else:
             manager = LocalManager(self.control)
@@ -467,6 +501,17 @@ class Realtime:
             await self.announce(user_id, OFFLINE)
         for who in await self.typing.expired():
             await self.emit_typing(who, False)
+
+    async def resync_sockets(self) -> None:
+        """Drop the transport of every socket of this process, as a network failure
+        would: clients reconnect by themselves and ``sync`` what they missed (used
+        when fan-out through Redis was interrupted and emits were lost)."""
+        sockets = list(self.sio.eio.sockets.values())
+        log.warning("asking %d sockets to reconnect and catch up", len(sockets))
+        for sock in sockets:
+            # what engine.io does to end a socket's writer: it closes the websocket
+            # (or ends the long-poll) without a goodbye, so clients reconnect
+            await sock.queue.put(None)
 
     async def heartbeat(self) -> None:
         """Drop sockets that are gone, refresh presence entries, re-check sessions."""
