@@ -1,8 +1,10 @@
 """The SQL agent's memory of a thread: its last few questions, their SQL and a digest.
 
-Kept under one key of the plugin's thread storage (:class:`bots.storage.KVStore`, in the
-database), so a follow-up question sees the earlier ones after a restart too. Bounded:
-the last :data:`MAX_QUESTIONS` questions, each field clipped, so the prompt stays small
+Kept in the plugin's thread storage (:class:`bots.storage.KVStore`, in the database), so
+a follow-up question sees the earlier ones after a restart too. Each question is one key,
+``agent_history/<time>-<random>`` (so two questions answered at once in one thread, even
+by two server processes, never overwrite each other), and the oldest keys beyond the
+last :data:`MAX_QUESTIONS` are deleted. Each field is clipped, so the prompt stays small
 whatever the thread asked before.
 """
 
@@ -10,6 +12,8 @@ from __future__ import annotations
 
 import datetime
 import json
+import secrets
+import time
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -18,8 +22,8 @@ if TYPE_CHECKING:
     from plugins.sql_agent.agent import AgentAnswer
     from plugins.sql_agent.warehouse import QueryResult
 
-#: the storage key of the history
-KEY = "agent_history"
+#: the prefix of the storage keys of the history (one key per question)
+PREFIX = "agent_history/"
 #: questions remembered per thread
 MAX_QUESTIONS = 5
 MAX_QUESTION_CHARS = 500
@@ -63,10 +67,8 @@ def _valid(item: Any) -> bool:
 async def load_history(store: KVStore) -> list[dict[str, Any]]:
     """The thread's remembered questions, oldest first:
     ``[{"question", "sql", "digest", "answer", "at"}]`` (``sql`` may be None)."""
-    items = await store.get(KEY, [])
-    if not isinstance(items, list):
-        return []
-    return [dict(item) for item in items if _valid(item)][-MAX_QUESTIONS:]
+    items = await store.items(PREFIX)  # ordered by key: oldest first
+    return [dict(item) for item in items.values() if _valid(item)][-MAX_QUESTIONS:]
 
 
 async def remember(store: KVStore, question: str, answer: AgentAnswer) -> None:
@@ -78,11 +80,15 @@ async def remember(store: KVStore, question: str, answer: AgentAnswer) -> None:
         "answer": _clip(answer.text.strip(), MAX_ANSWER_CHARS) if answer.text else "",
         "at": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
     }
-    items = await load_history(store)
-    items.append(entry)
-    await store.set(KEY, items[-MAX_QUESTIONS:])
+    await store.set(f"{PREFIX}{time.time_ns():020d}-{secrets.token_hex(4)}", entry)
+    keys = await store.keys(PREFIX)
+    for key in keys[:-MAX_QUESTIONS]:
+        await store.delete(key)
 
 
-async def forget(store: KVStore) -> bool:
-    """Clear the thread's memory (True if there was any)."""
-    return await store.delete(KEY)
+async def forget(store: KVStore) -> int:
+    """Clear the thread's memory; returns how many questions were forgotten."""
+    keys = await store.keys(PREFIX)
+    for key in keys:
+        await store.delete(key)
+    return len(keys)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 
 from bots.storage import KVStore
@@ -50,7 +51,7 @@ async def test_history_survives_a_restart_and_keeps_the_last_five(database_url):
         assert last["digest"].startswith("2 row(s); columns: region, revenue; first rows: ")
         assert '("region 1", 1000.5)' in last["digest"]
         assert [h["question"] for h in await memory.load_history(KVStore("sql", "thread", 42))] == ["other thread"]
-        assert await memory.forget(KVStore("sql", "thread", 41)) is True
+        assert await memory.forget(KVStore("sql", "thread", 41)) == 5
         assert await memory.load_history(KVStore("sql", "thread", 41)) == []
     finally:
         await close_database(ctx)
@@ -69,7 +70,7 @@ async def test_entries_are_bounded_whatever_the_result(database_url):
         # the whole memory of a thread stays small, so the prompt does too
         for n in range(10):
             await memory.remember(store, "why? " * 1000, big)
-        stored = await store.get(memory.KEY)
+        stored = await store.items(memory.PREFIX)
         assert len(stored) == memory.MAX_QUESTIONS
         assert len(json.dumps(stored)) < 20_000
         assert len(render_history(await memory.load_history(store))) < 20_000
@@ -85,9 +86,23 @@ async def test_a_question_without_a_query_and_damaged_storage(database_url):
         await memory.remember(store, "hello?", plain)
         (entry,) = await memory.load_history(store)
         assert entry["sql"] is None and entry["digest"] == "no query ran"
-        await store.set(memory.KEY, {"not": "a list"})
-        assert await memory.load_history(store) == []
-        await store.set(memory.KEY, ["junk", {"question": "kept", "sql": None, "digest": ""}])
+        await memory.forget(store)
+        await store.set(memory.PREFIX + "0001", "junk")
+        await store.set(memory.PREFIX + "0002", {"question": "kept", "sql": None, "digest": ""})
+        await store.set("other_key", {"question": "not history"})
         assert [h["question"] for h in await memory.load_history(store)] == ["kept"]
+    finally:
+        await close_database(ctx)
+
+
+async def test_questions_answered_at_once_are_all_remembered(database_url):
+    ctx = await open_db(database_url)
+    try:
+        store = KVStore("sql", "thread", 9)
+        await asyncio.gather(*(memory.remember(store, f"q{n}", answer(n)) for n in range(4)))
+        assert sorted(h["question"] for h in await memory.load_history(store)) == ["q0", "q1", "q2", "q3"]
+        await asyncio.gather(*(memory.remember(store, f"r{n}", answer(n)) for n in range(4)))
+        assert len(await memory.load_history(store)) == memory.MAX_QUESTIONS
+        assert len(await store.keys(memory.PREFIX)) == memory.MAX_QUESTIONS
     finally:
         await close_database(ctx)
