@@ -17,8 +17,10 @@ See docs/sql-agent.md.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import logging
+from collections.abc import AsyncIterator
 from typing import Any
 
 from pydantic import Field, field_validator
@@ -120,7 +122,8 @@ class SQLAgentPlugin(Plugin):
             await ctx.reply("Usage: /sql SELECT ... (a read-only query over: " + _tables(ctx) + ")")
             return
         query = await self._new_query(ctx, QuerySource.SQL, question="", sql=statement)
-        await self._run_sql(ctx, query, statement)
+        async with _settled(ctx, self, query):
+            await self._run_sql(ctx, query, statement)
 
     @command("ask", usage="QUESTION", timeout=ASK_HANDLER_TIMEOUT,
              help="Ask a question about the data in plain language; the agent writes and runs the SQL.")
@@ -140,7 +143,8 @@ class SQLAgentPlugin(Plugin):
         query.status = QueryStatus.RUNNING
         query.allow_csv = ctx.config.allow_csv
         await query.save(update_fields=["status", "allow_csv"])
-        await self._agent(ctx, query)
+        async with _settled(ctx, self, query):
+            await self._agent(ctx, query)
 
     # /sql ---------------------------------------------------------------------------------
 
@@ -167,7 +171,8 @@ class SQLAgentPlugin(Plugin):
                             "Tables here: " + _tables(ctx))
             return
         query = await self._new_query(ctx, source, question=question)
-        await self._agent(ctx, query)
+        async with _settled(ctx, self, query):
+            await self._agent(ctx, query)
 
     async def _agent(self, ctx: Context, query: SqlQuery) -> None:
         if self.llm is None:
@@ -273,6 +278,24 @@ class SQLAgentPlugin(Plugin):
         await _finish(query, QueryStatus.ERROR, error=message)
         await ctx.reply(_lead(query) + message)
         await self._emit(ctx, query, "error", message=message)
+
+
+@contextlib.asynccontextmanager
+async def _settled(ctx: Context, plugin: SQLAgentPlugin, query: SqlQuery) -> AsyncIterator[None]:
+    """A query left running by a failure or a stop (the runtime's timeout) is closed as an
+    error in the audit and for the thread's live clients; the runtime then tells the thread."""
+    try:
+        yield
+    except BaseException as exc:
+        if query.status in (QueryStatus.RUNNING, QueryStatus.QUEUED):
+            stopped = isinstance(exc, (asyncio.CancelledError, TimeoutError))
+            message = "The question was stopped." if stopped else "The SQL agent ran into an internal error."
+            try:
+                await asyncio.shield(_finish(query, QueryStatus.ERROR, error=message))
+                await asyncio.shield(plugin._emit(ctx, query, "error", message=message))
+            except BaseException:  # pragma: no cover - best effort while failing
+                log.debug("could not close a failed query", exc_info=True)
+        raise
 
 
 async def _finish(query: SqlQuery, status: QueryStatus, **fields: Any) -> None:

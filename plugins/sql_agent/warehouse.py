@@ -39,7 +39,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from plugins.sql_agent.guard import SQLGuardError, check_sql
+from plugins.sql_agent.guard import check_sql
 
 log = logging.getLogger("venn.plugins.sql.warehouse")
 
@@ -235,8 +235,6 @@ class Warehouse:
             raise WarehouseError(f"The query took longer than {timeout:g} s and was stopped.") from None
         except WarehouseError as exc:
             raise WarehouseError(self.safe(str(exc))) from None
-        except SQLGuardError:
-            raise
         except Exception as exc:
             message = self.safe(self._error_message(exc))
             log.info("warehouse error: %s", message, extra={"warehouse": self.label})
