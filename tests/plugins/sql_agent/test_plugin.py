@@ -199,3 +199,28 @@ async def test_ask_runs_the_agent_with_progress_events_and_audit(testbot, sql_en
     [follow] = await bot.say("@sql and who came next?")
     assert follow.body == "Still the same two."
     assert "who are our first customers?" in openai_stub.requests[-1].system
+
+
+async def test_an_internal_failure_closes_the_query_as_an_error(sqlbot, monkeypatch):
+    async def broken(self, ctx, query, text, sql, result):
+        raise RuntimeError("rendering broke")
+
+    monkeypatch.setattr(SQLAgentPlugin, "_answer", broken)  # a bug after the query ran
+    bot = await sqlbot(strict=False)
+    [notice] = await bot.say("/sql SELECT name FROM customers LIMIT 1")
+    assert notice.body.startswith("Sorry, sql ran into an error.") and "rendering broke" not in notice.body
+    query = await SqlQuery.get()
+    assert query.status == QueryStatus.ERROR and query.error == "The SQL agent ran into an internal error."
+    assert bot.emitted("llm_response")[-1]["status"] == "error"
+
+
+def test_cells_cannot_break_the_markdown_table():
+    from plugins.sql_agent.render import markdown_table
+
+    table = markdown_table(["a|b", "c"], [["x | y", "line\nbreak"], [None, 1234.5]])
+    assert table.splitlines() == [
+        "| a\\|b | c |",
+        "| --- | --- |",
+        "| x \\| y | line break |",
+        "| NULL | 1,234.50 |",
+    ]
