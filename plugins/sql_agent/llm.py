@@ -26,8 +26,10 @@ if TYPE_CHECKING:
 
     from venn.config import Settings
 
-#: seconds one request to the LLM server may take (connect + generate)
+#: seconds one request to the LLM server may take (generating the answer included)
 DEFAULT_TIMEOUT_SECONDS = 60.0
+#: seconds to open a connection to the LLM server (a host that drops packets fails fast)
+CONNECT_TIMEOUT_SECONDS = 10.0
 #: retries of a failed request (connection errors, 408/409/429/5xx), with a short back-off
 DEFAULT_MAX_RETRIES = 1
 #: the key sent to an OpenAI-compatible server configured without one (Ollama, llama.cpp
@@ -57,12 +59,13 @@ def build_llm(
     """A ``ChatOpenAI`` for the SQL agent, or None when no LLM is configured.
 
     Uses ``settings.openai_api_key``, ``settings.openai_base_url`` and
-    ``settings.llm_model``, temperature 0, a request ``timeout`` (seconds) and
-    ``max_retries``. With a base URL the Chat Completions API is used (the one every
+    ``settings.llm_model``, temperature 0, a request ``timeout`` (seconds; connecting
+    gets at most :data:`CONNECT_TIMEOUT_SECONDS`) and ``max_retries``. With a base URL the Chat Completions API is used (the one every
     OpenAI-compatible server speaks), never the newer Responses API.
     """
     if not llm_configured(settings):
         return None
+    import openai
     from langchain_openai import ChatOpenAI
     from pydantic import SecretStr
 
@@ -75,7 +78,10 @@ def build_llm(
         "temperature": 0,
         "api_key": key,
         "base_url": base_url,
-        "timeout": timeout,
+        # A Timeout object (not a number): a short connect timeout; and, being unhashable,
+        # it also gives this model its own HTTP client rather than langchain-openai's
+        # process-wide cached one, whose pooled connections belong to one event loop.
+        "timeout": openai.Timeout(timeout, connect=min(CONNECT_TIMEOUT_SECONDS, timeout)),
         "max_retries": max_retries,
     }
     if base_url is not None:

@@ -29,10 +29,14 @@ def test_openai_settings(make_settings):
     assert isinstance(llm, ChatOpenAI)
     assert llm.model_name == "gpt-4o-mini"
     assert llm.temperature == 0
-    assert llm.request_timeout and llm.request_timeout <= 120
+    assert llm.request_timeout.read == 60 and llm.request_timeout.connect == 10
     assert llm.max_retries is not None and llm.max_retries <= 2
     assert llm.openai_api_key.get_secret_value() == KEY
     assert KEY not in repr(llm) and KEY not in str(llm)
+    # each model has its own HTTP client (a shared, cached one would carry pooled
+    # connections from one event loop into another)
+    again = build_llm(make_settings(openai_api_key=KEY, openai_base_url=None))
+    assert again.root_async_client._client is not llm.root_async_client._client
 
 
 async def test_a_compatible_server_with_a_key_and_a_model(make_settings, openai_stub):
