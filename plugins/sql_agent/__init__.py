@@ -128,11 +128,11 @@ class SQLAgentPlugin(Plugin):
     @command("ask", usage="QUESTION", timeout=ASK_HANDLER_TIMEOUT,
              help="Ask a question about the data in plain language; the agent writes and runs the SQL.")
     async def ask(self, ctx: Context) -> None:
-        await self._ask(ctx, ctx.text.strip(), QuerySource.ASK)
+        await self._ask(ctx, ctx.text.strip())
 
     @on_mention(timeout=ASK_HANDLER_TIMEOUT)
     async def mentioned(self, ctx: Context) -> None:
-        await self._ask(ctx, ctx.text.strip(), QuerySource.ASK)
+        await self._ask(ctx, ctx.text.strip())
 
     @on_event(LLM_QUERY_EVENT, timeout=ASK_HANDLER_TIMEOUT)
     async def llm_query(self, ctx: Context) -> None:
@@ -165,12 +165,12 @@ class SQLAgentPlugin(Plugin):
 
     # /ask ---------------------------------------------------------------------------------
 
-    async def _ask(self, ctx: Context, question: str, source: QuerySource) -> None:
+    async def _ask(self, ctx: Context, question: str) -> None:
         if not question:
             await ctx.reply("Ask a question about the data, e.g. /ask top 10 customers by revenue last month. "
                             "Tables here: " + _tables(ctx))
             return
-        query = await self._new_query(ctx, source, question=question)
+        query = await self._new_query(ctx, QuerySource.ASK, question=question)
         async with _settled(ctx, self, query):
             await self._agent(ctx, query)
 
