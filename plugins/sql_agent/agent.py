@@ -372,30 +372,33 @@ async def answer_question(
             raise AgentError(message, steps=step, sql=session.last_sql) from None
         if not isinstance(reply, AIMessage):  # pragma: no cover - chat models return AIMessage
             reply = AIMessage(content=str(reply.content))
-        messages.append(reply)
         calls = list(reply.tool_calls)
         invalid = list(reply.invalid_tool_calls)
+        for n, call in enumerate([*calls, *invalid]):  # some servers leave ids out: give them one
+            if not call.get("id"):
+                call["id"] = f"call_{step}_{n}"
+        messages.append(reply)
         if not calls and not invalid:
             text = reply.text.strip() or _fallback_text(session)
             return AgentAnswer(text=text, sql=session.last_sql, result=session.last_result, steps=step)
         if step == max_steps:
             break
-        for n, call in enumerate(calls):
+        for call in calls:
             content, failed = await session.call(call["name"], call.get("args"))
             messages.append(
                 ToolMessage(
                     content=content,
-                    tool_call_id=call.get("id") or f"call_{step}_{n}",
+                    tool_call_id=call["id"],
                     name=call["name"],
                     status="error" if failed else "success",
                 )
             )
-        for n, bad in enumerate(invalid):
+        for bad in invalid:
             messages.append(
                 ToolMessage(
                     content=f"The arguments of {bad.get('name') or 'this call'} are not valid JSON: "
                     "send a JSON object.",
-                    tool_call_id=bad.get("id") or f"invalid_{step}_{n}",
+                    tool_call_id=bad["id"],
                     name=bad.get("name") or "unknown",
                     status="error",
                 )

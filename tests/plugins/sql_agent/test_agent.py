@@ -14,7 +14,7 @@ from plugins.sql_agent.agent import LAST_STEP_NOTE, MAX_ROWS_SHOWN, AgentError, 
 from plugins.sql_agent.llm import build_llm
 from plugins.sql_agent.runner import GuardedSQL
 from plugins.sql_agent.warehouse import QueryResult, SQLAlchemyWarehouse
-from tests.plugins.sql_agent.openai_stub_server import call, calls, http_error, text
+from tests.plugins.sql_agent.openai_stub_server import Reply, call, calls, http_error, text
 
 KEY = "sk-agent-test-key-5f1e2d3c4b5a"
 ALL_TABLES = ["customers", "products", "orders", "order_items"]
@@ -216,6 +216,14 @@ async def test_bad_tool_calls_go_back_to_the_model(llm, openai_stub, warehouse):
     assert results[0] == "The arguments of run_query are not valid JSON: send a JSON object."
     assert results[1].startswith("There is no tool named 'drop_everything'.")
     assert results[2] == "run_query needs the argument 'sql': a non-empty string."
+
+
+async def test_tool_calls_without_ids_are_answered(llm, openai_stub, warehouse):
+    nameless = Reply(tool_calls=[{"type": "function", "function": {"name": "list_tables", "arguments": "{}"}}])
+    openai_stub.script(nameless, text("Two tables."))
+    answer = await ask("Which tables?", llm=llm, sql=GuardedSQL(warehouse, ["orders", "order_items"]))
+    assert answer.text == "Two tables." and openai_stub.rejected == []
+    assert openai_stub.last.tool_results == ["Tables you may query:\norders\norder_items"]
 
 
 async def test_what_the_model_reads_is_bounded(llm, openai_stub, warehouse):
