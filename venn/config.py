@@ -81,6 +81,7 @@ class Settings(BaseSettings):
     openai_api_key: SecretStr | None = Field(None, validation_alias=_env("OPENAI_API_KEY"))
     openai_base_url: str | None = Field(None, validation_alias=_env("OPENAI_BASE_URL"))
     llm_model: str = Field("gpt-4o-mini", validation_alias=_env("VENN_LLM_MODEL"))
+    llm_timeout_seconds: float = Field(60.0, gt=0, le=3600, validation_alias=_env("VENN_LLM_TIMEOUT"))
     warehouse_url: SecretStr | None = Field(None, validation_alias=_env("VENN_WAREHOUSE_URL"))
     snowflake_account: str | None = Field(None, validation_alias=_env("SNOWFLAKE_ACCOUNT"))
     snowflake_user: str | None = Field(None, validation_alias=_env("SNOWFLAKE_USER"))

@@ -6,7 +6,9 @@ Settings (see ``.env.example``):
 * ``OPENAI_BASE_URL`` - any OpenAI-compatible chat-completions server instead of
   OpenAI: vLLM (``http://host:8000/v1``), Ollama (``http://host:11434/v1``), the
   llama.cpp server (``http://host:8080/v1``), LiteLLM, ...;
-* ``VENN_LLM_MODEL`` - the model name the server knows (default ``gpt-4o-mini``).
+* ``VENN_LLM_MODEL`` - the model name the server knows (default ``gpt-4o-mini``);
+* ``VENN_LLM_TIMEOUT`` - seconds one request may take (default 60; raise it for slow
+  local models).
 
 With neither a key nor a base URL there is no LLM: :func:`build_llm` returns None and
 ``/ask`` says how to configure one (``/sql`` works without an LLM).
@@ -26,7 +28,8 @@ if TYPE_CHECKING:
 
     from venn.config import Settings
 
-#: seconds one request to the LLM server may take (generating the answer included)
+#: seconds one request to the LLM server may take (generating the answer included),
+#: unless ``VENN_LLM_TIMEOUT`` says otherwise
 DEFAULT_TIMEOUT_SECONDS = 60.0
 #: seconds to open a connection to the LLM server (a host that drops packets fails fast)
 CONNECT_TIMEOUT_SECONDS = 10.0
@@ -53,14 +56,15 @@ def llm_configured(settings: Settings) -> bool:
 def build_llm(
     settings: Settings,
     *,
-    timeout: float = DEFAULT_TIMEOUT_SECONDS,
+    timeout: float | None = None,
     max_retries: int = DEFAULT_MAX_RETRIES,
 ) -> BaseChatModel | None:
     """A ``ChatOpenAI`` for the SQL agent, or None when no LLM is configured.
 
     Uses ``settings.openai_api_key``, ``settings.openai_base_url`` and
-    ``settings.llm_model``, temperature 0, a request ``timeout`` (seconds; connecting
-    gets at most :data:`CONNECT_TIMEOUT_SECONDS`) and ``max_retries``. With a base URL the Chat Completions API is used (the one every
+    ``settings.llm_model``, temperature 0, a request ``timeout`` in seconds (default
+    ``settings.llm_timeout_seconds``, ``VENN_LLM_TIMEOUT``; connecting gets at most
+    :data:`CONNECT_TIMEOUT_SECONDS`) and ``max_retries``. With a base URL the Chat Completions API is used (the one every
     OpenAI-compatible server speaks), never the newer Responses API.
     """
     if not llm_configured(settings):
@@ -69,6 +73,8 @@ def build_llm(
     from langchain_openai import ChatOpenAI
     from pydantic import SecretStr
 
+    if timeout is None:
+        timeout = float(getattr(settings, "llm_timeout_seconds", DEFAULT_TIMEOUT_SECONDS))
     base_url = (settings.openai_base_url or "").strip() or None
     key = settings.openai_api_key
     if key is None or not key.get_secret_value().strip():

@@ -30,6 +30,8 @@ def test_openai_settings(make_settings):
     assert llm.model_name == "gpt-4o-mini"
     assert llm.temperature == 0
     assert llm.request_timeout.read == 60 and llm.request_timeout.connect == 10
+    slow = build_llm(make_settings(openai_base_url="http://127.0.0.1:11434/v1", llm_timeout_seconds=600))
+    assert slow.request_timeout.read == 600 and slow.request_timeout.connect == 10
     assert llm.max_retries is not None and llm.max_retries <= 2
     assert llm.openai_api_key.get_secret_value() == KEY
     assert KEY not in repr(llm) and KEY not in str(llm)
