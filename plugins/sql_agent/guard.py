@@ -140,6 +140,7 @@ __all__ = [
     "SUPPORTED_DIALECTS",
     "check_sql",
     "referenced_tables",
+    "table_name_parts",
 ]
 
 MAX_SQL_LENGTH = 100_000
@@ -955,3 +956,13 @@ def referenced_tables(
     found: set[str] = set()
     _guarded(run)
     return found
+
+
+def table_name_parts(name: str, *, dialect: str = "snowflake") -> list[str]:
+    """The parts of a ``TABLE``, ``SCHEMA.TABLE`` or ``DB.SCHEMA.TABLE`` name (bare or
+    double-quoted parts), folded as the warehouse resolves them; ``ValueError`` when
+    ``name`` is not written that way. Allow-list entries are read the same way."""
+    parts = _names(_check_dialect(dialect), None, None).parse_dotted(str(name), what="table name")
+    if len(parts) > 3:
+        raise ValueError(f"Invalid table name: {name!r} (at most DB.SCHEMA.TABLE).")
+    return parts

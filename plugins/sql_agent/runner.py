@@ -12,12 +12,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import re
 import time
 from collections.abc import Sequence
 from typing import Any
 
-from plugins.sql_agent.guard import SQLGuardError, check_sql
+from plugins.sql_agent.guard import SQLGuardError, check_sql, table_name_parts
 from plugins.sql_agent.models import SqlStatement, StatementKind, Verdict
 from plugins.sql_agent.warehouse import QueryResult, TableInfo, Warehouse, WarehouseError, query_tag, sample_sql
 
@@ -25,13 +24,13 @@ log = logging.getLogger("venn.plugins.sql.runner")
 
 __all__ = ["GuardedSQL", "is_table_name"]
 
-_PART = r'(?:"(?:[^"]|"")+"|[A-Za-z_][A-Za-z0-9_$]*)'
-_TABLE_NAME = re.compile(rf"\s*{_PART}(?:\s*\.\s*{_PART}){{0,2}}\s*\Z")
-
-
 def is_table_name(text: str) -> bool:
     """Whether ``text`` is written as ``TABLE``, ``SCHEMA.TABLE`` or ``DB.SCHEMA.TABLE``."""
-    return bool(_TABLE_NAME.match(text))
+    try:
+        table_name_parts(text)
+    except ValueError:
+        return False
+    return True
 
 
 class GuardedSQL:

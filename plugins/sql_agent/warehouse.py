@@ -39,7 +39,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from plugins.sql_agent.guard import check_sql
+from plugins.sql_agent.guard import check_sql, table_name_parts
 
 log = logging.getLogger("venn.plugins.sql.warehouse")
 
@@ -459,7 +459,7 @@ class SnowflakeWarehouse(Warehouse):
         from snowflake.connector.errors import ProgrammingError
 
         # Unquoted names (and the configured defaults) resolve in upper case.
-        parts = _split_name(table, upper=True)
+        parts = table_name_parts(table, dialect=self.dialect)
         name = parts[-1]
         schema = parts[-2] if len(parts) > 1 else (self.default_schema or "").upper()
         database = parts[-3] if len(parts) > 2 else (self.default_database or "").upper()
@@ -482,17 +482,6 @@ class SnowflakeWarehouse(Warehouse):
         if isinstance(msg, str) and msg:
             return msg
         return str(exc) or type(exc).__name__
-
-
-def _split_name(name: str, *, upper: bool = False) -> list[str]:
-    """``a."B".c`` → its parts (unquoted parts upper-cased for Snowflake when asked)."""
-    parts = []
-    for m in re.finditer(r'"((?:[^"]|"")*)"|([^."\s]+)', name):
-        if m.group(1) is not None:
-            parts.append(m.group(1).replace('""', '"'))
-        else:
-            parts.append(m.group(2).upper() if upper else m.group(2))
-    return parts
 
 
 def _quote(part: str) -> str:
@@ -574,7 +563,7 @@ class SQLAlchemyWarehouse(Warehouse):
     def _columns(self, table: str, timeout: float, tag: str) -> tuple[list[ColumnInfo], str | None]:
         from sqlalchemy import text
 
-        parts = _split_name(table)
+        parts = table_name_parts(table, dialect=self.dialect)
         name = parts[-1]
         schema = parts[-2] if len(parts) > 1 else self.default_schema
         with self._connection() as conn:
@@ -597,7 +586,7 @@ class SQLAlchemyWarehouse(Warehouse):
                         params,
                     ).fetchall()
                 else:
-                    regclass = ".".join(_quote(p) if p != p.lower() else p for p in [schema, name] if p)
+                    regclass = ".".join(_quote(p) for p in (schema, name) if p)
                     oid = conn.execute(text("SELECT to_regclass(:n)::oid"), {"n": regclass}).scalar()
                     if oid is None:
                         conn.rollback()

@@ -322,3 +322,14 @@ def test_values_become_json_friendly():
     assert jsonable(uuid.UUID(int=1)) == "00000000-0000-0000-0000-000000000001"
     assert jsonable(float("inf")) == "inf"
     assert jsonable({"a": [decimal.Decimal("1")]}) == {"a": [1.0]}
+
+
+def test_table_names_are_read_as_the_warehouse_resolves_them():
+    from plugins.sql_agent.guard import table_name_parts
+
+    assert table_name_parts("analytics.sales.orders") == ["ANALYTICS", "SALES", "ORDERS"]
+    assert table_name_parts('sales."Order Lines"') == ["SALES", "Order Lines"]
+    assert table_name_parts("Sales.Orders", dialect="postgres") == ["sales", "orders"]
+    for bad in ("orders; DROP TABLE x", "a.b.c.d", "", "two words", "orders--"):
+        with pytest.raises(ValueError):
+            table_name_parts(bad)
