@@ -29,7 +29,7 @@ from plugins.sql_agent.warehouse import SQLAlchemyWarehouse
 
 log = logging.getLogger("venn.plugins.sql.demo")
 
-__all__ = ["DEMO_FILE", "DEMO_TABLES", "DemoWarehouse", "build_demo", "demo_path", "ensure_demo"]
+__all__ = ["DEMO_FILE", "DEMO_TABLES", "DemoWarehouse", "build_demo", "demo_path", "ensure_demo", "generate"]
 
 DEMO_FILE = "demo_warehouse.duckdb"
 DEMO_TABLES = ("customers", "products", "orders", "order_items")
