@@ -5,10 +5,14 @@ from __future__ import annotations
 import itertools
 import urllib.request
 
-from playwright.sync_api import expect
+import pytest
 
-from tests.web import ui
-from tests.web.conftest import shot
+pytest.importorskip("playwright.sync_api", reason="the playwright package is not installed (pip install -e '.[dev]')")
+
+from playwright.sync_api import expect  # noqa: E402
+
+from tests.web import ui  # noqa: E402
+from tests.web.conftest import shot  # noqa: E402
 
 _n = itertools.count(1)
 
@@ -59,6 +63,8 @@ def test_two_people_chat_live_and_reply_in_a_thread(pages, server):
     ui.send(alice, "Thanks, Bob", where=".thread-panel")
     expect(ui.message(bob, "Thanks, Bob", where=".thread-panel")).to_be_visible()
     expect(ui.message(bob, "Hello Bob").locator(".thread-link")).to_have_text("2 replies")
+    # only admins manage bots
+    expect(bob.locator(".thread-panel .bots-toggle")).to_have_count(0)
     # the replies stay out of the channel's own stream
     expect(ui.message(alice, "Replying in the thread")).to_have_count(0)
 

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import pytest
-from playwright.sync_api import expect
 
-from tests.web import ui
-from tests.web.conftest import Pages, shot
-from tests.web.kit import Server
+pytest.importorskip("playwright.sync_api", reason="the playwright package is not installed (pip install -e '.[dev]')")
+
+from playwright.sync_api import expect  # noqa: E402
+
+from tests.web import ui  # noqa: E402
+from tests.web.conftest import Pages, shot  # noqa: E402
+from tests.web.kit import Server  # noqa: E402
 
 
 @pytest.fixture

@@ -12,6 +12,10 @@ export class ThreadPanel {
   constructor() {
     this.el = h("aside.thread-panel", { "aria-label": "Thread", hidden: true });
     this.parts = [];
+    // Escape in the panel (outside a dialog or an edit box) closes the thread
+    this.el.addEventListener("keydown", (event) => {
+      if (event.key === "Escape" && !event.defaultPrevented && !event.target.closest(".edit-box")) closeThreadRoute();
+    });
     store.on("thread", (id) => this.show(id));
   }
 
