@@ -23,7 +23,7 @@ def sign_in(page: Page, username: str, password: str = "correct-horse") -> None:
 
 
 def create_channel(page: Page, name: str, topic: str = "", private: bool = False) -> None:
-    page.get_by_role("button", name="Create a channel").click()
+    page.locator(".sidebar").get_by_role("button", name="Create a channel").click()
     page.fill("dialog input[name=name]", name)
     if topic:
         page.fill("dialog input[name=topic]", topic)
@@ -34,7 +34,7 @@ def create_channel(page: Page, name: str, topic: str = "", private: bool = False
 
 
 def join_channel(page: Page, name: str) -> None:
-    page.get_by_role("button", name="Browse channels").click()
+    page.locator(".sidebar").get_by_role("button", name="Browse channels").click()
     page.locator("dialog .browse-item", has_text=f"#{name}").get_by_role("button", name="Join").click()
     expect(page.locator(".channel-title h2")).to_contain_text(name)
 

@@ -51,10 +51,14 @@ async function startChat(user) {
   running = true;
   await chat.start(user);
   const banner = h("div.connection-banner", { role: "status", "aria-live": "polite", hidden: true });
-  const view = new ChannelView({ onMenu: () => document.body.classList.toggle("nav-open") });
   const sidebar = new Sidebar({
     onOpen: () => document.body.classList.remove("nav-open"),
     onLogout: () => logout(),
+  });
+  const view = new ChannelView({
+    onMenu: () => document.body.classList.toggle("nav-open"),
+    onCreate: () => sidebar.createDialog(),
+    onBrowse: () => sidebar.browseDialog(),
   });
   const thread = new ThreadPanel();
   const scrim = h("div.scrim", { onclick: () => document.body.classList.remove("nav-open") });

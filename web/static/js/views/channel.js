@@ -9,8 +9,10 @@ import { Composer } from "./composer.js";
 import { modal, confirmBox, errorText, toast } from "./dialog.js";
 
 export class ChannelView {
-  constructor({ onMenu }) {
+  constructor({ onMenu, onCreate, onBrowse }) {
     this.onMenu = onMenu;
+    this.onCreate = onCreate;
+    this.onBrowse = onBrowse;
     this.el = h("main.channel-view");
     this.parts = [];
     this.channelId = null;
@@ -50,7 +52,12 @@ export class ChannelView {
       h(
         "div.empty-state",
         h("h2", "No channel open"),
-        h("p", "Create a channel with the + next to “Channels”, or browse the public ones to join."),
+        h("p", "Create a channel, or browse the public ones to join."),
+        h(
+          "div.form-actions.center",
+          h("button.button", { type: "button", onclick: this.onCreate }, "Create a channel"),
+          h("button.button.secondary", { type: "button", onclick: this.onBrowse }, "Browse channels"),
+        ),
       ),
     );
   }
