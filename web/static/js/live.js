@@ -1,0 +1,173 @@
+// What the server pushes: live events merged into the store, and the catch-up after
+// every (re)connect: join the rooms first, then `sync` from the cursors, merging by id
+// (docs/realtime.md, "Reconnecting and catching up").
+
+import { conn } from "./conn.js";
+import { store } from "./store.js";
+import { loadChannels, joinRoom, openChannel, markRead, loadMembers } from "./chat.js";
+import { flushPending } from "./outbox.js";
+import { TYPING_STALE_MS } from "./typing.js";
+
+// Incoming ---------------------------------------------------------------------
+
+/** Put a message where it belongs (its channel's stream or its thread's). */
+export function receive(message, { live = false } = {}) {
+  if (message.thread_id) {
+    const stream = store.findStream("thread", message.thread_id);
+    if (stream && stream.merge(message)) store.emit(`stream:${stream.key}`);
+    if (live && !store.countedReplies.has(message.id)) {
+      store.countedReplies.add(message.id);
+      const root = store.rootOf(message.thread_id);
+      if (root) mergeEverywhere({ ...root, reply_count: (root.reply_count || 0) + 1 });
+      const thread = store.threads.get(message.thread_id);
+      if (thread) thread.reply_count = (thread.reply_count || 0) + 1;
+    }
+    if (stream && message.payload?.query_id) stream.progress.delete(message.payload.query_id);
+    return;
+  }
+  const stream = store.findStream("channel", message.channel_id);
+  const isNew = !stream || !stream.messages.has(message.id);
+  if (stream && stream.merge(message)) store.emit(`stream:${stream.key}`);
+  if (stream && message.payload?.query_id) stream.progress.delete(message.payload.query_id);
+  const channel = store.channels.get(message.channel_id);
+  if (!channel || !live || !isNew || message.deleted) return;
+  if (message.author?.id === store.me.id) return;
+  if (store.currentChannel === message.channel_id && document.visibilityState === "visible") {
+    markRead(message.channel_id);
+  } else {
+    channel.unread_count = (channel.unread_count || 0) + 1;
+    store.emit("channels");
+  }
+}
+
+/** A new copy of a message: replace it wherever it is shown (root in a thread panel too). */
+export function mergeEverywhere(message) {
+  receive(message);
+  if (message.started_thread_id && store.findStream("thread", message.started_thread_id)) {
+    store.emit(`stream:t:${message.started_thread_id}`);
+  }
+  for (const stream of store.streams.values()) {
+    if (stream.kind === "thread" && stream.root && stream.root.id === message.id) {
+      stream.root = message;
+      store.emit(`stream:${stream.key}`);
+    }
+  }
+}
+
+/** Server events -> store. */
+export const handlers = {
+  new_message: ({ message }) => {
+    receive(message, { live: true });
+    const key = message.thread_id ? `t:${message.thread_id}` : `c:${message.channel_id}`;
+    const people = store.typing.get(key);
+    if (people?.delete(message.author.id)) store.emit("typing", key);
+  },
+  message_updated: ({ message }) => mergeEverywhere(message),
+  message_deleted: ({ message_id, channel_id, thread_id }) => {
+    const stream = thread_id ? store.findStream("thread", thread_id) : store.findStream("channel", channel_id);
+    const old = stream?.messages.get(message_id);
+    if (old) mergeEverywhere({ ...old, deleted: true, body: "", payload: null });
+  },
+  thread_created: ({ thread }) => {
+    store.threads.set(thread.id, thread);
+    const stream = store.findStream("channel", thread.channel_id);
+    const root = stream?.messages.get(thread.root_message_id);
+    if (root && root.started_thread_id !== thread.id) mergeEverywhere({ ...root, started_thread_id: thread.id });
+  },
+  typing_indicator: ({ channel_id, thread_id, user, typing: active }) => {
+    if (user.id === store.me.id) return;
+    const key = thread_id ? `t:${thread_id}` : `c:${channel_id}`;
+    if (!store.typing.has(key)) store.typing.set(key, new Map());
+    const people = store.typing.get(key);
+    if (active) people.set(user.id, { username: user.username, until: Date.now() + TYPING_STALE_MS });
+    else people.delete(user.id);
+    store.emit("typing", key);
+  },
+  user_status: ({ user_id, status }) => {
+    store.status.set(user_id, status);
+    store.emit("presence", user_id);
+  },
+  member_joined: ({ channel_id, user_id }) => {
+    if (user_id === store.me.id && !store.channels.get(channel_id)?.is_member) {
+      loadChannels().then(() => joinRoom(channel_id));
+    } else if (store.members.has(channel_id)) {
+      loadMembers(channel_id).catch(() => {});
+    }
+  },
+  member_left: ({ channel_id, user_id }) => {
+    if (user_id === store.me.id) {
+      loadChannels();
+    } else if (store.members.has(channel_id)) {
+      loadMembers(channel_id).catch(() => {});
+    }
+  },
+  llm_response: (data) => {
+    const stream = data.thread_id
+      ? store.findStream("thread", data.thread_id)
+      : store.findStream("channel", data.channel_id);
+    if (!stream || !data.query_id) return;
+    // "done" and "error" end it: the bot's reply (the answer, or what went wrong) is posted first
+    if (data.status === "done" || data.status === "error") stream.progress.delete(data.query_id);
+    else stream.progress.set(data.query_id, { ...data, at: Date.now() });
+    store.emit(`stream:${stream.key}`);
+  },
+  bot_status: (data) => store.emit("bots", data.thread_id),
+};
+
+// Reconnect and catch up ---------------------------------------------------------
+
+/** On every connect: rooms first, then `sync`, then the waiting messages. */
+export async function afterConnect() {
+  // Rooms first, then sync: nothing can fall between the catch-up and live events.
+  const reconnect = store.connectedOnce;
+  store.connectedOnce = true;
+  if (reconnect) await loadChannels().catch(() => {});
+  await Promise.all(store.memberChannels().map((c) => joinRoom(c.id)));
+  if (store.openThread) {
+    await conn.socket.call("join_thread", { thread_id: store.openThread }).catch(() => {});
+  }
+  await catchUp();
+  await flushPending();
+  if (store.currentChannel) {
+    markRead(store.currentChannel);
+    loadMembers(store.currentChannel).catch(() => {});
+  }
+}
+
+async function catchUp() {
+  let cursors = {};
+  let threadCursors = {};
+  for (const stream of store.streams.values()) {
+    if (!stream.loaded) continue;
+    if (stream.kind === "channel") cursors[stream.id] = stream.cursor;
+    else threadCursors[stream.id] = stream.cursor;
+  }
+  for (let round = 0; round < 20; round++) {
+    if (!Object.keys(cursors).length && !Object.keys(threadCursors).length) return;
+    const answer = await conn.socket.call("sync", { cursors, thread_cursors: threadCursors, limit: 100 });
+    const nextCursors = {};
+    const nextThreads = {};
+    for (const entry of answer.channels) apply(entry, "channel", entry.channel_id, nextCursors);
+    for (const entry of answer.threads) apply(entry, "thread", entry.thread_id, nextThreads);
+    cursors = nextCursors;
+    threadCursors = nextThreads;
+  }
+}
+
+function apply(entry, kind, id, next) {
+  const stream = store.findStream(kind, id);
+  if (!stream) return;
+  if (entry.error) {
+    if (kind === "channel") store.channels.delete(id);
+    store.emit("channels");
+    return;
+  }
+  for (const m of [...entry.updates, ...entry.messages]) mergeEverywhere(m);
+  for (const m of entry.messages) if (m.thread_id) store.countedReplies.add(m.id);
+  if (entry.updates_has_more) {
+    stream.loaded = false; // too much changed: reload through REST when shown
+    stream.messages.clear();
+    if (kind === "channel" && store.currentChannel === id) openChannel(id).catch(() => {});
+  }
+  if (entry.has_more) next[id] = stream.cursor;
+}
