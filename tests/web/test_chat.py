@@ -280,6 +280,13 @@ def test_private_channel_add_people_and_older_history_on_scroll(pages, server):
     expect(start).to_have_text("This is the very beginning of the conversation.")
     expect(ui.message(bob, "history 001")).to_have_count(1)
     expect(bob.locator(".channel-view .msg:not(.pending) .body", has_text="history ")).to_have_count(70)
+    # a new message while Bob reads old ones: a pill says so instead of jumping
+    server.ok("POST", "/messages", {"channel_id": channel_id, "body": "fresh news"}, token)
+    jump = bob.locator(".channel-view .jump-new")
+    expect(jump).to_be_visible()
+    jump.click()
+    expect(ui.message(bob, "fresh news")).to_be_in_viewport()
+    expect(jump).to_be_hidden()
     # one author within minutes: one header for the whole run
     expect(bob.locator(".channel-view .msg:not(.grouped) .author", has_text=alice_name)).to_have_count(1)
     assert pages.errors == []

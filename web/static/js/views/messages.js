@@ -34,7 +34,9 @@ export class MessageList {
     this.editing = null; // id of the message being edited
     this.items = h("div.messages", { role: "log", "aria-live": "polite" });
     this.older = h("div.history-start");
-    this.el = h("div.message-scroll", this.older, this.items);
+    this.jump = h("button.jump-new", { type: "button", hidden: true, onclick: () => this.toBottom() }, "New messages ↓");
+    this.lastId = 0;
+    this.el = h("div.message-scroll", this.older, this.items, this.jump);
     this.el.addEventListener("scroll", () => this.onScroll());
     this.unsubscribe = store.on(`stream:${stream.key}`, (detail) => this.render(detail || {}));
   }
@@ -43,7 +45,17 @@ export class MessageList {
     this.unsubscribe();
   }
 
+  nearBottom() {
+    return this.el.scrollHeight - this.el.scrollTop - this.el.clientHeight < 80;
+  }
+
+  toBottom() {
+    this.el.scrollTop = this.el.scrollHeight;
+    this.jump.hidden = true;
+  }
+
   onScroll() {
+    if (!this.jump.hidden && this.nearBottom()) this.jump.hidden = true;
     if (this.el.scrollTop < 120 && this.stream.hasMore && !this.stream.loadingOlder) {
       chat.loadOlder(this.stream).catch((err) => toast(err.message));
     }
@@ -105,7 +117,7 @@ export class MessageList {
   render(detail = {}) {
     const el = this.el;
     const fromBottom = el.scrollHeight - el.scrollTop;
-    const atBottom = el.scrollHeight - el.scrollTop - el.clientHeight < 80;
+    const atBottom = this.nearBottom();
     this.older.textContent = this.stream.hasMore
       ? this.stream.loadingOlder ? "Loading older messages…" : ""
       : this.inThread ? "" : "This is the very beginning of the conversation.";
@@ -114,8 +126,12 @@ export class MessageList {
       sig: (row) => this.signature(row),
       render: (row) => this.renderRow(row),
     });
+    const lastId = this.stream.cursor;
+    const arrived = lastId > this.lastId && this.lastId > 0;
+    this.lastId = lastId;
     if (detail.older) el.scrollTop = el.scrollHeight - fromBottom;
-    else if (detail.sent || atBottom || detail.bottom) el.scrollTop = el.scrollHeight;
+    else if (detail.sent || atBottom || detail.bottom) this.toBottom();
+    else if (arrived) this.jump.hidden = false; // scrolled up reading: say so, do not jump
     // Not enough to scroll yet: fetch more history so the user can scroll up.
     if (this.stream.hasMore && el.scrollHeight <= el.clientHeight + 10 && el.clientHeight > 0) this.onScroll();
   }
