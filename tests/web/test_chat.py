@@ -161,6 +161,22 @@ def test_reload_keeps_the_session_and_sign_out_ends_it(pages, server):
     expect(alice.locator(".channel-title h2")).to_contain_text(channel)
     expect(ui.message(alice, "still here")).to_be_visible()
 
+    # an access token the server refuses is exchanged with the refresh token (rotated)
+    before = alice.evaluate("JSON.parse(localStorage.getItem('venn.session')).refresh_token")
+    alice.evaluate(
+        """() => {
+            const s = JSON.parse(localStorage.getItem('venn.session'));
+            s.access_token = 'not-a-token';
+            s.expires_at = Date.now() + 600000;
+            localStorage.setItem('venn.session', JSON.stringify(s));
+        }"""
+    )
+    alice.reload()
+    expect(ui.message(alice, "still here")).to_be_visible()
+    expect(alice.locator(".connection-banner")).to_be_hidden()
+    after = alice.evaluate("JSON.parse(localStorage.getItem('venn.session')).refresh_token")
+    assert after != before
+
     # signing out everywhere (here through the API, as from another device) ends it here too
     person = server.login(alice_name)
     assert server.call("POST", "/auth/logout", token=person.token)[0] == 204

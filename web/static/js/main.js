@@ -122,7 +122,7 @@ async function boot() {
     return;
   }
   if (user) await startChat(user).catch(fatal);
-  else showAuth(null);
+  else if (!root.querySelector(".auth-form")) showAuth(null); // (a revoked session has shown it, saying why)
 }
 
 boot();
