@@ -126,7 +126,11 @@ export async function afterConnect() {
   if (store.openThread) {
     await conn.socket.call("join_thread", { thread_id: store.openThread }).catch(() => {});
   }
-  await catchUp();
+  try {
+    await catchUp();
+  } catch (err) {
+    console.warn("venn: sync failed:", err.code || err); // the next connect tries again
+  }
   await flushPending();
   if (store.currentChannel) {
     markRead(store.currentChannel);
@@ -134,15 +138,20 @@ export async function afterConnect() {
   }
 }
 
+/** `sync` every stream held (at most 100 channels and 100 threads a call), until none has more. */
 async function catchUp() {
-  let cursors = {};
-  let threadCursors = {};
-  for (const stream of store.streams.values()) {
-    if (!stream.loaded) continue;
-    if (stream.kind === "channel") cursors[stream.id] = stream.cursor;
-    else threadCursors[stream.id] = stream.cursor;
+  const loaded = [...store.streams.values()].filter((s) => s.loaded);
+  const channels = loaded.filter((s) => s.kind === "channel");
+  const threads = loaded.filter((s) => s.kind === "thread");
+  for (let i = 0; i < Math.max(channels.length, threads.length); i += 100) {
+    const cursors = Object.fromEntries(channels.slice(i, i + 100).map((s) => [s.id, s.cursor]));
+    const threadCursors = Object.fromEntries(threads.slice(i, i + 100).map((s) => [s.id, s.cursor]));
+    await syncFrom(cursors, threadCursors);
   }
-  for (let round = 0; round < 20; round++) {
+}
+
+async function syncFrom(cursors, threadCursors) {
+  for (let round = 0; round < 50; round++) {
     if (!Object.keys(cursors).length && !Object.keys(threadCursors).length) return;
     const answer = await conn.socket.call("sync", { cursors, thread_cursors: threadCursors, limit: 100 });
     const nextCursors = {};
