@@ -75,11 +75,45 @@ class Pages:
             context.close()
 
 
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """Remember each phase's outcome on the test item (``item.rep_call``), for screenshots on failure."""
+    outcome = yield
+    report = outcome.get_result()
+    setattr(item, f"rep_{report.when}", report)
+
+
 @pytest.fixture
-def pages(browser, server):
-    opened = Pages(browser, server.url)
-    yield opened
-    opened.close()
+def browser_pages(request, browser):
+    """``browser_pages(url)`` -> :class:`Pages` on that server; closed (after screenshots, on failure) at the end."""
+    made: list[Pages] = []
+
+    def make(url: str) -> Pages:
+        made.append(Pages(browser, url))
+        return made[-1]
+
+    yield make
+    for opened in made:
+        failed(request, opened)
+        opened.close()
+
+
+@pytest.fixture
+def pages(browser_pages, server):
+    return browser_pages(server.url)
+
+
+def failed(request, opened: Pages) -> None:
+    """After a failed test: a screenshot of every page it opened, to see what the user saw."""
+    report = getattr(request.node, "rep_call", None)
+    if report is None or not report.failed:
+        return
+    for number, context in enumerate(opened.contexts):
+        for page in context.pages:
+            try:
+                shot(page, f"failed-{request.node.name}-{number}")
+            except Exception:
+                pass
 
 
 def shot(page, name: str) -> None:
