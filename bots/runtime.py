@@ -306,14 +306,22 @@ class BotRuntime:
         while True:
             event, depth = await self._intake.get()
             try:
-                for job in await self.route(event, depth):
-                    await self._submit(job)
+                await self.dispatch(event, depth)
             except asyncio.CancelledError:
                 raise
             except Exception:
                 log.exception("bot routing failed", extra={"event": event.name})
             finally:
                 self._track(-1)
+
+    async def dispatch(self, event: Event, depth: int = 0) -> list[Job]:
+        """Route an event to the enabled plugins and queue their jobs now (a door that
+        is not the event bus, e.g. a REST endpoint of a plugin). Returns the jobs made;
+        a job the queue refuses is answered in the thread with a "busy" notice."""
+        jobs = await self.route(event, depth)
+        for job in jobs:
+            await self._submit(job)
+        return jobs
 
     async def route(self, event: Event, depth: int = 0) -> list[Job]:
         """The jobs an event makes: one per enabled plugin with a handler for it."""

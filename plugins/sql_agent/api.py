@@ -103,16 +103,14 @@ async def llm_query(call: Call):
         thread_id=thread.id,
         context={"user": call.user},
     )
-    jobs = await runtime.route(event)
+    # The runtime's own submission: the job queue (memory or Redis), its bounds and the
+    # "busy" notice in the thread when it is full.
+    jobs = await runtime.dispatch(event)
     if not jobs:  # pragma: no cover - enabled and loaded, checked above
         query.status = QueryStatus.ERROR
         query.error = "the SQL agent could not take the question"
         await query.save(update_fields=["status", "error"])
         raise Conflict("The SQL agent is not enabled in this thread.", code="plugin_not_enabled")
-    for job in jobs:
-        # The runtime's own submission: the job queue (memory or Redis), its bounds and
-        # the "busy" notice in the thread when it is full.
-        await runtime._submit(job)
     return {"query_id": query.id, "status": str(query.status)}
 
 
