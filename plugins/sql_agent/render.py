@@ -1,5 +1,6 @@
 """How a result looks in the thread: a readable body with a Markdown table, and the
-``sql_result`` payload the web client renders (all kept rows, and the CSV link)."""
+``sql_result`` payload the web client renders (up to :data:`PAYLOAD_ROWS` rows, and
+the CSV link for all of them)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,9 @@ from plugins.sql_agent.warehouse import QueryResult
 
 #: rows of the result shown in the message body (the payload keeps them all)
 BODY_ROWS = 20
+#: rows kept in the payload: every client in the thread receives it, so a 10,000-row
+#: result is not broadcast whole (the CSV download has every row)
+PAYLOAD_ROWS = 1000
 #: characters of one cell in the body
 CELL_CHARS = 60
 #: characters of the whole body, at most
@@ -74,14 +78,15 @@ def result_body(text: str | None, sql: str, result: QueryResult, *, max_rows: in
 def result_payload(
     query_id: int, question: str | None, sql: str, result: QueryResult, *, allow_csv: bool
 ) -> dict[str, Any]:
-    """The documented ``sql_result`` payload."""
+    """The documented ``sql_result`` payload. ``rows`` holds the first
+    :data:`PAYLOAD_ROWS` rows; ``row_count`` counts every row the query kept."""
     return {
         "type": "sql_result",
         "query_id": query_id,
         "question": question,
         "sql": sql,
         "columns": result.columns,
-        "rows": result.rows,
+        "rows": result.rows[:PAYLOAD_ROWS],
         "row_count": result.row_count,
         "truncated": result.truncated,
         "elapsed_ms": result.elapsed_ms,

@@ -7,7 +7,7 @@ import pytest
 from bots.testing import testbot  # noqa: F401
 from plugins.sql_agent import MAX_TIMEOUT_SECONDS, SQLAgentPlugin
 from plugins.sql_agent.models import QueryStatus, SqlQuery, SqlStatement
-from plugins.sql_agent.render import BODY_ROWS
+from plugins.sql_agent.render import BODY_ROWS, PAYLOAD_ROWS
 from tests.plugins.sql_agent.kit import ALL_TABLES, demo_warehouse_url, sql_env  # noqa: F401
 from tests.plugins.sql_agent.openai_stub_server import call, text
 from venn.errors import ValidationFailed
@@ -113,6 +113,17 @@ async def test_body_shows_the_first_rows_and_the_payload_keeps_all(sqlbot):
     table_lines = [line for line in reply.body.splitlines() if line.startswith("| ") and line[2:5] not in ("pro", "---")]
     assert len(table_lines) == BODY_ROWS
     assert f"the first {BODY_ROWS} shown" in reply.body
+
+
+async def test_a_large_result_is_not_broadcast_whole_but_kept_for_the_csv(sqlbot):
+    bot = await sqlbot({"allowed_tables": ALL_TABLES, "max_rows": PAYLOAD_ROWS + 500})
+    [reply] = await bot.say("/sql SELECT order_id, product_id FROM order_items ORDER BY order_id, product_id")
+    payload = reply.payload
+    assert payload["row_count"] == PAYLOAD_ROWS + 500 and payload["truncated"] is True
+    assert len(payload["rows"]) == PAYLOAD_ROWS
+    query = await SqlQuery.get(id=payload["query_id"])
+    assert len(query.rows) == PAYLOAD_ROWS + 500  # what the CSV download serves
+    assert query.rows[:PAYLOAD_ROWS] == payload["rows"]
 
 
 async def test_refusals_say_why_and_are_audited(sqlbot):
