@@ -181,7 +181,7 @@ export async function api(method, path, body) {
     } catch (err) {
       if (err.status !== 401) throw err;
       if (err.code === "invalid_token" && attempt === 0) {
-        current.expires_at = 0; // force a refresh
+        expireAccessToken(); // force a refresh
         token = (await refresh()).access_token;
         continue;
       }
