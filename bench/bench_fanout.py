@@ -3,7 +3,9 @@
 Measures delivered messages/s and send→receive latency for Venn (persistence on)
 and, in the same run, for two relays without auth or storage: a bare
 python-socketio server (this library's ceiling) and a Node `socket.io` server.
-This process is the load generator; every server is a separate process.
+The senders run in this process and the receiving clients in RECEIVER_PROCESSES
+other processes (`--receiver`), so that no single load process is the ceiling;
+every server is a separate process too.
 """
 
 from __future__ import annotations
@@ -82,6 +84,14 @@ class Protocol:
 
 
 class RelayProtocol(Protocol):
+    kind = "relay"
+
+    def state(self) -> dict:
+        return {}
+
+    def load(self, state: dict) -> None:
+        pass
+
     async def connect(self, sio, base, index):
         await sio.connect(base, transports=["websocket"])
 
@@ -94,6 +104,13 @@ class RelayProtocol(Protocol):
 
 class VennProtocol(Protocol):
     USERS = 20
+    kind = "venn"
+
+    def state(self) -> dict:
+        return {"tokens": self.tokens, "channels": self.channels}
+
+    def load(self, state: dict) -> None:
+        self.tokens, self.channels = state["tokens"], state["channels"]
 
     async def setup(self, bases, rooms, clients):
         self.tokens: list[str] = []
@@ -129,60 +146,107 @@ class VennProtocol(Protocol):
             raise RuntimeError(f"send failed: {ack}")
 
 
-async def _scenario(protocol: Protocol, bases: list[str], rooms: int, per_room: int, mode: str, seconds: float) -> dict[str, Any]:
-    await protocol.setup(bases, rooms, per_room)
+#: processes holding the receiving clients (beside this one, which holds the senders)
+RECEIVER_PROCESSES = 2
+PROTOCOLS = {"relay": RelayProtocol, "venn": VennProtocol}
+
+
+async def _receiver(kind: str, state: dict, bases: list[str], rooms: int, indices: list[int]) -> None:
+    """A receiver process: connect the clients ``indices``, join their rooms, print
+    ``ready``; measure between ``go`` and ``stop`` on stdin, then print the latencies."""
+    protocol = PROTOCOLS[kind]()
+    protocol.load(state)
     latencies: list[float] = []
-    received = 0
-    clients: list[socketio.AsyncClient] = []
     measuring = False
 
     def on_message(data):
-        nonlocal received
-        if not measuring:
-            return
-        payload = json.loads(protocol.body_of(data))
-        latencies.append(time.time() - payload["t"])
-        received += 1
+        if measuring:
+            latencies.append(time.time() - json.loads(protocol.body_of(data))["t"])
 
-    for i in range(rooms * per_room):
+    clients = []
+    for i in indices:
         sio = socketio.AsyncClient(reconnection=False)
         sio.on("new_message", on_message)
         await protocol.connect(sio, bases[i % len(bases)], i)
         await protocol.join(sio, i % rooms)
         clients.append(sio)
-    senders = [socketio.AsyncClient(reconnection=False) for _ in range(SENDERS)]
-    for i, sio in enumerate(senders):
-        await protocol.connect(sio, bases[i % len(bases)], i)
-        for room in range(rooms):
-            await protocol.join(sio, room)
-    await asyncio.sleep(0.5)
+    loop = asyncio.get_running_loop()
+    print("ready", flush=True)
+    await loop.run_in_executor(None, sys.stdin.readline)  # go
     measuring = True
-    sent = 0
-    stop = time.perf_counter() + seconds
-    interval = SENDERS / RATE
-
-    async def sender(i: int, sio: socketio.AsyncClient) -> None:
-        nonlocal sent
-        seq = 0
-        next_at = time.perf_counter()
-        while time.perf_counter() < stop:
-            room = (i + seq) % rooms
-            await protocol.send(sio, room, json.dumps({"t": time.time(), "i": seq}), seq)
-            sent += 1
-            seq += 1
-            if mode == "rate":
-                next_at += interval
-                delay = next_at - time.perf_counter()
-                if delay > 0:
-                    await asyncio.sleep(delay)
-
-    start = time.perf_counter()
-    await asyncio.gather(*(sender(i, s) for i, s in enumerate(senders)))
-    await asyncio.sleep(1.0)  # let in-flight deliveries land
+    await loop.run_in_executor(None, sys.stdin.readline)  # stop
     measuring = False
-    elapsed = time.perf_counter() - start
-    for sio in clients + senders:
+    print(json.dumps([round(x, 6) for x in latencies]), flush=True)
+    for sio in clients:
         await sio.disconnect()
+
+
+async def _scenario(protocol: Protocol, bases: list[str], rooms: int, per_room: int, mode: str, seconds: float) -> dict[str, Any]:
+    await protocol.setup(bases, rooms, per_room)
+    total = rooms * per_room
+    workers = []
+    for w in range(RECEIVER_PROCESSES):
+        indices = list(range(w, total, RECEIVER_PROCESSES))
+        workers.append(subprocess.Popen(
+            [sys.executable, "-m", "bench.bench_fanout", "--receiver",
+             json.dumps({"kind": protocol.kind, "state": protocol.state(), "bases": bases, "rooms": rooms,
+                         "indices": indices})],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=HERE.parent,
+        ))
+    loop = asyncio.get_running_loop()
+    try:
+        for worker in workers:
+            line = await loop.run_in_executor(None, worker.stdout.readline)
+            if line.strip() != "ready":
+                raise RuntimeError("a receiver process failed to connect its clients")
+        senders = [socketio.AsyncClient(reconnection=False) for _ in range(SENDERS)]
+        for i, sio in enumerate(senders):
+            await protocol.connect(sio, bases[i % len(bases)], i)
+            for room in range(rooms):
+                await protocol.join(sio, room)
+        await asyncio.sleep(0.5)
+        for worker in workers:
+            worker.stdin.write("go\n")
+            worker.stdin.flush()
+        sent = 0
+        stop = time.perf_counter() + seconds
+        interval = SENDERS / RATE
+
+        async def sender(i: int, sio: socketio.AsyncClient) -> None:
+            nonlocal sent
+            seq = 0
+            next_at = time.perf_counter()
+            while time.perf_counter() < stop:
+                room = (i + seq) % rooms
+                await protocol.send(sio, room, json.dumps({"t": time.time(), "i": seq}), seq)
+                sent += 1
+                seq += 1
+                if mode == "rate":
+                    next_at += interval
+                    delay = next_at - time.perf_counter()
+                    if delay > 0:
+                        await asyncio.sleep(delay)
+
+        start = time.perf_counter()
+        await asyncio.gather(*(sender(i, s) for i, s in enumerate(senders)))
+        await asyncio.sleep(1.0)  # let in-flight deliveries land
+        elapsed = time.perf_counter() - start
+        latencies: list[float] = []
+        for worker in workers:
+            worker.stdin.write("stop\n")
+            worker.stdin.flush()
+        for worker in workers:
+            latencies += json.loads(await loop.run_in_executor(None, worker.stdout.readline))
+        for sio in senders:
+            await sio.disconnect()
+    finally:
+        for worker in workers:
+            try:
+                worker.stdin.close()
+                worker.wait(timeout=30)
+            except Exception:
+                worker.kill()
+    received = len(latencies)
     expected = sent * per_room
     return {
         "sent_per_s": sent / (elapsed - 1.0),
@@ -255,4 +319,8 @@ def run(quick: bool = False) -> dict[str, Any]:
 
 
 if __name__ == "__main__":
-    run(quick="--quick" in sys.argv)
+    if len(sys.argv) >= 3 and sys.argv[1] == "--receiver":
+        spec = json.loads(sys.argv[2])
+        asyncio.run(_receiver(spec["kind"], spec["state"], spec["bases"], spec["rooms"], spec["indices"]))
+    else:
+        run(quick="--quick" in sys.argv)
