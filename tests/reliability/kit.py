@@ -14,7 +14,6 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -416,16 +415,3 @@ class PrivateCluster:
             with contextlib.suppress(Exception):
                 self.stop("immediate")
         shutil.rmtree(self.root, ignore_errors=True)
-
-
-def tail(text: str, n: int = 3000) -> str:
-    return text[-n:]
-
-
-@contextlib.contextmanager
-def processes(*procs: VennProcess) -> Iterator[None]:
-    try:
-        yield
-    finally:
-        for p in procs:
-            p.stop()
