@@ -73,7 +73,8 @@ async def test_requests_fail_fast_while_postgres_is_down_then_recover(tmp_path, 
         await asyncio.sleep(1)
         assert 201 in outcomes
 
-        cluster.stop("fast")
+        await asyncio.to_thread(cluster.stop, "fast")  # the load goes on meanwhile
+        await asyncio.sleep(1)
         for path in ("/api/v1/channels", f"/api/v1/messages/channel/{channel['id']}", "/api/v1/users/me"):
             status, body = await rest.request("GET", path, alice["token"], timeout=aiohttp.ClientTimeout(total=CLIENT_TIMEOUT))
             assert status == 503, (path, status, body)
@@ -92,7 +93,7 @@ async def test_requests_fail_fast_while_postgres_is_down_then_recover(tmp_path, 
         assert ack["ok"] is False and ack["error"]["code"] == "unavailable", ack
         assert -1 not in outcomes, "a request hung or the connection broke while the database was down"
 
-        cluster.start()
+        await asyncio.to_thread(cluster.start)
         loop = asyncio.get_running_loop()
         deadline = loop.time() + 60
         while True:
