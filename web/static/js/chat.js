@@ -7,7 +7,7 @@ import { api } from "./api.js";
 import { openSocket } from "./socket.js";
 import { conn } from "./conn.js";
 import { store } from "./store.js";
-import { handlers, afterConnect, receive, mergeEverywhere } from "./live.js";
+import { handlers, afterConnect, takeCursors, receive, mergeEverywhere } from "./live.js";
 import { sweepTyping, resetTyping } from "./typing.js";
 
 export { send, retry, discard } from "./outbox.js";
@@ -24,7 +24,7 @@ export async function start(user) {
   store.reset();
   store.me = user;
   await loadChannels();
-  conn.socket = openSocket({ handlers, onState: setConnection, onConnect: afterConnect });
+  conn.socket = openSocket({ handlers, onState: setConnection, onConnect: afterConnect, onDisconnect: takeCursors });
   typingSweep = setInterval(sweepTyping, 1000);
 }
 

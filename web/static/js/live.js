@@ -1,6 +1,6 @@
 // What the server pushes: live events merged into the store, and the catch-up after
-// every (re)connect: join the rooms first, then `sync` from the cursors, merging by id
-// (docs/realtime.md, "Reconnecting and catching up").
+// every (re)connect: join the rooms first, then `sync` from the cursors copied when the
+// connection dropped, merging by id (docs/realtime.md, "Reconnecting and catching up").
 
 import { conn } from "./conn.js";
 import { store } from "./store.js";
@@ -116,20 +116,47 @@ export const handlers = {
 
 // Reconnect and catch up ---------------------------------------------------------
 
-/** On every connect: rooms first, then `sync`, then the waiting messages. */
+/**
+ * Copy the `sync` cursors (the newest message id held per loaded stream), once: at a
+ * disconnect, or before the first join. The copy is kept until a catch-up from it has
+ * succeeded, so a connection that drops again mid-sync resumes from the same place.
+ */
+export function takeCursors() {
+  if (!store.syncCursors) {
+    store.syncCursors = new Map();
+    for (const stream of store.streams.values()) if (stream.loaded) store.syncCursors.set(stream.key, stream.cursor);
+  }
+  return store.syncCursors;
+}
+
+/** The cursors to sync from: the copy, plus the current cursor of streams loaded since. */
+function cursorsFrom(copy) {
+  const out = new Map();
+  for (const stream of store.streams.values()) {
+    if (!stream.loaded) continue;
+    out.set(stream.key, copy.has(stream.key) ? Math.min(copy.get(stream.key), stream.cursor || Infinity) : stream.cursor);
+  }
+  return out;
+}
+
+/** On every connect: rooms first, then `sync` from the cursors copied earlier, then the waiting messages. */
 export async function afterConnect() {
-  // Rooms first, then sync: nothing can fall between the catch-up and live events.
+  // Cursors before joining: a live message that arrives between the join and the sync
+  // must not move a cursor past messages that were never broadcast to us.
+  const copy = takeCursors();
   const reconnect = store.connectedOnce;
   store.connectedOnce = true;
   if (reconnect) await loadChannels().catch(() => {});
+  const from = cursorsFrom(copy); // before joining: streams opened while offline count from now
   await Promise.all(store.memberChannels().map((c) => joinRoom(c.id)));
   if (store.openThread) {
     await conn.socket.call("join_thread", { thread_id: store.openThread }).catch(() => {});
   }
   try {
-    await catchUp();
+    await catchUp(from);
+    if (store.syncCursors === copy) store.syncCursors = null; // caught up: the next drop copies anew
   } catch (err) {
-    console.warn("venn: sync failed:", err.code || err); // the next connect tries again
+    console.warn("venn: sync failed:", err.code || err); // the next connect tries again from the same copy
   }
   await flushPending();
   if (store.currentChannel) {
@@ -138,15 +165,17 @@ export async function afterConnect() {
   }
 }
 
-/** `sync` every stream held (at most 100 channels and 100 threads a call), until none has more. */
-async function catchUp() {
-  const loaded = [...store.streams.values()].filter((s) => s.loaded);
-  const channels = loaded.filter((s) => s.kind === "channel");
-  const threads = loaded.filter((s) => s.kind === "thread");
+/** `sync` the given streams (at most 100 channels and 100 threads a call), until none has more. */
+async function catchUp(from) {
+  const channels = [];
+  const threads = [];
+  for (const [key, cursor] of from) {
+    const stream = store.streams.get(key);
+    if (!stream) continue;
+    (stream.kind === "channel" ? channels : threads).push([stream.id, cursor]);
+  }
   for (let i = 0; i < Math.max(channels.length, threads.length); i += 100) {
-    const cursors = Object.fromEntries(channels.slice(i, i + 100).map((s) => [s.id, s.cursor]));
-    const threadCursors = Object.fromEntries(threads.slice(i, i + 100).map((s) => [s.id, s.cursor]));
-    await syncFrom(cursors, threadCursors);
+    await syncFrom(Object.fromEntries(channels.slice(i, i + 100)), Object.fromEntries(threads.slice(i, i + 100)));
   }
 }
 
@@ -177,6 +206,9 @@ function apply(entry, kind, id, next) {
     stream.loaded = false; // too much changed: reload through REST when shown
     stream.messages.clear();
     if (kind === "channel" && store.currentChannel === id) openChannel(id).catch(() => {});
+    return;
   }
-  if (entry.has_more) next[id] = stream.cursor;
+  // the next page starts after the last message of this one (not the stream's newest:
+  // live messages merged meanwhile may be ahead of what sync has returned so far)
+  if (entry.has_more && entry.messages.length) next[id] = entry.messages[entry.messages.length - 1].id;
 }

@@ -16,9 +16,10 @@ export class SocketError extends Error {
 /**
  * Open the socket. `handlers` maps server event names to functions; `onState(state)`
  * gets "connecting", "online" or "reconnecting"; `onConnect()` runs on every connect
- * (the first and each reconnect) and should join rooms, then `sync`.
+ * (the first and each reconnect) and should join rooms, then `sync`; `onDisconnect()`
+ * runs when a connection drops (take the `sync` cursors then).
  */
-export function openSocket({ handlers, onState, onConnect }) {
+export function openSocket({ handlers, onState, onConnect, onDisconnect = () => {} }) {
   let retryTimer = null;
   const socket = io({
     path: "/socket.io/",
@@ -48,6 +49,11 @@ export function openSocket({ handlers, onState, onConnect }) {
   socket.on("disconnect", (reason) => {
     // "io server disconnect": the server closed it (e.g. logout); Socket.IO does not
     // reconnect by itself then. session_revoked has usually ended the session already.
+    try {
+      onDisconnect();
+    } catch (err) {
+      console.warn("venn: on disconnect:", err);
+    }
     onState("reconnecting");
     if (reason === "io server disconnect") retryLater(1000);
   });

@@ -77,6 +77,7 @@ class Store {
     this.plugins = null;
     this.countedReplies = new Set(); // reply ids already counted in their root's reply_count
     this.connectedOnce = false;
+    this.syncCursors = null; // stream key -> cursor, copied at a disconnect until caught up
   }
 
   on(topic, cb) {
