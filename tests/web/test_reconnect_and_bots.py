@@ -61,7 +61,7 @@ def test_reconnects_after_a_restart_and_catches_up(browser_pages, own_server):
     assert pages.errors == []
 
 
-def test_admin_enables_echo_on_a_thread_from_the_page(browser_pages, bots_server):
+def test_admin_enables_echo_on_a_thread_and_a_channel_from_the_page(browser_pages, bots_server):
     server = bots_server
     pages = browser_pages(server.url)
     boss = pages.new()
@@ -97,6 +97,45 @@ def test_admin_enables_echo_on_a_thread_from_the_page(browser_pages, bots_server
     panel.locator(".bot-item[data-plugin=echo]").get_by_role("button", name="Disable").click()
     boss.locator("dialog").get_by_role("button", name="Disable").click()
     expect(panel.locator(".bots-panel")).to_contain_text("No bot is on here.")
+
+    # now on the whole channel, from the channel's header, with the same form
+    head = boss.locator(".channel-view")
+    head.locator(".channel-head").get_by_role("button", name="Bots").click()
+    channel_bots = head.locator(".bots-panel[data-scope=channel]")
+    expect(channel_bots).to_contain_text("Bots in this channel")
+    channel_bots.get_by_label("Plugin to enable").select_option("echo")
+    channel_bots.get_by_role("button", name="Enable…").click()
+    channel_bots.locator("form.bot-form input[name=prefix]").fill("chan: ")
+    channel_bots.locator("form.bot-form").get_by_role("button", name="Enable").click()
+    expect(channel_bots.locator(".bot-item[data-plugin=echo]")).to_contain_text("on (the channel and its threads)")
+    # the thread's open panel follows (bot_status) and shows the inherited settings
+    inherited = panel.locator(".bot-item[data-plugin=echo][data-scope=channel]")
+    expect(inherited).to_contain_text("on (whole channel)")
+    expect(inherited.locator(".bot-config")).to_have_text('Channel settings: prefix: "chan: ", uppercase: false')
+    # and echo answers in the thread of that channel
+    ui.send(boss, "hello channel bot", where=".thread-panel")
+    expect(ui.message(boss, "chan: hello channel bot", where=".thread-panel")).to_be_visible()
+    shot(boss, "bots-echo-channel")
+
+    # switched off in this thread only: the channel keeps it
+    inherited.get_by_role("button", name="Disable here").click()
+    boss.locator("dialog").get_by_role("button", name="Disable").click()
+    expect(panel.locator(".bot-item[data-plugin=echo]")).to_contain_text("off in this thread")
+    expect(channel_bots.locator(".bot-item[data-plugin=echo]")).to_contain_text("on (the channel and its threads)")
+
+    # someone who may not change the bots sees them, and the server's refusal
+    member = pages.new()
+    ui.sign_up(member, "botwatcher")
+    ui.join_channel(member, "bots")
+    member.locator(".channel-head").get_by_role("button", name="Bots").click()
+    theirs = member.locator(".channel-view .bots-panel")
+    expect(theirs.locator(".bot-item[data-plugin=echo]")).to_contain_text("on (the channel and its threads)")
+    expect(theirs.locator(".bot-config")).to_have_count(0)  # configs only for those who may change them
+    theirs.locator(".bot-item[data-plugin=echo]").get_by_role("button", name="Disable").click()
+    member.locator("dialog").get_by_role("button", name="Disable").click()
+    expect(theirs.locator(".bots-refused")).to_contain_text("Only admins can change the bots here.")
+    expect(theirs.get_by_role("button", name="Disable")).to_have_count(0)
+    expect(channel_bots.locator(".bot-item[data-plugin=echo]")).to_contain_text("on (the channel and its threads)")
     assert pages.errors == [] and pages.dialogs == []
 
 

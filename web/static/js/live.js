@@ -111,7 +111,7 @@ export const handlers = {
     else stream.progress.set(data.query_id, { ...data, at: Date.now() });
     store.emit(`stream:${stream.key}`);
   },
-  bot_status: (data) => store.emit("bots", data.thread_id),
+  bot_status: (data) => store.emit("bots", data),
 };
 
 // Reconnect and catch up ---------------------------------------------------------

@@ -7,6 +7,7 @@ import { h, clear, icon, LOCK, MENU } from "../dom.js";
 import { MessageList } from "./messages.js";
 import { Composer } from "./composer.js";
 import { modal, confirmBox, errorText, toast } from "./dialog.js";
+import { botsToggle } from "./bots.js";
 
 export class ChannelView {
   constructor({ onMenu, onCreate, onBrowse }) {
@@ -26,13 +27,18 @@ export class ChannelView {
     clear(this.el);
     this.channelId = channelId;
     this.header = h("header.channel-head");
-    this.el.append(this.header);
+    this.botsSlot = h("div.bots-slot");
+    this.bots = null;
+    this.el.append(this.header, this.botsSlot);
     const channel = store.channels.get(channelId);
     if (!channel) {
       this.renderEmpty();
       return;
     }
     const stream = store.stream("channel", channel.id, channel.id);
+    // anyone may see a channel's bots; admins (and owners, where the server allows) change them
+    this.bots = botsToggle(this.botsSlot, { scope: "channel", id: channel.id, manage: true });
+    this.parts.push(this.bots);
     const list = new MessageList(stream);
     const composer = new Composer(stream, { placeholder: `Message #${channel.name}` });
     this.parts.push(list, composer);
@@ -77,6 +83,7 @@ export class ChannelView {
       h(
         "div.head-tools",
         h("span.member-count", { title: "Members" }, `${count} ${count === 1 ? "member" : "members"}`),
+        this.bots?.button,
         channel.is_private
           ? h("button.button.secondary.small", { type: "button", onclick: () => this.addPeople(channel) }, "Add people")
           : null,

@@ -6,7 +6,7 @@ import { store } from "../store.js";
 import { h, clear } from "../dom.js";
 import { MessageList } from "./messages.js";
 import { Composer } from "./composer.js";
-import { BotsPanel } from "./bots.js";
+import { botsToggle } from "./bots.js";
 
 export class ThreadPanel {
   constructor() {
@@ -40,31 +40,12 @@ export class ThreadPanel {
     const composer = new Composer(stream, { placeholder: "Reply in thread…" });
     this.parts.push(list, composer);
     const botsSlot = h("div.bots-slot");
-    let bots = null;
-    const botsButton = store.isAdmin()
-      ? h(
-          "button.button.secondary.small.bots-toggle",
-          {
-            type: "button",
-            "aria-expanded": "false",
-            onclick: () => {
-              if (bots) {
-                bots.destroy();
-                this.parts = this.parts.filter((p) => p !== bots);
-                bots = null;
-                clear(botsSlot);
-                botsButton.setAttribute("aria-expanded", "false");
-              } else {
-                bots = new BotsPanel(thread.id);
-                this.parts.push(bots);
-                botsSlot.append(bots.el);
-                botsButton.setAttribute("aria-expanded", "true");
-              }
-            },
-          },
-          "Bots",
-        )
-      : null;
+    let botsButton = null;
+    if (store.isAdmin()) {
+      const bots = botsToggle(botsSlot, { scope: "thread", id: thread.id, channelId: thread.channel_id, manage: true });
+      this.parts.push(bots);
+      botsButton = bots.button;
+    }
     this.el.append(
       h(
         "header.panel-head",
