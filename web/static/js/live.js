@@ -117,14 +117,15 @@ export const handlers = {
 // Reconnect and catch up ---------------------------------------------------------
 
 /**
- * Copy the `sync` cursors (the newest message id held per loaded stream), once: at a
- * disconnect, or before the first join. The copy is kept until a catch-up from it has
- * succeeded, so a connection that drops again mid-sync resumes from the same place.
+ * Copy the `sync` cursors (the newest message id held per loaded stream): at a
+ * disconnect, or before the first join. A copy is kept until a catch-up from it has
+ * succeeded, so a connection that drops again mid-sync resumes from the same place;
+ * only streams it lacks are added to it.
  */
 export function takeCursors() {
-  if (!store.syncCursors) {
-    store.syncCursors = new Map();
-    for (const stream of store.streams.values()) if (stream.loaded) store.syncCursors.set(stream.key, stream.cursor);
+  if (!store.syncCursors) store.syncCursors = new Map();
+  for (const stream of store.streams.values()) {
+    if (stream.loaded && !store.syncCursors.has(stream.key)) store.syncCursors.set(stream.key, stream.cursor);
   }
   return store.syncCursors;
 }
