@@ -27,10 +27,17 @@ class ChannelService(Service):
 
     async def get_visible(self, user: User, channel_id: int) -> Channel:
         """The channel if ``user`` may see it; a private channel of others is a 404."""
+        channel = await self._if_member(user.id, channel_id)
+        return channel if channel is not None else await self._visible_to_non_member(user, channel_id)
+
+    async def _if_member(self, user_id: int, channel_id: int) -> Channel | None:
+        """The channel if the user is a member of it: the common case, in one query."""
+        membership = await Membership.filter(user_id=user_id, channel_id=channel_id).select_related("channel").first()
+        return membership.channel if membership is not None else None
+
+    async def _visible_to_non_member(self, user: User, channel_id: int) -> Channel:
         channel = await Channel.get_or_none(id=channel_id)
-        if channel is None:
-            raise NotFound("No such channel.")
-        if channel.is_private and not user.is_bot and not await self.is_member(user.id, channel.id):
+        if channel is None or (channel.is_private and not user.is_bot):
             raise NotFound("No such channel.")
         return channel
 
@@ -39,8 +46,9 @@ class ChannelService(Service):
 
     async def require_member(self, user: User, channel_id: int) -> Channel:
         """The channel, if ``user`` is a member (404 if invisible, 403 if public but not joined)."""
-        channel = await self.get_visible(user, channel_id)
-        if not await self.is_member(user.id, channel.id):
+        channel = await self._if_member(user.id, channel_id)
+        if channel is None:
+            await self._visible_to_non_member(user, channel_id)  # 404 when the user may not even see it
             raise Forbidden("Join the channel first.", code="not_a_member")
         return channel
 

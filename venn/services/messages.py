@@ -84,12 +84,46 @@ class MessageService(Service):
         payload: dict[str, Any] | None = None,
         trusted: bool = False,
     ) -> PostResult:
-        """Post a message. ``trusted`` (bots, system) skips membership and rate limits."""
+        """Post a message. ``trusted`` (bots, system) skips membership and rate limits.
+
+        A retry (same author and ``client_msg_id``) answers the message posted first,
+        with ``created`` False. Retries are caught by the unique index on insert rather
+        than looked up before every post; a retry refused by a check (rate limit,
+        membership, archived channel) still answers the message posted first.
+        """
         body = self._check_body(data.body, kind)
-        if data.client_msg_id is not None:
-            existing = await self._by_client_id(user, data.client_msg_id)
-            if existing is not None:
+        try:
+            channel, thread = await self._target(user, data, trusted)
+        except VennError:
+            existing = await self._by_client_id(user, data.client_msg_id) if data.client_msg_id else None
+            if existing is None:
+                raise
+            return self._retry_result(existing, data, user)
+
+        async with self._locks[channel.id % _LOCK_STRIPES], self._shared_lock(channel.id):
+            try:
+                message = await self._insert(channel, thread, user, body, kind, payload, data.client_msg_id)
+            except IntegrityError:
+                # The (author, client_msg_id) index refused it: a retry, or a concurrent one.
+                existing = await self._by_client_id(user, data.client_msg_id) if data.client_msg_id else None
+                if existing is None:
+                    raise
                 return self._retry_result(existing, data, user)
+            view = message_view(message, user)
+            await self.events.publish(
+                Event(
+                    "new_message",
+                    {"message": view},
+                    channel_id=channel.id,
+                    thread_id=message.thread_id,  # type: ignore[attr-defined]
+                    context={"message": message, "author": user, "channel": channel, "thread": thread},
+                )
+            )
+        self.core.metrics_message_posted(kind)
+        return PostResult(view, True)
+
+    async def _target(self, user: User, data: MessageCreateIn, trusted: bool) -> tuple[Channel, Thread | None]:
+        """The channel (and thread) to post into, once the user may post there."""
         if not trusted:
             await enforce(
                 self.limiter,
@@ -109,28 +143,7 @@ class MessageService(Service):
             thread = await Thread.get_or_none(id=data.thread_id, channel_id=channel.id)
             if thread is None:
                 raise NotFound("No such thread in this channel.")
-
-        async with self._locks[channel.id % _LOCK_STRIPES], self._shared_lock(channel.id):
-            try:
-                message = await self._insert(channel, thread, user, body, kind, payload, data.client_msg_id)
-            except IntegrityError:
-                # A concurrent retry with the same client_msg_id won the race.
-                existing = await self._by_client_id(user, data.client_msg_id) if data.client_msg_id else None
-                if existing is None:
-                    raise
-                return self._retry_result(existing, data, user)
-            view = message_view(message, user)
-            await self.events.publish(
-                Event(
-                    "new_message",
-                    {"message": view},
-                    channel_id=channel.id,
-                    thread_id=message.thread_id,  # type: ignore[attr-defined]
-                    context={"message": message, "author": user, "channel": channel, "thread": thread},
-                )
-            )
-        self.core.metrics_message_posted(kind)
-        return PostResult(view, True)
+        return channel, thread
 
     async def _insert(self, channel, thread, user, body, kind, payload, client_msg_id) -> Message:
         fields = dict(
@@ -225,13 +238,13 @@ class MessageService(Service):
 
     async def _page(self, query, page: PageQuery) -> dict[str, Any]:
         if page.after is not None:
-            rows = await query.filter(id__gt=page.after).order_by("id").limit(page.limit + 1).prefetch_related("author")
+            rows = await query.filter(id__gt=page.after).order_by("id").limit(page.limit + 1).select_related("author")
             has_more = len(rows) > page.limit
             rows = rows[: page.limit]
         else:
             if page.before is not None:
                 query = query.filter(id__lt=page.before)
-            rows = await query.order_by("-id").limit(page.limit + 1).prefetch_related("author")
+            rows = await query.order_by("-id").limit(page.limit + 1).select_related("author")
             has_more = len(rows) > page.limit
             rows = list(reversed(rows[: page.limit]))
         return {"messages": [message_view(m, m.author) for m in rows], "has_more": has_more}
