@@ -71,6 +71,45 @@ def message_view(message: Message, author: User) -> dict[str, Any]:
     }
 
 
+#: the columns :func:`message_row_view` reads: messages as ``m``, their authors as ``u``
+MESSAGE_ROW_COLUMNS = (
+    "m.id, m.channel_id, m.thread_id, m.body, m.kind, m.payload, m.client_msg_id, m.created_at, m.edited_at, "
+    "m.deleted, m.reply_count, m.started_thread_id, m.author_id, u.username AS author_username, "
+    "u.display_name AS author_display_name, u.is_bot AS author_is_bot"
+)
+_decode_payload = Message._meta.fields_map["payload"].to_python_value
+
+
+def _datetime(value: datetime | str | None) -> datetime | None:
+    # SQLite hands timestamps back as text; PostgreSQL's driver as datetimes
+    return datetime.fromisoformat(value) if isinstance(value, str) else value
+
+
+def message_row_view(row: dict[str, Any]) -> dict[str, Any]:
+    """:func:`message_view` of a raw row of :data:`MESSAGE_ROW_COLUMNS` (same shape, no ORM objects)."""
+    deleted = bool(row["deleted"])
+    return {
+        "id": row["id"],
+        "channel_id": row["channel_id"],
+        "thread_id": row["thread_id"],
+        "author": {
+            "id": row["author_id"],
+            "username": row["author_username"],
+            "display_name": row["author_display_name"],
+            "is_bot": bool(row["author_is_bot"]),
+        },
+        "body": "" if deleted else row["body"],
+        "kind": str(row["kind"]),
+        "payload": None if deleted or row["payload"] is None else _decode_payload(row["payload"]),
+        "client_msg_id": row["client_msg_id"],
+        "created_at": iso(_datetime(row["created_at"])),
+        "edited_at": iso(_datetime(row["edited_at"])),
+        "deleted": deleted,
+        "reply_count": row["reply_count"],
+        "started_thread_id": row["started_thread_id"],
+    }
+
+
 def thread_view(thread: Thread) -> dict[str, Any]:
     return {
         "id": thread.id,
