@@ -32,8 +32,7 @@ class ChannelService(Service):
 
     async def _if_member(self, user_id: int, channel_id: int) -> Channel | None:
         """The channel if the user is a member of it: the common case, in one query."""
-        membership = await Membership.filter(user_id=user_id, channel_id=channel_id).select_related("channel").first()
-        return membership.channel if membership is not None else None
+        return await Channel.filter(id=channel_id, memberships__user_id=user_id).first()
 
     async def _visible_to_non_member(self, user: User, channel_id: int) -> Channel:
         channel = await Channel.get_or_none(id=channel_id)
