@@ -261,23 +261,23 @@ class SQLAgentPlugin(Plugin):
             row_count=result.row_count, truncated=result.truncated, elapsed_ms=result.elapsed_ms,
         )
         payload = result_payload(query.id, query.question or None, sql, result, allow_csv=config.allow_csv)
-        await ctx.reply(_lead(query) + result_body(text, sql, result, max_rows=config.max_rows), payload=payload)
-        await self._emit(ctx, query, "done", sql=sql, row_count=result.row_count)
+        message = await ctx.reply(_lead(query) + result_body(text, sql, result, max_rows=config.max_rows), payload=payload)
+        await self._emit(ctx, query, "done", sql=sql, row_count=result.row_count, message_id=message["id"])
 
     async def _answer_text(self, ctx: Context, query: SqlQuery, text: str) -> None:
         await _finish(query, QueryStatus.DONE)
-        await ctx.reply(_lead(query) + text)
-        await self._emit(ctx, query, "done")
+        message = await ctx.reply(_lead(query) + text)
+        await self._emit(ctx, query, "done", message_id=message["id"])
 
     async def _refused(self, ctx: Context, query: SqlQuery, reason: str) -> None:
         await _finish(query, QueryStatus.REFUSED, error=reason)
-        await ctx.reply(f"Refused: {reason}")
-        await self._emit(ctx, query, "error", message=reason)
+        answer = await ctx.reply(f"Refused: {reason}")
+        await self._emit(ctx, query, "error", message=reason, message_id=answer["id"])
 
     async def _failed(self, ctx: Context, query: SqlQuery, message: str) -> None:
         await _finish(query, QueryStatus.ERROR, error=message)
-        await ctx.reply(_lead(query) + message)
-        await self._emit(ctx, query, "error", message=message)
+        answer = await ctx.reply(_lead(query) + message)
+        await self._emit(ctx, query, "error", message=message, message_id=answer["id"])
 
 
 @contextlib.asynccontextmanager

@@ -62,6 +62,8 @@ async def test_sql_and_ask_over_sockets(llm_env, client, chat, socks):
          "body": "/sql SELECT region, COUNT(*) AS customers FROM customers GROUP BY region ORDER BY customers DESC"},
     )
     answer = (await sock.wait("new_message", is_bot_answer, timeout=15))["message"]
+    done = await sock.wait("llm_response", lambda d: d["status"] == "done", timeout=15)
+    assert done["message_id"] == answer["id"]  # done follows the answer and names it
     progress = sock.of("llm_response", lambda d: d["status"] in ("running_sql", "done"))
     assert [d["status"] for d in progress] == ["running_sql", "done"]
     assert progress[0]["thread_id"] == thread["id"] and progress[0]["sql"].startswith("SELECT region")
@@ -72,7 +74,7 @@ async def test_sql_and_ask_over_sockets(llm_env, client, chat, socks):
     assert progress[0]["query_id"] == payload["query_id"]
     assert "| region | customers |" in answer["body"]
 
-    # /ask: thinking, running_sql, done, then the answer
+    # /ask: thinking, running_sql, thinking, the answer, then done
     llm_env.script(
         call("run_query", sql="SELECT COUNT(*) AS n FROM orders WHERE status = 'pending'"),
         text("Some orders are still pending."),
@@ -86,6 +88,7 @@ async def test_sql_and_ask_over_sockets(llm_env, client, chat, socks):
         "new_message", lambda d: is_bot_answer(d) and d["message"]["id"] != answer["id"], timeout=15
     ))["message"]
     assert second["body"].startswith("Some orders are still pending.")
+    await sock.wait("llm_response", lambda d: d["status"] == "done" and d.get("message_id") == second["id"], timeout=15)
     statuses = [d["status"] for d in sock.of("llm_response", lambda d: d["query_id"] == second["payload"]["query_id"])]
     assert statuses == ["thinking", "running_sql", "thinking", "done"]
 
