@@ -18,7 +18,6 @@ import shutil
 import subprocess
 import sys
 import time
-import urllib.request
 import uuid
 from pathlib import Path
 from typing import Any
@@ -26,7 +25,7 @@ from typing import Any
 import aiohttp
 import socketio
 
-from bench.common import free_port, pg_url, print_table, reset_pg, summary_ms, venn_server, write_results
+from bench.common import free_port, pg_url, print_table, reset_pg, summary_ms, venn_server, wait_ready, write_results
 
 HERE = Path(__file__).parent
 SCENARIOS = [(1, 100), (10, 20)]  # (rooms, clients per room)
@@ -44,15 +43,7 @@ def relay(kind: str):
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=HERE)
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.time() + 30
-        while True:
-            try:
-                urllib.request.urlopen(base + "/readyz", timeout=1).close()
-                break
-            except OSError:
-                if proc.poll() is not None or time.time() > deadline:
-                    raise RuntimeError(f"{kind} relay did not start")
-                time.sleep(0.1)
+        wait_ready(base, proc, f"{kind} relay", timeout=30)
         yield [base]
     finally:
         proc.terminate()

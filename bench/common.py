@@ -78,6 +78,21 @@ def write_results(name: str, data: dict[str, Any]) -> Path:
     return path
 
 
+def wait_ready(base: str, proc: subprocess.Popen, what: str, timeout: float = 60.0) -> None:
+    """Wait until the server process at ``base`` answers ``/readyz``; raise if it dies or
+    does not answer within ``timeout`` seconds."""
+    deadline = time.time() + timeout
+    while True:
+        try:
+            with urllib.request.urlopen(base + "/readyz", timeout=1):
+                return
+        except OSError:
+            if proc.poll() is not None or time.time() > deadline:
+                detail = proc.stderr.read() if proc.poll() is not None and proc.stderr is not None else ""
+                raise RuntimeError(f"{what} did not start" + (f": {detail}" if detail else "")) from None
+            time.sleep(0.1)
+
+
 @contextmanager
 def venn_server(env: dict[str, str] | None = None, *, port: int | None = None) -> Iterator[str]:
     """A real Venn server process; yields its base URL."""
@@ -100,15 +115,7 @@ def venn_server(env: dict[str, str] | None = None, *, port: int | None = None) -
     LAST_SERVER_PID = proc.pid
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.time() + 60
-        while True:
-            try:
-                with urllib.request.urlopen(base + "/readyz", timeout=1):
-                    break
-            except OSError:
-                if proc.poll() is not None or time.time() > deadline:
-                    raise RuntimeError("server did not start: " + (proc.stderr.read() if proc.poll() is not None else ""))
-                time.sleep(0.2)
+        wait_ready(base, proc, "server")
         yield base
     finally:
         proc.terminate()

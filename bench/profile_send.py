@@ -21,14 +21,13 @@ import sys
 import tempfile
 import time
 import uuid
-import urllib.request
 from collections import defaultdict
 from pathlib import Path
 
 import aiohttp
 import socketio
 
-from bench.common import RESULTS, free_port, pg_url, reset_pg
+from bench.common import RESULTS, free_port, pg_url, reset_pg, wait_ready
 
 
 async def _load(base: str, messages: int, listeners: int) -> float:
@@ -113,15 +112,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.time() + 60
-        while True:
-            try:
-                urllib.request.urlopen(base + "/readyz", timeout=1).close()
-                break
-            except OSError:
-                if proc.poll() is not None or time.time() > deadline:
-                    raise RuntimeError("server did not start")
-                time.sleep(0.2)
+        wait_ready(base, proc, "server")
         elapsed = asyncio.run(_load(base, args.messages, args.listeners))
     finally:
         proc.send_signal(signal.SIGINT)
