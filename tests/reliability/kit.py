@@ -415,3 +415,16 @@ class PrivateCluster:
             with contextlib.suppress(Exception):
                 self.stop("immediate")
         shutil.rmtree(self.root, ignore_errors=True)
+
+
+async def load_clients(rest: Rest, url: str, prefix: str, *, clients: int, users: int, channels: int,
+                       **options: Any) -> list[LoadClient]:
+    """``clients`` load clients (not started) spread over ``users`` new users who all
+    belong to ``channels`` new channels: client i is user ``i % users`` in channel
+    ``i % channels``. ``options`` go to :class:`LoadClient`."""
+    people = [await rest.user() for _ in range(users)]
+    rooms = [await rest.channel(people[0], members=people[1:]) for _ in range(channels)]
+    return [
+        LoadClient(f"{prefix}{i}", url, people[i % users]["token"], rooms[i % channels]["id"], **options)
+        for i in range(clients)
+    ]

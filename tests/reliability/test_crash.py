@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 from collections import Counter
 
-from tests.reliability.kit import LoadClient, Rest, VennProcess, base_env, fetch_rows
+from tests.reliability.kit import LoadClient, Rest, VennProcess, base_env, fetch_rows, load_clients
 
 CLIENTS = 50
 CHANNELS = 5
@@ -32,13 +32,8 @@ async def test_kill9_under_load_loses_no_acked_message(tmp_path, server_database
     clients: list[LoadClient] = []
     try:
         await server.ready()
-        users = [await rest.user() for _ in range(USERS)]
-        channels = [await rest.channel(users[0], members=users[1:]) for _ in range(CHANNELS)]
-        clients = [
-            LoadClient(f"c{i}", server.url, users[i % USERS]["token"], channels[i % CHANNELS]["id"],
-                       call_timeout=3.0)
-            for i in range(CLIENTS)
-        ]
+        clients = await load_clients(rest, server.url, "c", clients=CLIENTS, users=USERS, channels=CHANNELS,
+                                     call_timeout=3.0)
         for client in clients:
             client.start()
 

@@ -13,7 +13,7 @@ import os
 
 import pytest
 
-from tests.reliability.kit import LoadClient, Rest, VennProcess, base_env
+from tests.reliability.kit import LoadClient, Rest, VennProcess, base_env, load_clients
 
 pytestmark = pytest.mark.soak
 
@@ -31,13 +31,8 @@ async def test_soak_no_lost_message_and_bounded_memory(tmp_path, server_database
     clients: list[LoadClient] = []
     try:
         await server.ready()
-        users = [await rest.user() for _ in range(USERS)]
-        channels = [await rest.channel(users[0], members=users[1:]) for _ in range(CHANNELS)]
-        clients = [
-            LoadClient(f"s{i}", server.url, users[i % USERS]["token"], channels[i % CHANNELS]["id"], pause=1.0,
-                       call_timeout=10)
-            for i in range(CLIENTS)
-        ]
+        clients = await load_clients(rest, server.url, "s", clients=CLIENTS, users=USERS, channels=CHANNELS,
+                                     pause=1.0, call_timeout=10)
         for client in clients:
             client.start()
             await asyncio.sleep(0.01)
