@@ -90,26 +90,6 @@ async def test_redis_typing_is_shared_and_expires_once(redis_prefix):
     assert Typist.decode(Typist(1, 2, 3, "a.b-c_d").encode()) == Typist(1, 2, 3, "a.b-c_d")
 
 
-async def test_redis_channel_lock_serialises_holders(redis_prefix):
-    from venn.realtime.locks import RedisChannelLock
-
-    redis, prefix = redis_prefix
-    one, two = RedisChannelLock(redis, prefix=prefix), RedisChannelLock(redis, prefix=prefix)
-    inside, overlaps = 0, 0
-
-    async def hold(lock):
-        nonlocal inside, overlaps
-        async with lock(5):
-            inside += 1
-            overlaps += inside > 1
-            await asyncio.sleep(0.005)
-            inside -= 1
-
-    await asyncio.gather(*[hold(one if i % 2 else two) for i in range(20)])
-    assert overlaps == 0
-    assert not await redis.exists(f"{prefix}chanlock:5")
-
-
 @pytest.fixture
 async def redis_client(aiohttp_client, make_settings, tmp_path, redis_prefix, monkeypatch):
     """An app on the Redis manager and Redis presence, with its own key prefix."""
