@@ -56,9 +56,10 @@ from bots.plugin import (
     split_args,
     validate_plugin_class,
 )
+from bots.models import BotEnablement
 from bots.queue import Delivery, Job, JobQueue, MemoryJobQueue, RedisStreamJobQueue, new_job_id
 from bots.registry import Discovery, Failure, discover
-from bots.service import BotService, effective_enablements
+from bots.service import BotService, effective_enablements, enabled_plugin_names
 from bots.settings import BotSettings
 from venn.db.models import Channel, Message, MessageKind, Thread, User
 from venn.events import Event
@@ -125,6 +126,10 @@ class BotRuntime:
         self._stopping = False
         self.started = False
         self.service = BotService(self)
+        #: ids of the channels with any bot setting, kept only by a server that is the
+        #: only process (in-process job queue); None: not loaded, or not kept
+        self._bot_channels: set[int] | None = None
+        self._bot_channels_generation = 0
         registry = services.metrics.registry
         self._gauge_running = Gauge("venn_bot_jobs_running", "Bot jobs running in this process", registry=registry)
         self._duration = Histogram(
@@ -395,15 +400,24 @@ class BotRuntime:
             return []
         if author.is_bot and not self._bot_listeners:
             return []
-        enabled = await effective_enablements(message.channel_id, message.thread_id)
-        jobs = []
-        for name in sorted(enabled):
-            plugin = self.plugins.get(name)
-            bot = self.bot_users.get(name)
-            if plugin is None or bot is None or (author.is_bot and author.id == bot.id):
+        if not await self._may_have_bots(message.channel_id):
+            return []
+        # Which plugins the text would wake first (no database), then whether they are
+        # switched on here: most messages wake none and cost no query.
+        wanted = []
+        for name in sorted(self.plugins):
+            plugin, bot = self.plugins[name], self.bot_users.get(name)
+            if bot is None or (author.is_bot and author.id == bot.id):
                 continue
             selected = select_handlers(plugin, message.body, author_is_bot=author.is_bot, bot_username=bot.username)
-            if selected is None:
+            if selected is not None:
+                wanted.append((name, selected))
+        if not wanted:
+            return []
+        enabled = await enabled_plugin_names(message.channel_id, message.thread_id)
+        jobs = []
+        for name, selected in wanted:
+            if name not in enabled:
                 continue
             jobs.append(
                 Job(
@@ -412,6 +426,28 @@ class BotRuntime:
                 )
             )
         return jobs
+
+    async def _may_have_bots(self, channel_id: int) -> bool:
+        """False when no plugin can be on in the channel: a message there costs no query.
+
+        Only a server that is the only process keeps the list of channels with a bot
+        setting (another process could change it unseen); the bot service drops it
+        after every change, and it is read again on the next message.
+        """
+        if self._queue is None or not self._queue.local:
+            return True
+        known = self._bot_channels
+        if known is None:
+            generation = self._bot_channels_generation
+            known = set(await BotEnablement.all().distinct().values_list("channel_id", flat=True))
+            if generation == self._bot_channels_generation:  # no change while reading
+                self._bot_channels = known
+        return channel_id in known
+
+    def forget_bot_channels(self) -> None:
+        """A bot setting changed: the next message reads which channels have one again."""
+        self._bot_channels = None
+        self._bot_channels_generation += 1
 
     async def _submit(self, job: Job) -> None:
         assert self._queue is not None

@@ -402,3 +402,35 @@ async def test_a_job_that_keeps_failing_is_given_up(testbot):
     await bot.runtime._execute(Delivery(job, attempt=bot.runtime.settings.max_attempts + 1))
     assert bot.jobs[-1].outcome == "gave_up"
     assert bot.replies[-1].body == f"probe gave up on this after 3 attempts. (job {'e' * 8})"
+
+
+async def test_a_bot_enabled_in_a_channel_after_messages_wakes_on_the_next_one(testbot):
+    """A single process remembers which channels have bots (so other messages cost no
+    query); enabling a bot somewhere new must not be hidden by what it remembered."""
+    from venn.schemas import ChannelCreateIn
+
+    bot = await testbot(EchoPlugin, enable=False)
+    services = bot.services
+    other = await services.channels.create(bot.admin, ChannelCreateIn(name="other"))
+    await services.channels.add_member(bot.admin, other["id"], bot.alice.id)
+
+    async def say_in_other(text: str) -> list[str]:
+        mark = len(bot.messages)
+        await services.messages.post(bot.alice, MessageCreateIn(channel_id=other["id"], body=text))
+        await bot.settle()
+        return [m.body for m in bot.messages[mark:] if m.kind == "bot"]
+
+    assert await bot.say("nobody listens", in_channel=True) == []
+    assert await say_in_other("nobody here either") == []
+    await bot.enable("echo", scope="channel")  # in "general"
+    assert [r.body for r in await bot.say("now echo listens", in_channel=True)] == ["now echo listens"]
+    assert await say_in_other("but not here") == []
+    await bot.runtime.service.enable(bot.admin, *_channel_scope(other["id"]), "echo", {"prefix": "> "})
+    await bot.settle()
+    assert await say_in_other("and now here") == ["> and now here"]
+
+
+def _channel_scope(channel_id: int):
+    from bots.models import BotScope
+
+    return BotScope.CHANNEL, channel_id

@@ -23,7 +23,7 @@ from __future__ import annotations
 import logging
 
 from venn.events import Event
-from venn.realtime.server import CONTROL_EVENT, Realtime, channel_room, thread_room, user_room
+from venn.realtime.server import CONTROL_EVENT, Realtime, channel_room, spawn, thread_room, user_room
 from venn.realtime.typing import Typist
 
 log = logging.getLogger("venn.realtime.fanout")
@@ -52,7 +52,8 @@ class Fanout:
                 rooms.insert(0, thread_room(event.thread_id))
             await self.rt.emit(name, event.data, rooms + users)
             if name == "new_message":
-                await self._stop_typing(event)
+                # not awaited: the post that published this holds its channel's lock
+                spawn(self._stop_typing(event))
         elif name == "thread_created":
             await self.rt.emit(name, event.data, [channel_room(event.channel_id)] if event.channel_id else [])
         elif name in MEMBER_EVENTS:
@@ -83,5 +84,8 @@ class Fanout:
         if author is None or event.channel_id is None:
             return
         who = Typist(event.channel_id, event.thread_id, author.id, author.username)
-        if await self.rt.typing.stop(who):
-            await self.rt.emit_typing(who, False)
+        try:
+            if await self.rt.typing.stop(who):
+                await self.rt.emit_typing(who, False)
+        except Exception:
+            log.warning("typing indicator not cleared", extra={"channel_id": event.channel_id}, exc_info=True)

@@ -4,7 +4,8 @@ Every event answers through its ack: ``{"ok": true, ...}`` or ``{"ok": false,
 "error": {"code", "message", ...}}``; nothing raises out of a handler. Before a
 handler runs, the socket's flood guard, the payload size and the payload's shape
 are checked. Events that touch the database load the user afresh and refuse a
-revoked session. Events of one socket that change state run one at a time, in
+revoked session (``send_message`` checks the session in the same query that checks
+the sender's membership). Events of one socket that change state run one at a time, in
 the order they arrived (``typing`` and ``ping`` skip the queue).
 """
 
@@ -169,10 +170,14 @@ def _payload(rt: Realtime, spec: EventSpec, args: tuple[Any, ...]) -> Any:
 async def _current_user(rt: Realtime, state: SocketState) -> User:
     user = await User.get_or_none(id=state.user_id)
     if user is None or user.token_version != state.token_version:
-        # Logged out meanwhile: the disconnect follows the answer.
-        rt.sio.start_background_task(rt.drop, state.sid, "session_revoked")
-        raise Unauthorized("The session was revoked; log in again.", code="token_revoked")
+        raise _revoked(rt, state)
     return user
+
+
+def _revoked(rt: Realtime, state: SocketState) -> Unauthorized:
+    """Logged out meanwhile: the refusal to answer with; the disconnect follows it."""
+    rt.sio.start_background_task(rt.drop, state.sid, "session_revoked")
+    return Unauthorized("The session was revoked; log in again.", code="token_revoked")
 
 
 def _log_flood(state: SocketState, event: str) -> None:
@@ -219,10 +224,16 @@ async def leave_thread(rt: Realtime, state: SocketState, user: None, data: s.Thr
 # Messages -----------------------------------------------------------------------
 
 
-@event("send_message", s.SendMessageIn)
-async def send_message(rt: Realtime, state: SocketState, user: User, data: s.SendMessageIn):
+@event("send_message", s.SendMessageIn, needs_user=False)
+async def send_message(rt: Realtime, state: SocketState, user: None, data: s.SendMessageIn):
+    # The hot path: the service checks the session in the query that checks membership.
     message = MessageCreateIn.model_construct(**data.model_dump())
-    result = await rt.services.messages.post(user, message)
+    try:
+        result = await rt.services.messages.post_for_session(state.user_id, state.token_version, message)
+    except Unauthorized as exc:
+        if exc.code == "token_revoked":
+            raise _revoked(rt, state) from None
+        raise
     return {"message": result.message, "created": result.created}
 
 

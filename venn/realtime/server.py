@@ -25,6 +25,7 @@ from typing import Any
 import socketio
 from aiohttp import web
 from engineio import packet as engine_packet
+from socketio import packet as sio_packet
 from socketio.exceptions import ConnectionRefusedError as Refused
 
 from venn.config import Settings
@@ -56,6 +57,14 @@ RESUBSCRIBE_MAX_DELAY = 5.0
 _background: set[asyncio.Task] = set()
 
 
+def spawn(coro) -> asyncio.Task:
+    """Run ``coro`` on its own, keeping a reference until it ends."""
+    task = asyncio.ensure_future(coro)
+    _background.add(task)
+    task.add_done_callback(_background.discard)
+    return task
+
+
 def user_room(user_id: int) -> str:
     return f"user:{user_id}"
 
@@ -68,7 +77,39 @@ def thread_room(thread_id: int) -> str:
     return f"thread:{thread_id}"
 
 
-class LocalManager(socketio.AsyncManager):
+class DirectEmit(socketio.AsyncManager):
+    """python-socketio's delivery to this process's sockets, without a task per recipient.
+
+    The stock manager encodes a packet once and then starts one task per recipient
+    to queue it; queueing a packet for a socket does not wait (its queue is
+    unbounded), so here the packet is queued for each recipient in turn. In a
+    100-socket room that saves 100 tasks per message. Emits with a callback (a
+    distinct packet per recipient) keep the stock path.
+    """
+
+    async def emit(self, event, data, namespace, room=None, skip_sid=None, callback=None, to=None, **kwargs):
+        if callback is not None or namespace not in self.rooms:
+            return await super().emit(event, data, namespace, room=room, skip_sid=skip_sid, callback=callback,
+                                      to=to, **kwargs)
+        if isinstance(data, tuple):
+            data = list(data)
+        elif data is not None:
+            data = [data]
+        else:
+            data = []
+        skip = skip_sid if isinstance(skip_sid, list) else [skip_sid]
+        encoded = self.server.packet_class(sio_packet.EVENT, namespace=namespace, data=[event] + data).encode()
+        packets = [engine_packet.Packet(engine_packet.MESSAGE, p)
+                   for p in (encoded if isinstance(encoded, list) else [encoded])]
+        # The recipients first: a socket closing on the way changes the rooms.
+        recipients = [eio_sid for sid, eio_sid in self.get_participants(namespace, to or room) if sid not in skip]
+        send = self.server.eio.send_packet
+        for eio_sid in recipients:
+            for pkt in packets:
+                await send(eio_sid, pkt)
+
+
+class LocalManager(DirectEmit):
     """python-socketio's in-process manager, plus control messages."""
 
     def __init__(self, on_control) -> None:
@@ -84,7 +125,7 @@ class LocalManager(socketio.AsyncManager):
         )
 
 
-class RedisManager(socketio.AsyncRedisManager):
+class RedisManager(socketio.AsyncRedisManager, DirectEmit):
     """python-socketio's Redis manager, plus control messages (handled in every process)."""
 
     def __init__(self, url: str, channel: str, on_control, on_resubscribed=None) -> None:
@@ -128,9 +169,7 @@ class RedisManager(socketio.AsyncRedisManager):
         old_redis, old_pubsub = self.redis, self.pubsub
         super()._redis_connect()
         if old_redis is not None and old_pubsub is not None and not old_pubsub.subscribed:
-            task = asyncio.ensure_future(self._close_quietly(old_pubsub, old_redis))
-            _background.add(task)
-            task.add_done_callback(_background.discard)
+            spawn(self._close_quietly(old_pubsub, old_redis))
 
     @staticmethod
     async def _close_quietly(*clients) -> None:

@@ -21,7 +21,7 @@ from tortoise.transactions import in_transaction
 
 from venn.db.sql import SQLParams
 from venn.db.models import Channel, Message, MessageKind, Role, Thread, User
-from venn.errors import Conflict, Forbidden, NotFound, ValidationFailed, VennError
+from venn.errors import Conflict, Forbidden, NotFound, Unauthorized, ValidationFailed, VennError
 from venn.events import Event
 from venn.ratelimit import enforce
 from venn.schemas import MessageCreateIn, PageQuery
@@ -42,6 +42,11 @@ SYNC_MAX_ROOTS = 1000
 #: ``updates_has_more``, and the client reloads that history instead)
 SYNC_MAX_UPDATES = 200
 
+#: the sender of a post (``u``), and with it the channel (``c_*``) when they are a member
+SENDER_SELECT = (
+    "SELECT u.id, u.username, u.display_name, u.is_bot, u.role, u.token_version, u.email, c.id AS c_id,"
+    " c.name AS c_name, c.topic AS c_topic, c.is_private AS c_is_private, c.archived AS c_archived FROM users u"
+)
 #: a history page's rows: messages (``m``) with their authors' public fields
 PAGE_SELECT = f"SELECT {MESSAGE_ROW_COLUMNS} FROM messages m JOIN users u ON u.id = m.author_id"
 
@@ -99,21 +104,71 @@ class MessageService(Service):
         body = self._check_body(data.body, kind)
         try:
             channel, thread = await self._target(user, data, trusted)
-        except VennError:
-            existing = await self._by_client_id(user, data.client_msg_id) if data.client_msg_id else None
-            if existing is None:
-                raise
-            return self._retry_result(existing, data, user)
+        except VennError as refusal:
+            return await self._answer_retry(user, data, refusal)
+        return await self._commit(user, channel, thread, body, kind, payload, data.client_msg_id)
 
+    async def post_for_session(self, user_id: int, token_version: int, data: MessageCreateIn) -> PostResult:
+        """:meth:`post` for a signed-in socket, whose session is checked here, not before.
+
+        The sender (with the session check: the token version must still be
+        ``token_version``), the channel and the sender's membership come from one
+        query; a revoked session raises :class:`Unauthorized` (``token_revoked``).
+        Anything unusual (not a member, an archived channel) takes :meth:`post`'s path,
+        which gives the same answers.
+        """
+        body = self._check_body(data.body, MessageKind.USER)
+        user, channel = await self._sender_in_channel(user_id, data.channel_id)
+        if user is None or user.token_version != token_version:
+            raise Unauthorized("The session was revoked; log in again.", code="token_revoked")
+        if channel is None or channel.archived:
+            return await self.post(user, data)
+        try:
+            await self._rate_limit(user)
+            thread = await self._thread_of(channel, data)
+        except VennError as refusal:
+            return await self._answer_retry(user, data, refusal)
+        return await self._commit(user, channel, thread, body, MessageKind.USER, None, data.client_msg_id)
+
+    async def _sender_in_channel(self, user_id: int, channel_id: int) -> tuple[User | None, Channel | None]:
+        """The user, and the channel if the user is a member of it, in one query."""
+        conn = connections.get("default")
+        params = SQLParams(conn)
+        rows = await conn.execute_query_dict(
+            f"{SENDER_SELECT} LEFT JOIN memberships mb ON mb.user_id = u.id AND mb.channel_id = {params.add(channel_id)}"
+            f" LEFT JOIN channels c ON c.id = mb.channel_id WHERE u.id = {params.add(user_id)}",
+            params.values,
+        )
+        if not rows:
+            return None, None
+        row = rows[0]
+        user = User(id=row["id"], username=row["username"], display_name=row["display_name"], is_bot=bool(row["is_bot"]),
+                    role=Role(row["role"]), token_version=row["token_version"], email=row["email"])
+        if row["c_id"] is None:
+            return user, None
+        channel = Channel(id=row["c_id"], name=row["c_name"], topic=row["c_topic"], is_private=bool(row["c_is_private"]),
+                          archived=bool(row["c_archived"]))
+        return user, channel
+
+    async def _answer_retry(self, user: User, data: MessageCreateIn, refusal: VennError) -> PostResult:
+        """After a refused post: the message posted first if this is a retry of it,
+        else the refusal."""
+        existing = await self._by_client_id(user, data.client_msg_id) if data.client_msg_id else None
+        if existing is None:
+            raise refusal
+        return self._retry_result(existing, data.channel_id, data.thread_id, user)
+
+    async def _commit(self, user, channel, thread, body, kind, payload, client_msg_id) -> PostResult:
+        """Insert and publish, one post of a channel at a time."""
         async with self._locks[channel.id % _LOCK_STRIPES], self._shared_lock(channel.id):
             try:
-                message = await self._insert(channel, thread, user, body, kind, payload, data.client_msg_id)
+                message = await self._insert(channel, thread, user, body, kind, payload, client_msg_id)
             except IntegrityError:
                 # The (author, client_msg_id) index refused it: a retry, or a concurrent one.
-                existing = await self._by_client_id(user, data.client_msg_id) if data.client_msg_id else None
+                existing = await self._by_client_id(user, client_msg_id) if client_msg_id else None
                 if existing is None:
                     raise
-                return self._retry_result(existing, data, user)
+                return self._retry_result(existing, channel.id, thread.id if thread else None, user)
             view = message_view(message, user)
             await self.events.publish(
                 Event(
@@ -130,25 +185,32 @@ class MessageService(Service):
     async def _target(self, user: User, data: MessageCreateIn, trusted: bool) -> tuple[Channel, Thread | None]:
         """The channel (and thread) to post into, once the user may post there."""
         if not trusted:
-            await enforce(
-                self.limiter,
-                f"msg:{user.id}",
-                self.settings.rate_limit_messages_per_minute,
-                message="You are sending messages too fast; slow down.",
-            )
+            await self._rate_limit(user)
             channel = await self.core.channels.require_member(user, data.channel_id)
         else:
             channel = await Channel.get_or_none(id=data.channel_id)
             if channel is None:
                 raise NotFound("No such channel.")
+        return channel, await self._thread_of(channel, data)
+
+    async def _rate_limit(self, user: User) -> None:
+        await enforce(
+            self.limiter,
+            f"msg:{user.id}",
+            self.settings.rate_limit_messages_per_minute,
+            message="You are sending messages too fast; slow down.",
+        )
+
+    async def _thread_of(self, channel: Channel, data: MessageCreateIn) -> Thread | None:
+        """The thread posted into (None for the channel's stream), once the channel takes posts."""
         if channel.archived:
             raise Forbidden("The channel is archived.", code="channel_archived")
-        thread = None
-        if data.thread_id is not None:
-            thread = await Thread.get_or_none(id=data.thread_id, channel_id=channel.id)
-            if thread is None:
-                raise NotFound("No such thread in this channel.")
-        return channel, thread
+        if data.thread_id is None:
+            return None
+        thread = await Thread.get_or_none(id=data.thread_id, channel_id=channel.id)
+        if thread is None:
+            raise NotFound("No such thread in this channel.")
+        return thread
 
     async def _insert(self, channel, thread, user, body, kind, payload, client_msg_id) -> Message:
         fields = dict(
@@ -172,8 +234,8 @@ class MessageService(Service):
     async def _by_client_id(self, user: User, client_msg_id: str) -> Message | None:
         return await Message.get_or_none(author_id=user.id, client_msg_id=client_msg_id)
 
-    def _retry_result(self, existing: Message, data: MessageCreateIn, user: User) -> PostResult:
-        if existing.channel_id != data.channel_id or existing.thread_id != data.thread_id:  # type: ignore[attr-defined]
+    def _retry_result(self, existing: Message, channel_id: int, thread_id: int | None, user: User) -> PostResult:
+        if existing.channel_id != channel_id or existing.thread_id != thread_id:  # type: ignore[attr-defined]
             raise Conflict("That client_msg_id was already used for another message.", code="duplicate_client_msg_id")
         return PostResult(message_view(existing, user), False)
 

@@ -123,3 +123,19 @@ async def test_a_revoked_session_is_noticed_without_the_logout_event(client, cha
     # the periodic check notices it for a socket that stays quiet
     await client.server.app[REALTIME].heartbeat()
     await wait_for(lambda: b.disconnected.is_set())
+
+
+async def test_a_send_from_a_revoked_session_is_refused_and_not_stored(client, chat, sockets):
+    """send_message checks the session in the query that checks membership."""
+    from venn.db.models import Message, User
+
+    alice = await chat.user("alice")
+    channel = await chat.channel(alice, "general")
+    a = await sockets(alice)
+    sent = await a.ok("send_message", {"channel_id": channel["id"], "body": "before", "client_msg_id": "m1"})
+    await User.filter(id=alice.id).update(token_version=3)
+    error = await a.error("send_message", {"channel_id": channel["id"], "body": "after", "client_msg_id": "m2"})
+    assert error["code"] == "token_revoked"
+    await wait_for(lambda: a.disconnected.is_set())
+    assert [m.body for m in await Message.filter(channel_id=channel["id"]).order_by("id")] == ["before"]
+    assert sent["message"]["body"] == "before"
