@@ -203,20 +203,33 @@ async def _scenario(protocol: Protocol, bases: list[str], rooms: int, per_room: 
         stop = time.perf_counter() + seconds
         interval = SENDERS / RATE
 
-        async def sender(i: int, sio: socketio.AsyncClient) -> None:
+        async def send(i: int, sio: socketio.AsyncClient, seq: int) -> None:
             nonlocal sent
+            room = (i + seq) % rooms
+            await protocol.send(sio, room, json.dumps({"t": time.time(), "i": seq}), seq)
+            sent += 1
+
+        async def sender(i: int, sio: socketio.AsyncClient) -> None:
+            """``full``: each send waits for the previous ack. ``rate``: sends leave on a
+            fixed schedule whether or not earlier ones were acked (an open loop, so a
+            slow server cannot slow the senders down and hide its latency)."""
             seq = 0
             next_at = time.perf_counter()
+            in_flight: set[asyncio.Task] = set()
             while time.perf_counter() < stop:
-                room = (i + seq) % rooms
-                await protocol.send(sio, room, json.dumps({"t": time.time(), "i": seq}), seq)
-                sent += 1
-                seq += 1
-                if mode == "rate":
+                if mode == "full":
+                    await send(i, sio, seq)
+                else:
+                    task = asyncio.create_task(send(i, sio, seq))
+                    in_flight.add(task)
+                    task.add_done_callback(in_flight.discard)
                     next_at += interval
                     delay = next_at - time.perf_counter()
                     if delay > 0:
                         await asyncio.sleep(delay)
+                seq += 1
+            if in_flight:
+                await asyncio.wait_for(asyncio.gather(*in_flight), timeout=30)
 
         start = time.perf_counter()
         await asyncio.gather(*(sender(i, s) for i, s in enumerate(senders)))

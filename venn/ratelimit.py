@@ -48,20 +48,26 @@ class MemoryRateLimiter:
         self._windows.clear()
 
 
+#: count a hit and keep the counter for the window: one command, one round trip
+_HIT = """
+local count = redis.call('INCR', KEYS[1])
+if count == 1 then redis.call('EXPIRE', KEYS[1], ARGV[1]) end
+return count
+"""
+
+
 class RedisRateLimiter:
     """Counters in Redis, so that every server process shares them."""
 
     def __init__(self, redis, prefix: str = "venn:rl:") -> None:
         self._redis = redis
         self._prefix = prefix
+        self._hit = redis.register_script(_HIT)
 
     async def hit(self, key: str, limit: int, window: int = 60) -> int | None:
         bucket = int(time.time() // window)
         rkey = f"{self._prefix}{key}:{bucket}"
-        async with self._redis.pipeline(transaction=True) as pipe:
-            pipe.incr(rkey)
-            pipe.expire(rkey, window + 1)
-            count, _ = await pipe.execute()
+        count = await self._hit(keys=[rkey], args=[window + 1])
         if int(count) > limit:
             return max(1, math.ceil((bucket + 1) * window - time.time()))
         return None

@@ -6,7 +6,8 @@ handler runs, the socket's flood guard, the payload size and the payload's shape
 are checked. Events that touch the database load the user afresh and refuse a
 revoked session (``send_message`` checks the session in the same query that checks
 the sender's membership). Events of one socket that change state run one at a time, in
-the order they arrived (``typing`` and ``ping`` skip the queue).
+the order they arrived (``typing`` and ``ping`` skip the queue; a ``send_message``
+lets the next event start once its post has its place in the channel's order).
 """
 
 from __future__ import annotations
@@ -224,16 +225,31 @@ async def leave_thread(rt: Realtime, state: SocketState, user: None, data: s.Thr
 # Messages -----------------------------------------------------------------------
 
 
-@event("send_message", s.SendMessageIn, needs_user=False)
+@event("send_message", s.SendMessageIn, needs_user=False, ordered=False)
 async def send_message(rt: Realtime, state: SocketState, user: None, data: s.SendMessageIn):
     # The hot path: the service checks the session in the query that checks membership.
+    # The socket's order holds until the post has its place in its channel's order;
+    # then the socket's next event may start while this post is written.
     message = MessageCreateIn.model_construct(**data.model_dump())
+    await state.lock.acquire()
+    holding = True
+
+    def queued() -> None:
+        nonlocal holding
+        if holding:
+            holding = False
+            state.lock.release()
+
     try:
-        result = await rt.services.messages.post_for_session(state.user_id, state.token_version, message)
+        result = await rt.services.messages.post_for_session(
+            state.user_id, state.token_version, message, queued=queued
+        )
     except Unauthorized as exc:
         if exc.code == "token_revoked":
             raise _revoked(rt, state) from None
         raise
+    finally:
+        queued()
     return {"message": result.message, "created": result.created}
 
 

@@ -85,6 +85,14 @@ class MemoryTyping:
         return gone
 
 
+#: forget a typist (every post does this): one command, one round trip
+_STOP = """
+local removed = redis.call('ZREM', KEYS[1], ARGV[1])
+redis.call('DEL', KEYS[2])
+return removed
+"""
+
+
 class RedisTyping:
     """Keys: ``typing:active`` (a sorted set of typists by expiry) and a short-lived
     ``typing:thr:<typist>`` per typist that throttles re-broadcasts."""
@@ -94,6 +102,7 @@ class RedisTyping:
         self._active = f"{prefix}typing:active"
         self._thr = f"{prefix}typing:thr:"
         self._clock = clock
+        self._stop = redis.register_script(_STOP)
 
     async def touch(self, who: Typist, ttl: float, throttle: float) -> bool:
         member = who.encode()
@@ -105,11 +114,7 @@ class RedisTyping:
 
     async def stop(self, who: Typist) -> bool:
         member = who.encode()
-        async with self._redis.pipeline(transaction=True) as pipe:
-            pipe.zrem(self._active, member)
-            pipe.delete(self._thr + member)
-            removed, _ = await pipe.execute()
-        return int(removed) == 1
+        return int(await self._stop(keys=[self._active, self._thr + member], args=[member])) == 1
 
     async def expired(self, batch: int = 500) -> list[Typist]:
         due = await self._redis.zrangebyscore(self._active, "-inf", self._clock(), start=0, num=batch)

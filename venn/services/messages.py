@@ -135,14 +135,18 @@ class MessageService(Service):
             return await self._answer_retry(user, data, refusal)
         return await self._commit(user, channel, thread, body, kind, payload, data.client_msg_id)
 
-    async def post_for_session(self, user_id: int, token_version: int, data: MessageCreateIn) -> PostResult:
+    async def post_for_session(
+        self, user_id: int, token_version: int, data: MessageCreateIn, *, queued: Callable[[], None] | None = None
+    ) -> PostResult:
         """:meth:`post` for a signed-in socket, whose session is checked here, not before.
 
         The sender (with the session check: the token version must still be
         ``token_version``), the channel and the sender's membership come from one
         query; a revoked session raises :class:`Unauthorized` (``token_revoked``).
         Anything unusual (not a member, an archived channel) takes :meth:`post`'s path,
-        which gives the same answers.
+        which gives the same answers. ``queued`` is called once the post has its place
+        in the channel's order (before it is written), so that the socket's next post
+        can be checked meanwhile and still comes after it.
         """
         body = self._check_body(data.body, MessageKind.USER)
         user, channel = await self._sender_in_channel(user_id, data.channel_id)
@@ -155,7 +159,8 @@ class MessageService(Service):
             thread = await self._thread_of(channel, data)
         except VennError as refusal:
             return await self._answer_retry(user, data, refusal)
-        return await self._commit(user, channel, thread, body, MessageKind.USER, None, data.client_msg_id)
+        return await self._commit(user, channel, thread, body, MessageKind.USER, None, data.client_msg_id,
+                                  queued=queued)
 
     async def _sender_in_channel(self, user_id: int, channel_id: int) -> tuple[User | None, Channel | None]:
         """The user, and the channel if the user is a member of it, in one query."""
@@ -185,7 +190,7 @@ class MessageService(Service):
             raise refusal
         return self._retry_result(existing, data.channel_id, data.thread_id, user)
 
-    async def _commit(self, user, channel, thread, body, kind, payload, client_msg_id) -> PostResult:
+    async def _commit(self, user, channel, thread, body, kind, payload, client_msg_id, *, queued=None) -> PostResult:
         """Insert and publish under the channel's lock, so that ``new_message`` leaves in
         id order.
 
@@ -201,17 +206,21 @@ class MessageService(Service):
                 result = await self._write_one(channel, thread, user, body, kind, payload, client_msg_id)
         else:
             post = _Post(user, body, kind, payload, client_msg_id, asyncio.get_running_loop().create_future())
-            result = await self._write_grouped(channel, post)
+            result = await self._write_grouped(channel, post, queued)
         if result.created:
             self.core.metrics_message_posted(kind)
         return result
 
-    async def _write_grouped(self, channel: Channel, post: _Post) -> PostResult:
+    async def _write_grouped(self, channel: Channel, post: _Post, queued: Callable[[], None] | None) -> PostResult:
         queue = self._waiting.get(channel.id)
         if queue is None:  # nobody is writing to this channel: go now
             queue = self._waiting[channel.id] = []
+            if queued is not None:
+                queued()
         else:  # wait: the post ahead writes this one with its group, or hands over the lead
             queue.append(post)
+            if queued is not None:
+                queued()
             try:
                 outcome = await post.turn
             except asyncio.CancelledError:

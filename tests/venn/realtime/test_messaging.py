@@ -85,6 +85,34 @@ async def test_rest_and_socket_messages_are_broadcast_alike_and_in_id_order(clie
     assert received == ids  # every message once, in id order
 
 
+async def test_messages_sent_without_waiting_for_acks_keep_the_sockets_order(client, chat, sockets):
+    """A client may send its next message before the previous ack: the socket's order holds."""
+    from venn.db.models import Message
+
+    alice, bob, carol = await chat.user("alice"), await chat.user("bob"), await chat.user("carol")
+    channel = await chat.channel(alice, "general", members=[bob, carol])
+    watcher = await sockets(carol)
+    await watcher.ok("join_channel", {"channel_id": channel["id"]})
+    a, b = await sockets(alice), await sockets(bob)
+
+    def burst(sock, name):
+        return [sock.ok("send_message", {"channel_id": channel["id"], "body": f"{name} {i}", "client_msg_id": f"{name}{i}"})
+                for i in range(15)]
+
+    acks = await asyncio.gather(*burst(a, "alice"), *burst(b, "bob"))
+    assert all(ack["created"] for ack in acks)
+    for name in ("alice", "bob"):
+        mine = [ack["message"] for ack in acks if ack["message"]["author"]["username"] == name]
+        assert [m["body"] for m in sorted(mine, key=lambda m: m["id"])] == [f"{name} {i}" for i in range(15)]
+    stored = [m.body for m in await Message.filter(channel_id=channel["id"]).order_by("id")]
+    assert [x for x in stored if x.startswith("alice")] == [f"alice {i}" for i in range(15)]
+    last = max(ack["message"]["id"] for ack in acks)
+    await watcher.wait("new_message", lambda d: d["message"]["id"] == last)
+    seen = [d["message"] for d in watcher.of("new_message")]
+    assert [m["id"] for m in seen] == sorted(m["id"] for m in seen) and len(seen) == 30
+    assert [m["body"] for m in seen if m["author"]["username"] == "bob"] == [f"bob {i}" for i in range(15)]
+
+
 async def test_thread_reply_reaches_thread_and_channel_rooms_once(chat, sockets):
     alice, bob = await chat.user("alice"), await chat.user("bob")
     channel = await chat.channel(alice, "general", members=[bob])
