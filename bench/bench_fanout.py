@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import json
 import os
 import shutil
@@ -162,6 +163,9 @@ async def _receiver(kind: str, state: dict, bases: list[str], rooms: int, indice
         await protocol.join(sio, i % rooms)
         clients.append(sio)
     loop = asyncio.get_running_loop()
+    # the collector's full passes over the set-up objects would stall the measuring
+    gc.collect()
+    gc.freeze()
     print("ready", flush=True)
     await loop.run_in_executor(None, sys.stdin.readline)  # go
     measuring = True

@@ -105,6 +105,8 @@ def venn_server(env: dict[str, str] | None = None, *, port: int | None = None) -
         "VENN_LOG_LEVEL": "WARNING",
         "VENN_RATE_LIMIT_MESSAGES_PER_MINUTE": "100000000",
         "VENN_RATE_LIMIT_LOGINS_PER_MINUTE": "100000000",
+        # a load generator's socket sends far faster than a person (the default guard is 50/s)
+        "VENN_SOCKET_EVENTS_PER_SECOND": "100000",
         **(env or {}),
     }
     proc = subprocess.Popen(

@@ -21,6 +21,7 @@ see their own, and a chain of bot replies stops after :data:`MAX_CHAIN` hops.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import contextvars
 import json
 import logging
@@ -130,6 +131,8 @@ class BotRuntime:
         #: only process (in-process job queue); None: not loaded, or not kept
         self._bot_channels: set[int] | None = None
         self._bot_channels_generation = 0
+        #: with Redis: subscribed to the other processes' bot setting changes
+        self._hearing_changes = False
         registry = services.metrics.registry
         self._gauge_running = Gauge("venn_bot_jobs_running", "Bot jobs running in this process", registry=registry)
         self._duration = Histogram(
@@ -191,6 +194,7 @@ class BotRuntime:
         self._tasks.append(asyncio.create_task(self._consume_loop(), name="venn-bots-consumer"))
         if not self._queue.local:
             self._tasks.append(asyncio.create_task(self._heartbeat_loop(), name="venn-bots-heartbeat"))
+            self._tasks.append(asyncio.create_task(self._settings_changes_loop(), name="venn-bots-changes"))
         self.started = True
         log.info(
             "bot runtime started",
@@ -430,11 +434,12 @@ class BotRuntime:
     async def _may_have_bots(self, channel_id: int) -> bool:
         """False when no plugin can be on in the channel: a message there costs no query.
 
-        Only a server that is the only process keeps the list of channels with a bot
-        setting (another process could change it unseen); the bot service drops it
-        after every change, and it is read again on the next message.
+        The list of channels with a bot setting is kept while it can be trusted: by a
+        server that is the only process, or, with Redis, while this process listens to
+        the other processes' announcements of changes (see :meth:`bot_settings_changed`).
+        It is dropped after every change and read again on the next message.
         """
-        if self._queue is None or not self._queue.local:
+        if self._queue is None or not (self._queue.local or self._hearing_changes):
             return True
         known = self._bot_channels
         if known is None:
@@ -445,9 +450,48 @@ class BotRuntime:
         return channel_id in known
 
     def forget_bot_channels(self) -> None:
-        """A bot setting changed: the next message reads which channels have one again."""
+        """The next message reads which channels have a bot setting again."""
         self._bot_channels = None
         self._bot_channels_generation += 1
+
+    @property
+    def _changes_channel(self) -> str:
+        return f"{self.settings.stream_key}:settings-changed"
+
+    async def bot_settings_changed(self) -> None:
+        """A bot setting changed (committed): forget the list here and in every process."""
+        self.forget_bot_channels()
+        if self._redis is not None:
+            try:
+                await self._redis.publish(self._changes_channel, "1")
+            except Exception:
+                log.warning("could not announce a bot setting change to other processes", exc_info=True)
+
+    async def _settings_changes_loop(self) -> None:
+        """With Redis: hear the bot setting changes of every process. While not
+        subscribed (Redis down), nothing is kept: every message asks the database."""
+        delay = 0.5
+        while True:
+            pubsub = self._redis.pubsub()
+            try:
+                await pubsub.subscribe(self._changes_channel)
+                self._hearing_changes = True
+                self.forget_bot_channels()  # changes may have been missed meanwhile
+                delay = 0.5
+                async for message in pubsub.listen():
+                    if message.get("type") == "message":
+                        self.forget_bot_channels()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.warning("not hearing bot setting changes; retrying", extra={"error": str(exc)[:200]})
+            finally:
+                self._hearing_changes = False
+                self.forget_bot_channels()
+                with contextlib.suppress(Exception):
+                    await pubsub.aclose()
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 5.0)
 
     async def _submit(self, job: Job) -> None:
         assert self._queue is not None

@@ -344,7 +344,7 @@ class BotService:
         old_config: dict[str, Any] | None = None,
     ) -> None:
         """After commit: the system message where the change applies, and ``bot_status``."""
-        self.runtime.forget_bot_channels()
+        await self.runtime.bot_settings_changed()
         action = {AuditAction.ENABLE: "enabled", AuditAction.UPDATE: "updated", AuditAction.DISABLE: "disabled"}[
             entry.action
         ]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import getpass
 import logging
 import sys
@@ -32,6 +33,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     settings = _settings(args)
     app = create_app(settings)
+    app.on_startup.append(_freeze_startup_objects)  # last: after migrations and plugins
     log.info("serving on http://%s:%s", settings.host, settings.port)
     web.run_app(
         app,
@@ -42,6 +44,15 @@ def cmd_serve(args: argparse.Namespace) -> int:
         print=None,
     )
     return 0
+
+
+async def _freeze_startup_objects(app) -> None:
+    """Leave what start-up made (modules, models, plugins: hundreds of thousands of
+    objects) out of the garbage collector's full passes. Each full pass walked all of
+    them and stalled the server for 50-100 ms under load; now it walks only what was
+    made since."""
+    gc.collect()
+    gc.freeze()
 
 
 def cmd_migrate(args: argparse.Namespace) -> int:

@@ -223,6 +223,28 @@ async def test_two_processes_run_every_job_exactly_once(cluster):
         assert pids <= {str(a.proc.pid), str(b.proc.pid)}
 
 
+async def test_a_bot_enabled_through_one_process_wakes_in_the_other(cluster):
+    """Each process remembers which channels have bots; a change made through another
+    process must reach it (Redis), or its next message there would miss the bot."""
+    a = await cluster("a")
+    b = await cluster("b")
+    async with aiohttp.ClientSession() as http:
+        api = Api(http)
+        api.database_url = cluster.database_url
+        channel_id, thread_id = await api.arrange(a)
+        before = await api.post(b, channel_id, "no bots yet")  # b reads its list now
+        await asyncio.sleep(0.5)
+        assert await api.bot_messages(a, channel_id) == []
+        await api.call(a, "POST", f"/api/v1/channels/{channel_id}/bots", "boss", json={"plugin": "counter"})
+        after = await api.post(b, channel_id, "now counted")
+
+        async def counted():
+            return [r["body"] for r in await api.bot_messages(a, channel_id)] or None
+
+        assert await wait_until(counted) == [f"counted {after['id']}"]
+        assert before["id"] < after["id"]
+
+
 async def test_echo_reply_reaches_clients_of_both_processes_once(cluster):
     import socketio
 
