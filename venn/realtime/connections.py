@@ -30,6 +30,45 @@ class TokenBucket:
         return False
 
 
+class Turnstile:
+    """Lets tasks through one point in the order they took their tickets, whatever
+    order they reach it in (a socket's posts are checked side by side, then queued in
+    the order they arrived)."""
+
+    __slots__ = ("_issued", "_serving", "_finished", "_waiting")
+
+    def __init__(self) -> None:
+        self._issued = 0
+        self._serving = 0
+        self._finished: set[int] = set()
+        self._waiting: dict[int, asyncio.Future] = {}
+
+    def ticket(self) -> int:
+        ticket, self._issued = self._issued, self._issued + 1
+        return ticket
+
+    async def wait(self, ticket: int) -> None:
+        """Until every earlier ticket is done."""
+        if ticket != self._serving:
+            future = self._waiting[ticket] = asyncio.get_running_loop().create_future()
+            try:
+                await future
+            finally:
+                self._waiting.pop(ticket, None)
+
+    def done(self, ticket: int) -> None:
+        """The ticket's holder went through (or gave up): the next may go. Idempotent."""
+        if ticket < self._serving:
+            return
+        self._finished.add(ticket)
+        while self._serving in self._finished:
+            self._finished.discard(self._serving)
+            self._serving += 1
+        following = self._waiting.get(self._serving)
+        if following is not None and not following.done():
+            following.set_result(None)
+
+
 @dataclass
 class SocketState:
     sid: str
@@ -43,6 +82,8 @@ class SocketState:
     threads: dict[int, int] = field(default_factory=dict)
     #: events that change state run one at a time, in the order they arrived
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    #: posts are checked side by side, then join their channels' order in arrival order
+    sends: Turnstile = field(default_factory=Turnstile)
     #: when the last flood warning was logged (logs are throttled too)
     last_flood_log: float = 0.0
 

@@ -6,8 +6,9 @@ handler runs, the socket's flood guard, the payload size and the payload's shape
 are checked. Events that touch the database load the user afresh and refuse a
 revoked session (``send_message`` checks the session in the same query that checks
 the sender's membership). Events of one socket that change state run one at a time, in
-the order they arrived (``typing`` and ``ping`` skip the queue; a ``send_message``
-lets the next event start once its post has its place in the channel's order).
+the order they arrived (``typing`` and ``ping`` skip the queue; ``send_message``s are
+checked side by side and then take their places in their channels' order in the
+order they arrived).
 """
 
 from __future__ import annotations
@@ -228,28 +229,21 @@ async def leave_thread(rt: Realtime, state: SocketState, user: None, data: s.Thr
 @event("send_message", s.SendMessageIn, needs_user=False, ordered=False)
 async def send_message(rt: Realtime, state: SocketState, user: None, data: s.SendMessageIn):
     # The hot path: the service checks the session in the query that checks membership.
-    # The socket's order holds until the post has its place in its channel's order;
-    # then the socket's next event may start while this post is written.
+    # A socket's posts are checked side by side, then take their places in their
+    # channels' order in the order they arrived, and are written from there.
     message = MessageCreateIn.model_construct(**data.model_dump())
-    await state.lock.acquire()
-    holding = True
-
-    def queued() -> None:
-        nonlocal holding
-        if holding:
-            holding = False
-            state.lock.release()
-
+    ticket = state.sends.ticket()
     try:
         result = await rt.services.messages.post_for_session(
-            state.user_id, state.token_version, message, queued=queued
+            state.user_id, state.token_version, message,
+            turn=lambda: state.sends.wait(ticket), queued=lambda: state.sends.done(ticket),
         )
     except Unauthorized as exc:
         if exc.code == "token_revoked":
             raise _revoked(rt, state) from None
         raise
     finally:
-        queued()
+        state.sends.done(ticket)
     return {"message": result.message, "created": result.created}
 
 

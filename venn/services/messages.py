@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from contextlib import AbstractAsyncContextManager
 from datetime import datetime, timedelta, timezone
@@ -136,7 +136,13 @@ class MessageService(Service):
         return await self._commit(user, channel, thread, body, kind, payload, data.client_msg_id)
 
     async def post_for_session(
-        self, user_id: int, token_version: int, data: MessageCreateIn, *, queued: Callable[[], None] | None = None
+        self,
+        user_id: int,
+        token_version: int,
+        data: MessageCreateIn,
+        *,
+        turn: Callable[[], Awaitable[None]] | None = None,
+        queued: Callable[[], None] | None = None,
     ) -> PostResult:
         """:meth:`post` for a signed-in socket, whose session is checked here, not before.
 
@@ -144,9 +150,10 @@ class MessageService(Service):
         ``token_version``), the channel and the sender's membership come from one
         query; a revoked session raises :class:`Unauthorized` (``token_revoked``).
         Anything unusual (not a member, an archived channel) takes :meth:`post`'s path,
-        which gives the same answers. ``queued`` is called once the post has its place
-        in the channel's order (before it is written), so that the socket's next post
-        can be checked meanwhile and still comes after it.
+        which gives the same answers. Once checked, the post awaits ``turn()`` before
+        it takes its place in the channel's order, and calls ``queued()`` once it has
+        it (before it is written): a socket's posts can be checked side by side and
+        still be written in the order they were sent.
         """
         body = self._check_body(data.body, MessageKind.USER)
         user, channel = await self._sender_in_channel(user_id, data.channel_id)
@@ -160,7 +167,7 @@ class MessageService(Service):
         except VennError as refusal:
             return await self._answer_retry(user, data, refusal)
         return await self._commit(user, channel, thread, body, MessageKind.USER, None, data.client_msg_id,
-                                  queued=queued)
+                                  turn=turn, queued=queued)
 
     async def _sender_in_channel(self, user_id: int, channel_id: int) -> tuple[User | None, Channel | None]:
         """The user, and the channel if the user is a member of it, in one query."""
@@ -190,7 +197,9 @@ class MessageService(Service):
             raise refusal
         return self._retry_result(existing, data.channel_id, data.thread_id, user)
 
-    async def _commit(self, user, channel, thread, body, kind, payload, client_msg_id, *, queued=None) -> PostResult:
+    async def _commit(
+        self, user, channel, thread, body, kind, payload, client_msg_id, *, turn=None, queued=None
+    ) -> PostResult:
         """Insert and publish under the channel's lock, so that ``new_message`` leaves in
         id order.
 
@@ -201,8 +210,12 @@ class MessageService(Service):
         message). Thread replies, which also update counters, and posts made inside
         a caller's transaction go one at a time.
         """
+        if turn is not None:
+            await turn()
         if thread is not None or isinstance(connections.get("default"), TransactionalDBClient):
             async with self._locks[channel.id % _LOCK_STRIPES], self._shared_lock(channel.id):
+                if queued is not None:
+                    queued()
                 result = await self._write_one(channel, thread, user, body, kind, payload, client_msg_id)
         else:
             post = _Post(user, body, kind, payload, client_msg_id, asyncio.get_running_loop().create_future())

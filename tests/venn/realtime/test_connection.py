@@ -139,3 +139,30 @@ async def test_a_send_from_a_revoked_session_is_refused_and_not_stored(client, c
     await wait_for(lambda: a.disconnected.is_set())
     assert [m.body for m in await Message.filter(channel_id=channel["id"]).order_by("id")] == ["before"]
     assert sent["message"]["body"] == "before"
+
+
+async def test_a_turnstile_lets_tickets_through_in_order_whatever_order_they_arrive_in():
+    import asyncio
+
+    from venn.realtime.connections import Turnstile
+
+    gate, passed = Turnstile(), []
+    tickets = [gate.ticket() for _ in range(5)]
+
+    async def holder(ticket: int, delay: float, give_up: bool = False) -> None:
+        await asyncio.sleep(delay)  # the checks before the gate take their own time
+        try:
+            if give_up:
+                return
+            await gate.wait(ticket)
+            passed.append(ticket)
+        finally:
+            gate.done(ticket)
+
+    await asyncio.wait_for(asyncio.gather(
+        holder(tickets[0], 0.03), holder(tickets[1], 0.0), holder(tickets[2], 0.01, give_up=True),
+        holder(tickets[3], 0.02), holder(tickets[4], 0.0),
+    ), timeout=5)
+    assert passed == [0, 1, 3, 4]
+    later = gate.ticket()
+    await asyncio.wait_for(gate.wait(later), timeout=1)  # nobody ahead: straight through
