@@ -18,6 +18,11 @@ The lock is a FIFO queue with direct hand-off, each step one Lua script:
   (sooner when the holder's key is about to expire), so a crashed holder or a lost
   wake-up costs little; a waiter that gives up or is cancelled leaves the queue in
   the same script that checks whether it was handed the lock meanwhile.
+
+Limits: a process that dies *while waiting* leaves its token queued; when its turn
+comes the lock is handed to it and the channel waits one ``ttl`` (5 s), once. The
+scripts write the wake lists without declaring them as keys, so this is for a
+single Redis (or a primary with replicas), not Redis Cluster.
 """
 
 from __future__ import annotations
