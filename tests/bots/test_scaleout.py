@@ -133,8 +133,9 @@ async def cluster(tmp_path, tiny_site):
 class Api:
     """A user's REST calls against one server or another."""
 
-    def __init__(self, http: aiohttp.ClientSession) -> None:
+    def __init__(self, http: aiohttp.ClientSession, database_url: str) -> None:
         self.http = http
+        self.database_url = database_url
         self.tokens: dict[str, str] = {}
         self.ids: dict[str, int] = {}
 
@@ -144,8 +145,6 @@ class Api:
             data = await resp.json() if resp.status != 204 else None
             assert resp.status < 300, (resp.status, data)
             return data
-
-    database_url = ""
 
     async def user(self, server: Server, name: str, *, admin: bool = False) -> None:
         body = {"username": name, "password": "correct-horse-battery"}
@@ -200,8 +199,7 @@ async def test_two_processes_run_every_job_exactly_once(cluster):
     a = await cluster("a")
     b = await cluster("b")
     async with aiohttp.ClientSession() as http:
-        api = Api(http)
-        api.database_url = cluster.database_url
+        api = Api(http, cluster.database_url)
         channel_id, thread_id = await api.arrange(a)
         # counter on the channel (its stream), from one process
         await api.call(a, "POST", f"/api/v1/channels/{channel_id}/bots", "boss", json={"plugin": "counter"})
@@ -229,8 +227,7 @@ async def test_a_bot_enabled_through_one_process_wakes_in_the_other(cluster):
     a = await cluster("a")
     b = await cluster("b")
     async with aiohttp.ClientSession() as http:
-        api = Api(http)
-        api.database_url = cluster.database_url
+        api = Api(http, cluster.database_url)
         channel_id, thread_id = await api.arrange(a)
         before = await api.post(b, channel_id, "no bots yet")  # b reads its list now
         await asyncio.sleep(0.5)
@@ -251,8 +248,7 @@ async def test_echo_reply_reaches_clients_of_both_processes_once(cluster):
     a = await cluster("a")
     b = await cluster("b")
     async with aiohttp.ClientSession() as http:
-        api = Api(http)
-        api.database_url = cluster.database_url
+        api = Api(http, cluster.database_url)
         channel_id, thread_id = await api.arrange(a)
         await api.call(a, "POST", f"/api/v1/threads/{thread_id}/bots", "boss", json={"plugin": "echo"})
         received: dict[str, list[dict]] = {"a": [], "b": []}
@@ -290,8 +286,7 @@ async def test_echo_reply_reaches_clients_of_both_processes_once(cluster):
 async def test_a_killed_workers_job_is_reclaimed_and_run_once(cluster):
     a = await cluster("a", VENN_TEST_COUNTER_HANG="hang")
     async with aiohttp.ClientSession() as http:
-        api = Api(http)
-        api.database_url = cluster.database_url
+        api = Api(http, cluster.database_url)
         channel_id, _ = await api.arrange(a)
         await api.call(a, "POST", f"/api/v1/channels/{channel_id}/bots", "boss", json={"plugin": "counter"})
         message = await api.post(a, channel_id, "please hang")
