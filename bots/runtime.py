@@ -60,7 +60,7 @@ from bots.plugin import (
 from bots.models import BotEnablement
 from bots.queue import Delivery, Job, JobQueue, MemoryJobQueue, RedisStreamJobQueue, new_job_id
 from bots.registry import Discovery, Failure, discover
-from bots.service import BotService, effective_enablements, enabled_plugin_names
+from bots.service import BotService, effective_enablements
 from bots.settings import BotSettings
 from venn.db.models import Channel, Message, MessageKind, Thread, User
 from venn.events import Event
@@ -418,7 +418,7 @@ class BotRuntime:
                 wanted.append((name, selected))
         if not wanted:
             return []
-        enabled = await enabled_plugin_names(message.channel_id, message.thread_id)
+        enabled = await effective_enablements(message.channel_id, message.thread_id)
         jobs = []
         for name, selected in wanted:
             if name not in enabled:

@@ -16,14 +16,12 @@ import logging
 from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
-from tortoise import connections
 from tortoise.exceptions import IntegrityError
 from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
 from bots.models import AuditAction, BotAuditLog, BotEnablement, BotScope
 from venn.db.models import Channel, Role, Thread, User
-from venn.db.sql import SQLParams
 from venn.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from venn.events import Event
 from venn.schemas import field_errors
@@ -48,21 +46,6 @@ async def effective_enablements(channel_id: int, thread_id: int | None) -> dict[
     for row in sorted(rows, key=lambda r: r.scope == BotScope.THREAD):
         chosen[row.plugin] = row
     return {name: row for name, row in chosen.items() if row.enabled}
-
-
-async def enabled_plugin_names(channel_id: int, thread_id: int | None) -> set[str]:
-    """The names :func:`effective_enablements` would return, in one hand-written query
-    (the bot router asks this for every message that could wake a plugin)."""
-    conn = connections.get("default")
-    params = SQLParams(conn)
-    where = f"(scope = {params.add(BotScope.CHANNEL.value)} AND scope_id = {params.add(channel_id)})"
-    if thread_id is not None:
-        where += f" OR (scope = {params.add(BotScope.THREAD.value)} AND scope_id = {params.add(thread_id)})"
-    rows = await conn.execute_query_dict(f"SELECT plugin, scope, enabled FROM bot_enablements WHERE {where}", params.values)
-    chosen: dict[str, bool] = {}
-    for row in sorted(rows, key=lambda r: r["scope"] == BotScope.THREAD.value):
-        chosen[row["plugin"]] = bool(row["enabled"])
-    return {name for name, on in chosen.items() if on}
 
 
 def setting_view(row: BotEnablement, *, show_config: bool) -> dict[str, Any]:
