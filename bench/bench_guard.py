@@ -26,7 +26,7 @@ if __package__ in (None, ""):  # run as a script: make the repository importable
 import sqlglot  # noqa: E402
 
 from bench.common import print_table, write_results  # noqa: E402
-from plugins.sql_agent.guard import SQLGuardError, check_sql  # noqa: E402
+from venn_plugins.sql_agent.guard import SQLGuardError, check_sql  # noqa: E402
 
 DIALECT = "snowflake"
 MAX_ROWS = 1000

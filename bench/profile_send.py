@@ -76,7 +76,7 @@ def _package(filename: str) -> str:
     if "site-packages/" in filename:
         return filename.split("site-packages/", 1)[1].split("/", 1)[0]
     if "/venn/" in filename or "/bots/" in filename or "/plugins/" in filename:
-        for name in ("venn", "bots", "plugins"):
+        for name in ("venn", "venn_bots", "venn_plugins"):
             if f"/{name}/" in filename:
                 return name
     if filename.startswith("~") or filename.startswith("<"):

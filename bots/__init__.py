@@ -2,7 +2,7 @@
 
 Write a plugin::
 
-    from bots import Plugin, PluginConfig, command
+    from venn_bots import Plugin, PluginConfig, command
 
     class EchoPlugin(Plugin):
         name = "echo"
@@ -18,8 +18,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from bots.context import ChannelInfo, Context, MessageInfo, ThreadInfo, UserInfo
-from bots.plugin import (
+from venn_bots.context import ChannelInfo, Context, MessageInfo, ThreadInfo, UserInfo
+from venn_bots.plugin import (
     Plugin,
     PluginConfig,
     PluginError,
@@ -30,7 +30,7 @@ from bots.plugin import (
     on_mention,
     on_message,
 )
-from bots.storage import KVStore
+from venn_bots.storage import KVStore
 
 __all__ = [
     "ChannelInfo",
@@ -54,6 +54,6 @@ __all__ = [
 
 def setup(app: Any, router: Any) -> None:
     """The app-factory extension (see venn/extensions.py)."""
-    from bots.extension import setup as _setup
+    from venn_bots.extension import setup as _setup
 
     _setup(app, router)

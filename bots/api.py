@@ -1,4 +1,4 @@
-"""REST handlers for plugins, bot settings and the audit log (thin: see bots.service)."""
+"""REST handlers for plugins, bot settings and the audit log (thin: see venn_bots.service)."""
 
 from __future__ import annotations
 
@@ -6,9 +6,9 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from bots.keys import RUNTIME
-from bots.models import BotScope
-from bots.service import BotService
+from venn_bots.keys import RUNTIME
+from venn_bots.models import BotScope
+from venn_bots.service import BotService
 from venn.api.openapi import EXTRA_SCHEMAS
 from venn.api.routing import ApiRouter, Call
 from venn.db.models import Role

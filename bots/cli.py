@@ -19,7 +19,7 @@ def add_plugin_commands(subparsers: argparse._SubParsersAction) -> None:
 def cmd_plugins_list(args: argparse.Namespace) -> int:
     import logging
 
-    from bots.registry import discover
+    from venn_bots.registry import discover
 
     logging.getLogger("venn.bots.registry").setLevel(logging.CRITICAL)  # reported below instead
     found = discover()

@@ -11,12 +11,12 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
 
-from bots.storage import KVStore
+from venn_bots.storage import KVStore
 
 if TYPE_CHECKING:
-    from bots.plugin import HandlerSpec, Plugin
-    from bots.queue import Job
-    from bots.runtime import BotRuntime
+    from venn_bots.plugin import HandlerSpec, Plugin
+    from venn_bots.queue import Job
+    from venn_bots.runtime import BotRuntime
 
 EMIT_NAME_RE = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 #: event names that belong to the chat core and the runtime: plugins cannot emit them

@@ -6,10 +6,10 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
-from bots.api import bots_api
-from bots.keys import RUNTIME
-from bots.runtime import BotRuntime
-from bots.settings import load_bot_settings
+from venn_bots.api import bots_api
+from venn_bots.keys import RUNTIME
+from venn_bots.runtime import BotRuntime
+from venn_bots.settings import load_bot_settings
 from venn import keys
 from venn.api.routing import ApiRouter
 

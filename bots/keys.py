@@ -7,6 +7,6 @@ from typing import TYPE_CHECKING
 from aiohttp import web
 
 if TYPE_CHECKING:
-    from bots.runtime import BotRuntime
+    from venn_bots.runtime import BotRuntime
 
 RUNTIME: web.AppKey[BotRuntime] = web.AppKey("bot_runtime")

@@ -34,8 +34,8 @@ from typing import TYPE_CHECKING, Any, ClassVar, Union, get_args, get_origin
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 if TYPE_CHECKING:
-    from bots.runtime import BotRuntime
-    from bots.storage import KVStore
+    from venn_bots.runtime import BotRuntime
+    from venn_bots.storage import KVStore
 
 NAME_RE = re.compile(r"^[a-z][a-z0-9_-]{1,31}$")
 COMMAND_NAME_RE = re.compile(r"^[a-z][a-z0-9_-]{0,31}$")
@@ -327,7 +327,7 @@ class Plugin:
     @property
     def storage(self) -> KVStore:
         """The plugin's own key-value storage (not tied to a thread or channel)."""
-        from bots.storage import KVStore
+        from venn_bots.storage import KVStore
 
         return KVStore(self.name, "plugin", 0)
 

@@ -19,18 +19,18 @@ import traceback
 import types
 from dataclasses import dataclass, field
 
-from bots.plugin import Plugin, PluginError, validate_plugin_class
+from venn_bots.plugin import Plugin, PluginError, validate_plugin_class
 
 log = logging.getLogger("venn.bots.registry")
 
 ENTRY_POINT_GROUP = "venn.plugins"
-BUNDLED_PACKAGE = "plugins"
+BUNDLED_PACKAGE = "venn_plugins"
 
 
 @dataclass(frozen=True)
 class Found:
     cls: type[Plugin]
-    source: str  # "bundled plugins.echo" / "entry point echo2 = pkg:Echo"
+    source: str  # "bundled venn_plugins.echo" / "entry point echo2 = pkg:Echo"
 
 
 @dataclass(frozen=True)

@@ -34,7 +34,7 @@ from typing import Any
 from pydantic import ValidationError
 from prometheus_client import Gauge, Histogram
 
-from bots.context import (
+from venn_bots.context import (
     ChannelInfo,
     Context,
     JobLog,
@@ -44,7 +44,7 @@ from bots.context import (
     TooManyReplies,
     UserInfo,
 )
-from bots.plugin import (
+from venn_bots.plugin import (
     EVENT_ALIASES,
     HandlerSpec,
     HelpRequested,
@@ -57,11 +57,11 @@ from bots.plugin import (
     split_args,
     validate_plugin_class,
 )
-from bots.models import BotEnablement
-from bots.queue import Delivery, Job, JobQueue, MemoryJobQueue, RedisStreamJobQueue, new_job_id
-from bots.registry import Discovery, Failure, discover
-from bots.service import BotService, effective_enablements
-from bots.settings import BotSettings
+from venn_bots.models import BotEnablement
+from venn_bots.queue import Delivery, Job, JobQueue, MemoryJobQueue, RedisStreamJobQueue, new_job_id
+from venn_bots.registry import Discovery, Failure, discover
+from venn_bots.service import BotService, effective_enablements
+from venn_bots.settings import BotSettings
 from venn.db.models import Channel, Message, MessageKind, Thread, User
 from venn.events import Event
 from venn.schemas import MessageCreateIn
@@ -98,7 +98,7 @@ def _jsonable(data: Any) -> Any:
 
 
 class BotRuntime:
-    """Runs the plugins of one server process. Built by :func:`bots.extension.setup`."""
+    """Runs the plugins of one server process. Built by :func:`venn_bots.extension.setup`."""
 
     def __init__(self, services: Any, settings: BotSettings, *, redis_url: str | None = None) -> None:
         self.services = services

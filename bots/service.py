@@ -20,7 +20,7 @@ from tortoise.exceptions import IntegrityError
 from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
-from bots.models import AuditAction, BotAuditLog, BotEnablement, BotScope
+from venn_bots.models import AuditAction, BotAuditLog, BotEnablement, BotScope
 from venn.db.models import Channel, Role, Thread, User
 from venn.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from venn.events import Event
@@ -28,7 +28,7 @@ from venn.schemas import field_errors
 from venn.services.views import author_view, iso
 
 if TYPE_CHECKING:
-    from bots.runtime import BotRuntime
+    from venn_bots.runtime import BotRuntime
 
 log = logging.getLogger("venn.bots.service")
 

@@ -12,7 +12,7 @@ from typing import Any
 
 from tortoise.exceptions import IntegrityError
 
-from bots.models import BotKV, StoreScope
+from venn_bots.models import BotKV, StoreScope
 
 MAX_KEY_LENGTH = 200
 MAX_VALUE_BYTES = 256 * 1024

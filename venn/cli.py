@@ -110,13 +110,13 @@ def _command_plugins():
     """Sub-commands contributed by other layers (bots, plugins)."""
     commands = []
     try:
-        from plugins.sql_agent.cli import add_sql_commands
+        from venn_plugins.sql_agent.cli import add_sql_commands
 
         commands.append(add_sql_commands)
     except ImportError:
         pass
     try:
-        from bots.cli import add_plugin_commands
+        from venn_bots.cli import add_plugin_commands
 
         commands.append(add_plugin_commands)
     except ImportError:

@@ -6,8 +6,8 @@ and clean-up steps to ``app``, and subscribers to the event bus.
 
 from __future__ import annotations
 
-from bots import setup as setup_bots
-from plugins.sql_agent.api import setup as setup_sql_agent
+from venn_bots import setup as setup_bots
+from venn_plugins.sql_agent.api import setup as setup_sql_agent
 from venn.realtime import setup_realtime
 from venn.web import setup_web
 

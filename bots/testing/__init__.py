@@ -5,7 +5,7 @@ on an in-memory SQLite database with the embedded job queue, creates an admin, a
 user ``alice``, a channel and a thread, and enables your plugin there. You post as
 a user and get the bot's replies once every job the message caused has finished::
 
-    from bots.testing import testbot  # or: pytest_plugins = ["bots.testing"]
+    from venn_bots.testing import testbot  # or: pytest_plugins = ["venn_bots.testing"]
 
     async def test_echo(testbot):
         bot = await testbot(EchoPlugin, config={"prefix": "> "})
@@ -27,12 +27,12 @@ from typing import Any
 
 import pytest
 
-from bots.keys import RUNTIME
-from bots.models import BotScope
-from bots.plugin import Plugin
-from bots.runtime import BotRuntime, JobOutcome
-from bots.settings import BotSettings
-from bots.storage import KVStore
+from venn_bots.keys import RUNTIME
+from venn_bots.models import BotScope
+from venn_bots.plugin import Plugin
+from venn_bots.runtime import BotRuntime, JobOutcome
+from venn_bots.settings import BotSettings
+from venn_bots.storage import KVStore
 from venn.events import Event
 
 __all__ = ["BotHarness", "BotJobFailed", "Reply", "testbot"]
@@ -121,7 +121,7 @@ class BotHarness:
         """Start Venn with ``plugins`` and enable each on the thread (or ``scope="channel"``).
 
         ``config`` is the config of the (first) plugin; ``configs`` gives one per
-        plugin name. ``database_url`` defaults to an in-memory SQLite database. ``bot_settings`` override :class:`bots.settings.BotSettings`
+        plugin name. ``database_url`` defaults to an in-memory SQLite database. ``bot_settings`` override :class:`venn_bots.settings.BotSettings`
         (``handler_timeout=0.5``, ``queue_size=2``, ...). ``discover=True`` also
         loads the installed plugins.
         """

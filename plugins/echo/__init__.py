@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from bots import Context, Plugin, PluginConfig, command, on_message
+from venn_bots import Context, Plugin, PluginConfig, command, on_message
 
 
 class EchoConfig(PluginConfig):

@@ -5,7 +5,7 @@
 
 from __future__ import annotations
 
-from bots import Context, Plugin, command
+from venn_bots import Context, Plugin, command
 
 class HelpPlugin(Plugin):
     name = "help"

@@ -3,7 +3,7 @@
 In a thread where an admin enabled it with a list of tables:
 
 * ``/ask <question>`` (or a mention of the bot, ``@sql <question>``) runs the LLM agent
-  (:func:`plugins.sql_agent.agent.answer_question`) over the allowed tables;
+  (:func:`venn_plugins.sql_agent.agent.answer_question`) over the allowed tables;
 * ``/sql <SELECT ...>`` runs the user's own query through the same guard;
 * ``POST /api/v1/threads/{id}/llm-query`` does what ``/ask`` does (see :mod:`.api`).
 
@@ -25,12 +25,12 @@ from typing import Any
 
 from pydantic import Field, field_validator
 
-from bots import Context, Plugin, PluginConfig, command, on_event, on_mention
-from plugins.sql_agent.guard import SQLGuardError
-from plugins.sql_agent.models import QuerySource, QueryStatus, SqlQuery
-from plugins.sql_agent.render import result_body, result_payload
-from plugins.sql_agent.runner import GuardedSQL, is_table_name
-from plugins.sql_agent.warehouse import QueryResult, Warehouse, WarehouseError, open_warehouse
+from venn_bots import Context, Plugin, PluginConfig, command, on_event, on_mention
+from venn_plugins.sql_agent.guard import SQLGuardError
+from venn_plugins.sql_agent.models import QuerySource, QueryStatus, SqlQuery
+from venn_plugins.sql_agent.render import result_body, result_payload
+from venn_plugins.sql_agent.runner import GuardedSQL, is_table_name
+from venn_plugins.sql_agent.warehouse import QueryResult, Warehouse, WarehouseError, open_warehouse
 
 log = logging.getLogger("venn.plugins.sql")
 
@@ -45,7 +45,7 @@ SQL_HANDLER_TIMEOUT = MAX_TIMEOUT_SECONDS + 30
 ASK_HANDLER_TIMEOUT = 3 * MAX_TIMEOUT_SECONDS + 60
 #: the agent's model calls per question
 MAX_STEPS = 8
-#: the event the REST endpoint's jobs carry (see plugins.sql_agent.api)
+#: the event the REST endpoint's jobs carry (see venn_plugins.sql_agent.api)
 LLM_QUERY_EVENT = "llm_query"
 
 
@@ -176,15 +176,15 @@ class SQLAgentPlugin(Plugin):
 
     async def _agent(self, ctx: Context, query: SqlQuery) -> None:
         if self.llm is None:
-            from plugins.sql_agent.llm import HOW_TO_CONFIGURE
+            from venn_plugins.sql_agent.llm import HOW_TO_CONFIGURE
 
             await self._failed(ctx, query, HOW_TO_CONFIGURE)
             return
         guarded = await self._guarded(ctx, query)
         if guarded is None:
             return
-        from plugins.sql_agent.agent import AgentError, answer_question
-        from plugins.sql_agent.memory import load_history, remember
+        from venn_plugins.sql_agent.agent import AgentError, answer_question
+        from venn_plugins.sql_agent.memory import load_history, remember
 
         store = ctx.thread_store if ctx.thread is not None else ctx.channel_store
 
@@ -322,7 +322,7 @@ def _tables(ctx: Context) -> str:
 def _build_llm(settings: Any) -> Any:
     """The LLM, or None (not configured, or the agent's modules are missing)."""
     try:
-        from plugins.sql_agent.llm import build_llm
+        from venn_plugins.sql_agent.llm import build_llm
     except ImportError:  # pragma: no cover - the agent ships with the plugin
         log.warning("the SQL agent's LLM module is missing: /ask is unavailable")
         return None

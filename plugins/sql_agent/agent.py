@@ -1,7 +1,7 @@
 """The SQL agent: a language model answers a question by calling tools over the warehouse.
 
 :func:`answer_question` gives the model four tools, all backed by the question's
-:class:`~plugins.sql_agent.runner.GuardedSQL` (so every statement is guarded and audited,
+:class:`~venn_plugins.sql_agent.runner.GuardedSQL` (so every statement is guarded and audited,
 whoever wrote it):
 
 ``list_tables``
@@ -39,13 +39,13 @@ from typing import TYPE_CHECKING, Any
 
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage, ToolMessage
 
-from plugins.sql_agent.guard import SQLGuardError
+from venn_plugins.sql_agent.guard import SQLGuardError
 
 if TYPE_CHECKING:
     from langchain_core.language_models import BaseChatModel
 
-    from plugins.sql_agent.runner import GuardedSQL
-    from plugins.sql_agent.warehouse import QueryResult, TableInfo
+    from venn_plugins.sql_agent.runner import GuardedSQL
+    from venn_plugins.sql_agent.warehouse import QueryResult, TableInfo
 
 log = logging.getLogger("venn.plugins.sql.agent")
 
@@ -134,7 +134,7 @@ TOOL_NAMES = frozenset(t["function"]["name"] for t in TOOLS)
 
 def _tool_errors() -> tuple[type[BaseException], ...]:
     """The errors a tool reports to the model instead of raising."""
-    from plugins.sql_agent.warehouse import WarehouseError
+    from venn_plugins.sql_agent.warehouse import WarehouseError
 
     return (SQLGuardError, WarehouseError)
 
@@ -347,7 +347,7 @@ async def answer_question(
 ) -> AgentAnswer:
     """Answer ``question`` with ``llm``, querying the warehouse through ``sql``.
 
-    ``history`` is the thread's earlier questions (:func:`plugins.sql_agent.memory.load_history`).
+    ``history`` is the thread's earlier questions (:func:`venn_plugins.sql_agent.memory.load_history`).
     Calls ``on_status("thinking", {})`` before each model call and
     ``on_status("running_sql", {"sql": ...})`` before each statement runs. Raises
     :class:`AgentError` when the model makes ``max_steps`` calls without a final answer

@@ -24,10 +24,10 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from tortoise.expressions import Subquery
 
-from bots.keys import RUNTIME
-from bots.service import effective_enablements
-from plugins.sql_agent import LLM_QUERY_EVENT, SQLAgentPlugin, SQLConfig
-from plugins.sql_agent.models import QuerySource, QueryStatus, SqlQuery, SqlStatement, Verdict
+from venn_bots.keys import RUNTIME
+from venn_bots.service import effective_enablements
+from venn_plugins.sql_agent import LLM_QUERY_EVENT, SQLAgentPlugin, SQLConfig
+from venn_plugins.sql_agent.models import QuerySource, QueryStatus, SqlQuery, SqlStatement, Verdict
 from venn.api.openapi import EXTRA_SCHEMAS
 from venn.api.routing import ApiRouter, Call
 from venn.db.models import Role

@@ -20,7 +20,7 @@ import logging
 import sys
 from collections.abc import Iterator
 
-from plugins.sql_agent.guard import SUPPORTED_DIALECTS, SQLGuardError, check_sql
+from venn_plugins.sql_agent.guard import SUPPORTED_DIALECTS, SQLGuardError, check_sql
 
 __all__ = ["add_sql_commands", "cmd_check", "main"]
 

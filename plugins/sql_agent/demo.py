@@ -25,7 +25,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from plugins.sql_agent.warehouse import SQLAlchemyWarehouse
+from venn_plugins.sql_agent.warehouse import SQLAlchemyWarehouse
 
 log = logging.getLogger("venn.plugins.sql.demo")
 

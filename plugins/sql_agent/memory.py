@@ -1,6 +1,6 @@
 """The SQL agent's memory of a thread: its last few questions, their SQL and a digest.
 
-Kept in the plugin's thread storage (:class:`bots.storage.KVStore`, in the database), so
+Kept in the plugin's thread storage (:class:`venn_bots.storage.KVStore`, in the database), so
 a follow-up question sees the earlier ones after a restart too. Each question is one key,
 ``agent_history/<time>-<random>`` (so two questions answered at once in one thread, even
 by two server processes, never overwrite each other), and the oldest keys beyond the
@@ -17,10 +17,10 @@ import time
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from bots.storage import KVStore
+    from venn_bots.storage import KVStore
 
-    from plugins.sql_agent.agent import AgentAnswer
-    from plugins.sql_agent.warehouse import QueryResult
+    from venn_plugins.sql_agent.agent import AgentAnswer
+    from venn_plugins.sql_agent.warehouse import QueryResult
 
 #: the prefix of the storage keys of the history (one key per question)
 PREFIX = "agent_history/"

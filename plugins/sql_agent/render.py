@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from plugins.sql_agent.warehouse import QueryResult
+from venn_plugins.sql_agent.warehouse import QueryResult
 
 #: rows of the result shown in the message body (the payload keeps them all)
 BODY_ROWS = 20

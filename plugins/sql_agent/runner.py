@@ -1,11 +1,11 @@
 """One question's guarded access to the warehouse, and its audit trail.
 
 :class:`GuardedSQL` is the only way the SQL agent (and ``/sql``) reaches the warehouse.
-Every statement, whoever wrote it, goes through :func:`plugins.sql_agent.guard.check_sql`
+Every statement, whoever wrote it, goes through :func:`venn_plugins.sql_agent.guard.check_sql`
 with the thread's allow-list, row limit, the warehouse's dialect and its default
 database and schema; every statement, allowed or refused, is written to the audit
-(:class:`plugins.sql_agent.models.SqlStatement`) under the question's
-:class:`~plugins.sql_agent.models.SqlQuery`.
+(:class:`venn_plugins.sql_agent.models.SqlStatement`) under the question's
+:class:`~venn_plugins.sql_agent.models.SqlQuery`.
 """
 
 from __future__ import annotations
@@ -16,9 +16,9 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from plugins.sql_agent.guard import SQLGuardError, check_sql, table_name_parts
-from plugins.sql_agent.models import SqlStatement, StatementKind, Verdict
-from plugins.sql_agent.warehouse import QueryResult, TableInfo, Warehouse, WarehouseError, query_tag, sample_sql
+from venn_plugins.sql_agent.guard import SQLGuardError, check_sql, table_name_parts
+from venn_plugins.sql_agent.models import SqlStatement, StatementKind, Verdict
+from venn_plugins.sql_agent.warehouse import QueryResult, TableInfo, Warehouse, WarehouseError, query_tag, sample_sql
 
 log = logging.getLogger("venn.plugins.sql.runner")
 
@@ -37,7 +37,7 @@ class GuardedSQL:
     """One question's access to the warehouse: allow-listed tables only, every statement
     guarded and audited.
 
-    ``query_id`` ties the audit rows to a :class:`~plugins.sql_agent.models.SqlQuery`;
+    ``query_id`` ties the audit rows to a :class:`~venn_plugins.sql_agent.models.SqlQuery`;
     without one, statements are kept in :attr:`statements` only (tests, tools).
     """
 

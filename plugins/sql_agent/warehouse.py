@@ -11,7 +11,7 @@ Three kinds, chosen from the settings by :func:`open_warehouse`:
   ``statement_timeout``, ``application_name`` as the tag) or a DuckDB file (opened
   read-only). The guard then uses that dialect.
 * **The DuckDB demo warehouse** (neither set): made under ``VENN_DATA_DIR`` on first use
-  (see :mod:`plugins.sql_agent.demo`) and opened read-only.
+  (see :mod:`venn_plugins.sql_agent.demo`) and opened read-only.
 
 Queries run in a small thread pool (``pool_size`` threads, as many connections), never
 on the event loop, so a slow warehouse never blocks chat. Each query has a timeout on
@@ -39,7 +39,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from plugins.sql_agent.guard import check_sql, table_name_parts
+from venn_plugins.sql_agent.guard import check_sql, table_name_parts
 
 log = logging.getLogger("venn.plugins.sql.warehouse")
 
@@ -143,7 +143,7 @@ class Warehouse:
     """A warehouse: ``await run(sql, ...)`` and ``await describe(table, ...)``.
 
     ``run`` executes SQL that has already passed the guard; callers go through
-    :class:`plugins.sql_agent.runner.GuardedSQL`, never here directly.
+    :class:`venn_plugins.sql_agent.runner.GuardedSQL`, never here directly.
     """
 
     #: sqlglot dialect of the guard
@@ -696,7 +696,7 @@ def open_warehouse(settings: Any, *, pool_size: int = DEFAULT_POOL_SIZE, stateme
             statement_timeout=statement_timeout,
             pool_size=pool_size,
         )
-    from plugins.sql_agent.demo import DemoWarehouse
+    from venn_plugins.sql_agent.demo import DemoWarehouse
 
     return DemoWarehouse(Path(settings.data_dir), pool_size=pool_size)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bots.testing import testbot  # noqa: F401
+from venn_bots.testing import testbot  # noqa: F401
 from tests.bots import tiny_package
 
 

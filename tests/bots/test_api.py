@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bots.keys import RUNTIME
+from venn_bots.keys import RUNTIME
 from tests.helpers import wait_for
 
 

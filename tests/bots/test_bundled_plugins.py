@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from plugins.echo import EchoPlugin
-from plugins.help import HelpPlugin
+from venn_plugins.echo import EchoPlugin
+from venn_plugins.help import HelpPlugin
 from venn.errors import ValidationFailed
 
 

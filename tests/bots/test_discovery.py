@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from bots import registry
+from venn_bots import registry
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -28,7 +28,7 @@ def test_bundled_plugins_are_found():
     found = registry.discover(refresh=True)
     registry._cache = None
     assert {"echo", "help"} <= set(found.plugins)
-    assert found.plugins["echo"].source == "bundled plugins.echo"
+    assert found.plugins["echo"].source == "bundled venn_plugins.echo"
 
 
 def test_an_installed_package_is_found_by_its_entry_point(installed):
@@ -66,7 +66,7 @@ def test_venn_plugins_list(tiny_site):
     result = _venn("plugins", "list", pythonpath=tiny_site)
     assert result.returncode == 0, result.stderr
     out = result.stdout
-    assert "echo 1.0.0  (bundled plugins.echo)" in out and "/echo TEXT  - Repeat the text after the command." in out
+    assert "echo 1.0.0  (bundled venn_plugins.echo)" in out and "/echo TEXT  - Repeat the text after the command." in out
     assert "counter 0.3.0  (entry point counter = venn_tiny_plugins:CounterPlugin" in out
     assert '"prefix": {' in out  # echo's config schema
     assert "Skipped (failed to load):" in result.stderr and "ModuleNotFoundError" in result.stderr

@@ -7,8 +7,8 @@ import re
 import pytest
 from pydantic import BaseModel, Field
 
-from bots import Plugin, PluginConfig, PluginError, command, on_event, on_mention, on_message
-from bots.plugin import HelpRequested, UsageError, parse_args, parse_command_line, select_handlers, split_args
+from venn_bots import Plugin, PluginConfig, PluginError, command, on_event, on_mention, on_message
+from venn_bots.plugin import HelpRequested, UsageError, parse_args, parse_command_line, select_handlers, split_args
 
 
 class Args(BaseModel):

@@ -7,7 +7,7 @@ import uuid
 
 import pytest
 
-from bots.queue import Job, RedisStreamJobQueue
+from venn_bots.queue import Job, RedisStreamJobQueue
 from tests.helpers import require_redis
 
 pytestmark = pytest.mark.redis

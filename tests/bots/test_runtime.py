@@ -11,11 +11,11 @@ from pydantic import BaseModel, Field
 
 from typing import Annotated
 
-from bots import Plugin, PluginConfig, Positional, command, on_event, on_message
-from bots.models import BotEnablement
-from bots.queue import Delivery, Job
-from bots.testing import BotJobFailed
-from plugins.echo import EchoPlugin
+from venn_bots import Plugin, PluginConfig, Positional, command, on_event, on_message
+from venn_bots.models import BotEnablement
+from venn_bots.queue import Delivery, Job
+from venn_bots.testing import BotJobFailed
+from venn_plugins.echo import EchoPlugin
 from venn.schemas import MessageCreateIn
 
 
@@ -431,6 +431,6 @@ async def test_a_bot_enabled_in_a_channel_after_messages_wakes_on_the_next_one(t
 
 
 def _channel_scope(channel_id: int):
-    from bots.models import BotScope
+    from venn_bots.models import BotScope
 
     return BotScope.CHANNEL, channel_id

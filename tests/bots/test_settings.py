@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bots.settings import load_bot_settings
+from venn_bots.settings import load_bot_settings
 from venn.config import SettingsError
 
 

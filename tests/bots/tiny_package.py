@@ -23,7 +23,7 @@ FILES = {
 import asyncio
 import os
 
-from bots import Plugin, command, on_message
+from venn_bots import Plugin, command, on_message
 
 
 def _log(line):

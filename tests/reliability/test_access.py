@@ -40,7 +40,7 @@ async def world(client, chat: Chat, settings):
         "root_message_id": message["id"], "user_id": alice.id, "plugin": "echo",
     }
     try:
-        from plugins.sql_agent.models import QueryStatus, QuerySource, SqlQuery
+        from venn_plugins.sql_agent.models import QueryStatus, QuerySource, SqlQuery
     except ImportError:
         ids["query_id"] = 999_999
     else:

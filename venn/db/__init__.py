@@ -16,7 +16,7 @@ from tortoise.migrations.api import migrate as tortoise_migrate
 APP_LABEL = "venn"
 #: Modules whose models belong to Venn's single Tortoise app. Later layers (bots,
 #: plugins) add their tables to the same app so that one migration history covers all.
-MODEL_MODULES = ["venn.db.models", "bots.models", "plugins.sql_agent.models"]
+MODEL_MODULES = ["venn.db.models", "venn_bots.models", "venn_plugins.sql_agent.models"]
 MIGRATIONS_MODULE = "venn.db.migrations"
 MEMORY_URL = "sqlite://:memory:"
 

@@ -22,6 +22,6 @@ async def openai_stub():
 def agent_demo_file(tmp_path_factory):
     """The DuckDB demo warehouse (built for today), once per session; open it with
     ``SQLAlchemyWarehouse(f"duckdb:///{agent_demo_file}")`` or VENN_WAREHOUSE_URL."""
-    from plugins.sql_agent.demo import build_demo
+    from venn_plugins.sql_agent.demo import build_demo
 
     return build_demo(tmp_path_factory.mktemp("agent-warehouse") / "demo.duckdb")

@@ -11,7 +11,7 @@ import datetime as dt
 
 import pytest
 
-from plugins.sql_agent.demo import ensure_demo
+from venn_plugins.sql_agent.demo import ensure_demo
 
 ALL_TABLES = ["customers", "orders", "order_items", "products"]
 

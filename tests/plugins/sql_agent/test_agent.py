@@ -10,10 +10,10 @@ from typing import Any
 
 import pytest
 
-from plugins.sql_agent.agent import LAST_STEP_NOTE, MAX_ROWS_SHOWN, AgentError, answer_question, render_result
-from plugins.sql_agent.llm import build_llm
-from plugins.sql_agent.runner import GuardedSQL
-from plugins.sql_agent.warehouse import QueryResult, SQLAlchemyWarehouse
+from venn_plugins.sql_agent.agent import LAST_STEP_NOTE, MAX_ROWS_SHOWN, AgentError, answer_question, render_result
+from venn_plugins.sql_agent.llm import build_llm
+from venn_plugins.sql_agent.runner import GuardedSQL
+from venn_plugins.sql_agent.warehouse import QueryResult, SQLAlchemyWarehouse
 from tests.plugins.sql_agent.openai_stub_server import Reply, call, calls, http_error, text
 
 KEY = "sk-agent-test-key-5f1e2d3c4b5a"

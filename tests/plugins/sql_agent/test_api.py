@@ -8,7 +8,7 @@ import io
 
 import pytest
 
-from plugins.sql_agent.models import SqlQuery
+from venn_plugins.sql_agent.models import SqlQuery
 from tests.helpers import wait_for
 from tests.plugins.sql_agent.kit import ALL_TABLES, demo_warehouse_url, sql_env  # noqa: F401
 from tests.plugins.sql_agent.openai_stub_server import call, text

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import pytest
 
-from bots.testing import testbot  # noqa: F401
-from plugins.sql_agent import MAX_STEPS, SQLAgentPlugin
-from plugins.sql_agent.llm import HOW_TO_CONFIGURE
-from plugins.sql_agent.memory import load_history
+from venn_bots.testing import testbot  # noqa: F401
+from venn_plugins.sql_agent import MAX_STEPS, SQLAgentPlugin
+from venn_plugins.sql_agent.llm import HOW_TO_CONFIGURE
+from venn_plugins.sql_agent.memory import load_history
 from tests.plugins.sql_agent.openai_stub_server import call, http_error, text
 
 KEY = "sk-ask-test-key-99aa88bb77cc"

@@ -12,8 +12,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from plugins.sql_agent.demo import DEMO_TABLES, DemoWarehouse, build_demo, demo_path, ensure_demo, generate
-from plugins.sql_agent.guard import check_sql
+from venn_plugins.sql_agent.demo import DEMO_TABLES, DemoWarehouse, build_demo, demo_path, ensure_demo, generate
+from venn_plugins.sql_agent.guard import check_sql
 
 ROOT = Path(__file__).resolve().parents[3]
 TODAY = dt.datetime.now(dt.timezone.utc).date()
@@ -114,7 +114,7 @@ def test_demo_is_rebuilt_only_when_made_on_an_earlier_day(tmp_path):
 def test_two_processes_building_at_once_leave_one_valid_file(tmp_path):
     code = (
         "import sys, datetime; sys.path.insert(0, sys.argv[1]);"
-        "from plugins.sql_agent.demo import build_demo;"
+        "from venn_plugins.sql_agent.demo import build_demo;"
         "build_demo(sys.argv[2], datetime.date.fromisoformat(sys.argv[3]))"
     )
     target = tmp_path / "demo_warehouse.duckdb"

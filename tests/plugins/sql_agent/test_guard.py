@@ -15,8 +15,8 @@ import sqlglot
 from sqlglot import exp
 from sqlglot.optimizer.scope import traverse_scope
 
-from plugins.sql_agent import guard
-from plugins.sql_agent.guard import SQLGuardError, check_sql, referenced_tables
+from venn_plugins.sql_agent import guard
+from venn_plugins.sql_agent.guard import SQLGuardError, check_sql, referenced_tables
 
 ALLOWED = ["orders", "customers", "sales.items", "ANALYTICS.PUBLIC.EVENTS"]
 DEFAULTS = {"default_database": "ANALYTICS", "default_schema": "PUBLIC"}

@@ -12,7 +12,7 @@ import pytest
 import sqlglot
 from sqlglot import exp
 
-from plugins.sql_agent.cli import add_sql_commands, main
+from venn_plugins.sql_agent.cli import add_sql_commands, main
 
 REPO = Path(__file__).resolve().parents[3]
 
@@ -123,7 +123,7 @@ def test_add_sql_commands_registers_sql_check(capsys):
 
 
 def run_subprocess(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
-    code = "import sys; from plugins.sql_agent.cli import main; sys.exit(main())"
+    code = "import sys; from venn_plugins.sql_agent.cli import main; sys.exit(main())"
     return subprocess.run(
         [sys.executable, "-c", code, *args],
         cwd=REPO,

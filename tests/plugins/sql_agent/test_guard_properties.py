@@ -25,7 +25,7 @@ from sqlglot import exp
 from sqlglot.optimizer.normalize_identifiers import normalize_identifiers
 from sqlglot.optimizer.scope import traverse_scope
 
-from plugins.sql_agent.guard import SQLGuardError, check_sql
+from venn_plugins.sql_agent.guard import SQLGuardError, check_sql
 
 DIALECTS = ["snowflake", "duckdb", "postgres"]
 ALLOWED = ["orders", "customers"]

@@ -5,10 +5,10 @@ from __future__ import annotations
 import asyncio
 import json
 
-from bots.storage import KVStore
-from plugins.sql_agent import memory
-from plugins.sql_agent.agent import AgentAnswer, render_history
-from plugins.sql_agent.warehouse import QueryResult
+from venn_bots.storage import KVStore
+from venn_plugins.sql_agent import memory
+from venn_plugins.sql_agent.agent import AgentAnswer, render_history
+from venn_plugins.sql_agent.warehouse import QueryResult
 from venn.db import apply_migrations, close_database, open_database
 
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from bots.testing import testbot  # noqa: F401
-from plugins.sql_agent import MAX_TIMEOUT_SECONDS, SQLAgentPlugin
-from plugins.sql_agent.models import QueryStatus, SqlQuery, SqlStatement
-from plugins.sql_agent.render import BODY_ROWS, PAYLOAD_ROWS
+from venn_bots.testing import testbot  # noqa: F401
+from venn_plugins.sql_agent import MAX_TIMEOUT_SECONDS, SQLAgentPlugin
+from venn_plugins.sql_agent.models import QueryStatus, SqlQuery, SqlStatement
+from venn_plugins.sql_agent.render import BODY_ROWS, PAYLOAD_ROWS
 from tests.plugins.sql_agent.kit import ALL_TABLES, demo_warehouse_url, sql_env  # noqa: F401
 from tests.plugins.sql_agent.openai_stub_server import call, text
 from venn.errors import ValidationFailed
@@ -226,7 +226,7 @@ async def test_an_internal_failure_closes_the_query_as_an_error(sqlbot, monkeypa
 
 
 def test_cells_cannot_break_the_markdown_table():
-    from plugins.sql_agent.render import markdown_table
+    from venn_plugins.sql_agent.render import markdown_table
 
     table = markdown_table(["a|b", "c"], [["x | y", "line\nbreak"], [None, 1234.5]])
     assert table.splitlines() == [

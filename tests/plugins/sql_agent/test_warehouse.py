@@ -15,7 +15,7 @@ import logging
 import duckdb
 import pytest
 
-from plugins.sql_agent.warehouse import (
+from venn_plugins.sql_agent.warehouse import (
     SnowflakeWarehouse,
     SQLAlchemyWarehouse,
     WarehouseError,
@@ -325,7 +325,7 @@ def test_values_become_json_friendly():
 
 
 def test_table_names_are_read_as_the_warehouse_resolves_them():
-    from plugins.sql_agent.guard import table_name_parts
+    from venn_plugins.sql_agent.guard import table_name_parts
 
     assert table_name_parts("analytics.sales.orders") == ["ANALYTICS", "SALES", "ORDERS"]
     assert table_name_parts('sales."Order Lines"') == ["SALES", "Order Lines"]

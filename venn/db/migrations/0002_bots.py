@@ -1,6 +1,6 @@
 from tortoise import migrations
 from tortoise.migrations import operations as ops
-from bots.models import AuditAction, BotScope, StoreScope
+from venn_bots.models import AuditAction, BotScope, StoreScope
 from orjson import loads
 from tortoise.fields.base import OnDelete
 from tortoise.fields.data import JSON_DUMPS

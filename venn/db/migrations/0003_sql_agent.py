@@ -1,7 +1,7 @@
 from tortoise import migrations
 from tortoise.migrations import operations as ops
 from orjson import loads
-from plugins.sql_agent.models import QuerySource, QueryStatus, StatementKind, Verdict
+from venn_plugins.sql_agent.models import QuerySource, QueryStatus, StatementKind, Verdict
 from tortoise.fields.base import OnDelete
 from tortoise.fields.data import JSON_DUMPS
 from tortoise import fields
