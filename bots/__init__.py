@@ -16,8 +16,6 @@ See docs/plugins.md.
 
 from __future__ import annotations
 
-from typing import Any
-
 from venn_bots.context import ChannelInfo, Context, MessageInfo, ThreadInfo, UserInfo
 from venn_bots.plugin import (
     Plugin,
@@ -48,12 +46,4 @@ __all__ = [
     "on_event",
     "on_mention",
     "on_message",
-    "setup",
 ]
-
-
-def setup(app: Any, router: Any) -> None:
-    """The app-factory extension (see venn/extensions.py)."""
-    from venn_bots.extension import setup as _setup
-
-    _setup(app, router)

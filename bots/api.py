@@ -9,7 +9,6 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from venn_bots.keys import RUNTIME
 from venn_bots.models import BotScope
 from venn_bots.service import BotService
-from venn.api.openapi import EXTRA_SCHEMAS
 from venn.api.routing import ApiRouter, Call
 from venn.db.models import Role
 from venn.schemas import Id, Input
@@ -109,7 +108,7 @@ async def bot_audit(call: Call):
 _CONFIG = {"type": ["object", "null"], "description": "Shown only to those who may change it."}
 _TS = {"type": ["string", "null"], "format": "date-time"}
 
-EXTRA_SCHEMAS.update(
+bots_api.schemas.update(
     {
         "PluginCommand": {
             "type": "object",

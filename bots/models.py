@@ -1,6 +1,7 @@
-"""The bot runtime's tables, in Venn's single Tortoise app ("venn").
+"""The bot runtime's tables, in the Tortoise app ``bots``.
 
-Created and changed only by the migrations in ``venn/db/migrations`` (0002_bots).
+Created and changed only by the bot runtime's own migrations (``bots/migrations``),
+applied after the core's.
 """
 
 from __future__ import annotations

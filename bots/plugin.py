@@ -33,6 +33,8 @@ from typing import TYPE_CHECKING, Any, ClassVar, Union, get_args, get_origin
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from venn.extension import Extension
+
 if TYPE_CHECKING:
     from venn_bots.runtime import BotRuntime
     from venn_bots.storage import KVStore
@@ -278,9 +280,12 @@ def on_event(*names: str, timeout: float | None = None, bots: bool = False):
 # The base class -------------------------------------------------------------
 
 
-class Plugin:
+class Plugin(Extension):
     """Subclass this, set ``name`` (and ideally ``description``, ``version``, ``Config``)
     and decorate ``async def handler(self, ctx)`` methods.
+
+    A plugin is also a :class:`venn.extension.Extension`: the same class may add REST
+    routes, tables, settings, CLI commands and web renderers (docs/plugins.md).
 
     Class attributes:
 
@@ -307,10 +312,15 @@ class Plugin:
     max_replies: ClassVar[int] = 20
     see_bots: ClassVar[bool] = False
     handlers: ClassVar[tuple[HandlerSpec, ...]] = ()
+    #: bot plugins run on the bot runtime
+    requires: ClassVar[tuple[str, ...]] = ("bots",)
 
     # set by the runtime before setup()
     runtime: BotRuntime
     log: Any
+    #: the plugin's own settings (its ``Settings`` class, read from the environment and
+    #: `.env`), or None without one
+    settings: Any = None
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)

@@ -1,43 +1,34 @@
-"""Finding plugins: bundled ones under ``plugins/`` and installed ones by entry point.
+"""The bot plugins among the app's plugins (see :mod:`venn.extensions`).
 
-- Bundled: every package ``plugins/<name>/`` whose ``__init__`` sets ``plugin = MyPlugin``
-  (or ``PLUGIN``). A package without one is a helper and is skipped quietly.
-- Installed: the entry-point group ``venn.plugins``; each entry names a Plugin
-  subclass (``echo2 = my_pkg.plugin:EchoPlugin``) or a module that sets ``plugin``.
+Every plugin, bundled or not, is found through the entry-point group ``venn.plugins``
+of its distribution; each entry names an :class:`~venn.extension.Extension` subclass
+(``echo2 = my_pkg.plugin:EchoPlugin``) or a module that sets ``plugin``. The bot
+plugins are those that subclass :class:`~venn_bots.plugin.Plugin`.
 
-A plugin that fails to import (or is invalid, or clashes with a name already
-loaded) is reported in :attr:`Discovery.failures` and skipped; the others load.
+A plugin that fails to import (or is invalid, or clashes with a name already loaded)
+is reported in :attr:`Discovery.failures` and skipped; the others load.
 """
 
 from __future__ import annotations
 
-import importlib
-import importlib.metadata
 import logging
-import pkgutil
-import traceback
-import types
 from dataclasses import dataclass, field
+from typing import Any
 
+from venn.extension import ENTRY_POINT_GROUP
+from venn.extensions import LoadFailure as Failure
+from venn.extensions import discover_extensions
 from venn_bots.plugin import Plugin, PluginError, validate_plugin_class
 
 log = logging.getLogger("venn.bots.registry")
 
-ENTRY_POINT_GROUP = "venn.plugins"
-BUNDLED_PACKAGE = "venn_plugins"
+__all__ = ["ENTRY_POINT_GROUP", "Discovery", "Failure", "Found", "discover"]
 
 
 @dataclass(frozen=True)
 class Found:
     cls: type[Plugin]
-    source: str  # "bundled venn_plugins.echo" / "entry point echo2 = pkg:Echo"
-
-
-@dataclass(frozen=True)
-class Failure:
-    source: str
-    error: str
-    detail: str = ""
+    source: str  # "entry point echo = venn_plugins.echo:EchoPlugin (venn-chat 0.2.0)"
 
 
 @dataclass
@@ -61,81 +52,13 @@ class Discovery:
         self.plugins[cls.name] = Found(cls, source)
 
 
-def plugin_from(obj: object, where: str) -> type[Plugin]:
-    """The Plugin class an entry point or a bundled module stands for."""
-    if isinstance(obj, types.ModuleType):
-        target = getattr(obj, "plugin", None) or getattr(obj, "PLUGIN", None)
-        if target is None:
-            raise PluginError(f"{where} sets no `plugin` attribute")
-        obj = target
-    if isinstance(obj, type) and issubclass(obj, Plugin):
-        return obj
-    raise PluginError(f"{where} is not a bots.Plugin subclass (got {obj!r})")
-
-
-def _failure(source: str, exc: BaseException) -> Failure:
-    detail = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__, limit=-3))
-    return Failure(source, f"{type(exc).__name__}: {exc}", detail)
-
-
-def _bundled(found: Discovery) -> None:
-    try:
-        package = importlib.import_module(BUNDLED_PACKAGE)
-    except Exception as exc:  # pragma: no cover - the package ships with Venn
-        found.failures.append(_failure(BUNDLED_PACKAGE, exc))
-        return
-    for info in sorted(pkgutil.iter_modules(package.__path__), key=lambda i: i.name):
-        if not info.ispkg or info.name.startswith("_"):
-            continue
-        module_name = f"{BUNDLED_PACKAGE}.{info.name}"
-        source = f"bundled {module_name}"
-        try:
-            module = importlib.import_module(module_name)
-        except Exception as exc:
-            found.failures.append(_failure(source, exc))
-            continue
-        target = getattr(module, "plugin", None) or getattr(module, "PLUGIN", None)
-        if target is None:
-            log.debug("bundled package without a plugin", extra={"module": module_name})
-            continue
-        try:
-            found.add(plugin_from(target, module_name), source)
-        except PluginError as exc:
-            found.failures.append(Failure(source, str(exc)))
-
-
-def _installed(found: Discovery) -> None:
-    try:
-        entries = importlib.metadata.entry_points(group=ENTRY_POINT_GROUP)
-    except Exception as exc:  # pragma: no cover - broken metadata on the path
-        found.failures.append(_failure(f"entry points {ENTRY_POINT_GROUP}", exc))
-        return
-    seen: set[tuple[str, str]] = set()
-    for entry in sorted(entries, key=lambda e: e.name):
-        if (entry.name, entry.value) in seen:  # the same distribution on the path twice
-            continue
-        seen.add((entry.name, entry.value))
-        dist = getattr(entry, "dist", None)
-        origin = f" ({dist.name} {dist.version})" if dist is not None else ""
-        source = f"entry point {entry.name} = {entry.value}{origin}"
-        try:
-            found.add(plugin_from(entry.load(), entry.value), source)
-        except Exception as exc:
-            found.failures.append(_failure(source, exc))
-
-
-_cache: Discovery | None = None
-
-
-def discover(*, refresh: bool = False) -> Discovery:
-    """Bundled and installed plugins (cached for the process; ``refresh`` looks again)."""
-    global _cache
-    if _cache is not None and not refresh:
-        return _cache
-    found = Discovery()
-    _bundled(found)
-    _installed(found)
-    for failure in found.failures:
-        log.error("plugin skipped: %s: %s", failure.source, failure.error)
-    _cache = found
+def discover(extensions: Any = None, *, refresh: bool = False) -> Discovery:
+    """The bot plugins of ``extensions`` (an app's :class:`~venn.extensions.ExtensionSet`),
+    or of every installed plugin; ``refresh`` looks at the installed packages again."""
+    if extensions is None:
+        extensions = discover_extensions(refresh=refresh)
+    found = Discovery(failures=list(extensions.failures))
+    for cls in extensions.enabled:
+        if isinstance(cls, type) and issubclass(cls, Plugin):
+            found.add(cls, extensions.sources.get(cls.name, cls.__module__))
     return found

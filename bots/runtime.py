@@ -100,10 +100,15 @@ def _jsonable(data: Any) -> Any:
 class BotRuntime:
     """Runs the plugins of one server process. Built by :func:`venn_bots.extension.setup`."""
 
-    def __init__(self, services: Any, settings: BotSettings, *, redis_url: str | None = None) -> None:
+    def __init__(
+        self, services: Any, settings: BotSettings, *, redis_url: str | None = None, extensions: Any = None
+    ) -> None:
         self.services = services
         self.settings = settings
         self.redis_url = redis_url
+        #: the app's plugins (venn.extensions.ExtensionSet): the bot plugins among them
+        #: run here, with their settings; None: every installed plugin
+        self.extensions = extensions
         self.plugins: dict[str, Plugin] = {}
         self.sources: dict[str, str] = {}
         self.bot_users: dict[str, User] = {}
@@ -161,7 +166,7 @@ class BotRuntime:
         self._slots = asyncio.Semaphore(self.settings.workers)
         self._idle = asyncio.Event()
         self._idle.set()
-        found = discover() if (self._classes is None or self._discover) else Discovery()
+        found = discover(self.extensions) if (self._classes is None or self._discover) else Discovery()
         self.failures = list(found.failures)
         candidates = [(f.cls, f.source) for f in found.plugins.values()]
         for cls in self._classes or ():
@@ -215,6 +220,7 @@ class BotRuntime:
                 raise PluginError(f"a plugin named {name!r} is already loaded from {self.sources[name]}")
             plugin = cls()
             plugin.runtime = self
+            plugin.settings = self.plugin_settings(cls)
             plugin.log = JobLog(logging.getLogger(f"venn.plugins.{name}"), {"plugin": name})
             bot = await self._ensure_bot_user(cls)
             self.bot_users[name] = bot
@@ -230,6 +236,17 @@ class BotRuntime:
         self.sources[name] = source
         limit = min(cls.concurrency or self.settings.plugin_concurrency, self.settings.workers)
         self._sems[name] = asyncio.Semaphore(max(1, limit))
+
+    def plugin_settings(self, cls: type[Plugin]) -> Any:
+        """The plugin's own settings: as the app read them, else read now (a plugin
+        given to the test kit), or None when it declares no ``Settings``."""
+        if self.extensions is not None and self.extensions.get(cls.name) is cls:
+            return self.extensions.settings_for(cls.name)
+        if cls.Settings is None:
+            return None
+        from venn.config import read_settings
+
+        return read_settings(cls.Settings)
 
     async def _ensure_bot_user(self, cls: type[Plugin]) -> User:
         """The plugin's own bot user: its name, or ``name-bot`` if a person has that name."""

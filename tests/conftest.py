@@ -33,7 +33,13 @@ async def database_url(backend, tmp_path) -> str:
 
 
 @pytest.fixture
-def make_settings(tmp_path):
+def settings_class() -> type[Settings]:
+    """The settings class ``make_settings`` builds (a plugin's tests add their settings)."""
+    return Settings
+
+
+@pytest.fixture
+def make_settings(tmp_path, settings_class):
     def factory(**overrides: Any) -> Settings:
         values: dict[str, Any] = {
             "data_dir": tmp_path / "data",
@@ -42,7 +48,7 @@ def make_settings(tmp_path):
             "rate_limit_logins_per_minute": 10_000,
         }
         values.update(overrides)
-        return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+        return settings_class(_env_file=None, **values)  # type: ignore[call-arg]
 
     return factory
 

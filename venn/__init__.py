@@ -1,3 +1,3 @@
 """Venn: a Slack-style chat server with a bot framework."""
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"

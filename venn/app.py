@@ -1,26 +1,29 @@
-"""The application factory: wires settings, storage, services and transports."""
+"""The application factory: wires settings, storage, services, transports and plugins."""
 
 from __future__ import annotations
 
-from venn import keys
-
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable, Mapping
+from typing import Any
 
 from aiohttp import web
 
-from venn import db
+from venn import db, keys
 from venn.api.middleware import api_middleware, authenticate_request
 from venn.api.ops import ops
 from venn.api.routing import ApiRouter
 from venn.api.v1 import api
 from venn.config import Settings, load_settings
 from venn.events import EventBus
+from venn.extension import Extension
+from venn.extensions import load_extensions
 from venn.metrics import Metrics
 from venn.presence import MemoryPresence, RedisPresence
 from venn.ratelimit import MemoryRateLimiter, RedisRateLimiter
 from venn.security.tokens import TokenSigner
+from venn.realtime import setup_realtime
 from venn.services import Services
+from venn.web import setup_web
 
 log = logging.getLogger("venn.app")
 
@@ -33,11 +36,27 @@ def build_router() -> ApiRouter:
     return router
 
 
-def create_app(settings: Settings | None = None) -> web.Application:
-    """A ready-to-run aiohttp application. Storage opens on start-up, closes on clean-up."""
+def create_app(
+    settings: Settings | None = None,
+    *,
+    plugins: Iterable[type[Extension]] = (),
+    plugin_settings: Mapping[str, Any] | None = None,
+) -> web.Application:
+    """A ready-to-run aiohttp application. Storage opens on start-up, closes on clean-up.
+
+    The installed plugins (entry points ``venn.plugins``, less ``VENN_PLUGINS_DISABLED``)
+    add their routes, tables, settings and start-up steps; ``plugins`` adds classes that
+    are not installed (a plugin's own tests), ``plugin_settings`` replaces the settings
+    a plugin would read from the environment (``{"sql": SQLSettings(...)}``).
+    Raises :class:`~venn.config.SettingsError` for an invalid setting and
+    :class:`~venn.api.routing.RouteClash` when two routes clash.
+    """
     settings = settings or load_settings()
+    extensions = load_extensions(settings.plugins_disabled, extra=plugins)
+    extensions.settings.update(plugin_settings or {})
     app = web.Application(middlewares=[api_middleware], client_max_size=settings.max_body_bytes)
     app[keys.SETTINGS] = settings
+    app[keys.EXTENSIONS] = extensions
     app[keys.AUTHENTICATE] = authenticate_request
     redis = None
     if settings.redis_url:
@@ -60,31 +79,29 @@ def create_app(settings: Settings | None = None) -> web.Application:
     )
     app[keys.SERVICES] = services
     router = build_router()
-    # Transports and extensions add their routes and start-up steps here.
-    for setup in _extensions():
-        setup(app, router)
+    setup_realtime(app, router)
+    # Each plugin's routes (a clash stops start-up naming both) and start-up steps.
+    for ext in extensions:
+        if ext.router is not None:
+            router.include(ext.router, owner=ext.name)
+        ext.install(app)
+    setup_web(app, router)
     router.register(app)
     app.cleanup_ctx.insert(0, _database)
     app.cleanup_ctx.append(_closers)
     return app
 
 
-def _extensions():
-    """Optional layers (real-time, bots, web client), each a ``setup(app, router)``."""
-    from venn.extensions import EXTENSIONS
-
-    return EXTENSIONS
-
-
 async def _database(app: web.Application) -> AsyncIterator[None]:
     url = app[keys.SETTINGS].effective_database_url
+    extensions = app[keys.EXTENSIONS].enabled
     if url == db.MEMORY_URL:
         # An in-memory database lives and dies with its one connection.
-        ctx = await db.open_database(url)
+        ctx = await db.open_database(url, extensions)
         await db.create_schema()
     else:
-        await db.apply_migrations(url)
-        ctx = await db.open_database(url)
+        await db.apply_migrations(url, extensions)
+        ctx = await db.open_database(url, extensions)
     log.info("database ready", extra={"backend": "postgres" if app[keys.SETTINGS].is_postgres else "sqlite"})
     yield
     await db.close_database(ctx)

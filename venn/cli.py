@@ -30,19 +30,24 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from aiohttp import web
 
     from venn.app import create_app
+    from venn.db.migrate import SchemaError
 
     settings = _settings(args)
     app = create_app(settings)
     app.on_startup.append(_freeze_startup_objects)  # last: after migrations and plugins
     log.info("serving on http://%s:%s", settings.host, settings.port)
-    web.run_app(
-        app,
-        host=settings.host,
-        port=settings.port,
-        access_log=None,
-        shutdown_timeout=settings.shutdown_timeout_seconds,
-        print=None,
-    )
+    try:
+        web.run_app(
+            app,
+            host=settings.host,
+            port=settings.port,
+            access_log=None,
+            shutdown_timeout=settings.shutdown_timeout_seconds,
+            print=None,
+        )
+    except SchemaError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     return 0
 
 
@@ -57,10 +62,19 @@ async def _freeze_startup_objects(app) -> None:
 
 def cmd_migrate(args: argparse.Namespace) -> int:
     from venn import db
+    from venn.db.migrate import SchemaError
+    from venn.extensions import discover_extensions
 
     settings = _settings(args)
-    asyncio.run(db.apply_migrations(settings.effective_database_url))
-    print("database is up to date")
+    extensions = discover_extensions(settings.plugins_disabled).enabled
+    try:
+        applied = asyncio.run(db.apply_migrations(settings.effective_database_url, extensions))
+    except SchemaError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    for app_label, name in applied:
+        print(f"applied {app_label}.{name}")
+    print(f"database is up to date ({len(applied)} migration{'s' if len(applied) != 1 else ''} applied)")
     return 0
 
 
@@ -101,27 +115,21 @@ def build_parser() -> argparse.ArgumentParser:
     admin.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
     admin.set_defaults(func=cmd_create_admin)
 
-    for register in _command_plugins():
-        register(sub)
+    for ext in _plugins():
+        ext.add_commands(sub)
     return parser
 
 
-def _command_plugins():
-    """Sub-commands contributed by other layers (bots, plugins)."""
-    commands = []
-    try:
-        from venn_plugins.sql_agent.cli import add_sql_commands
+def _plugins():
+    """The enabled plugins, whose sub-commands the parser gets. One that failed to load is
+    reported on standard error (the log's "plugin skipped" line), never silently dropped."""
+    from venn.extensions import discover_extensions
 
-        commands.append(add_sql_commands)
-    except ImportError:
-        pass
     try:
-        from venn_bots.cli import add_plugin_commands
-
-        commands.append(add_plugin_commands)
-    except ImportError:
-        pass
-    return commands
+        disabled = load_settings().plugins_disabled
+    except SettingsError:
+        disabled = []  # reported by the command itself, which reads the settings again
+    return discover_extensions(disabled).enabled
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -77,29 +77,23 @@ class Settings(BaseSettings):
     )
     max_message_length: int = Field(4000, ge=1, le=100_000, validation_alias=_env("VENN_MAX_MESSAGE_LENGTH"))
 
-    # LLM and warehouse (SQL agent plugin)
-    openai_api_key: SecretStr | None = Field(None, validation_alias=_env("OPENAI_API_KEY"))
-    openai_base_url: str | None = Field(None, validation_alias=_env("OPENAI_BASE_URL"))
-    llm_model: str = Field("gpt-4o-mini", validation_alias=_env("VENN_LLM_MODEL"))
-    llm_timeout_seconds: float = Field(60.0, gt=0, le=3600, validation_alias=_env("VENN_LLM_TIMEOUT"))
-    warehouse_url: SecretStr | None = Field(None, validation_alias=_env("VENN_WAREHOUSE_URL"))
-    snowflake_account: str | None = Field(None, validation_alias=_env("SNOWFLAKE_ACCOUNT"))
-    snowflake_user: str | None = Field(None, validation_alias=_env("SNOWFLAKE_USER"))
-    snowflake_password: SecretStr | None = Field(None, validation_alias=_env("SNOWFLAKE_PASSWORD"))
-    snowflake_private_key_path: str | None = Field(None, validation_alias=_env("SNOWFLAKE_PRIVATE_KEY_PATH"))
-    snowflake_private_key_passphrase: SecretStr | None = Field(
-        None, validation_alias=_env("SNOWFLAKE_PRIVATE_KEY_PASSPHRASE")
+    # Plugins
+    plugins_disabled: Annotated[list[str], NoDecode] = Field(
+        default_factory=list, validation_alias=_env("VENN_PLUGINS_DISABLED")
     )
-    snowflake_role: str | None = Field(None, validation_alias=_env("SNOWFLAKE_ROLE"))
-    snowflake_warehouse: str | None = Field(None, validation_alias=_env("SNOWFLAKE_WAREHOUSE"))
-    snowflake_database: str | None = Field(None, validation_alias=_env("SNOWFLAKE_DATABASE"))
-    snowflake_schema: str | None = Field(None, validation_alias=_env("SNOWFLAKE_SCHEMA"))
 
     @field_validator("cors_origins", mode="before")
     @classmethod
     def _split_origins(cls, value: object) -> object:
         if isinstance(value, str):
             return [o.strip().rstrip("/") for o in value.split(",") if o.strip()]
+        return value
+
+    @field_validator("plugins_disabled", mode="before")
+    @classmethod
+    def _split_names(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [n.strip() for n in value.split(",") if n.strip()]
         return value
 
     @field_validator("database_url")

@@ -8,6 +8,7 @@ from aiohttp import web
 
 if TYPE_CHECKING:
     from venn.config import Settings
+    from venn.extensions import ExtensionSet
     from venn.services import Services
 
 SETTINGS: web.AppKey[Settings] = web.AppKey("settings")
@@ -15,6 +16,8 @@ SERVICES: web.AppKey[Services] = web.AppKey("services")
 REDIS: web.AppKey[Any] = web.AppKey("redis")
 API_ROUTES: web.AppKey[list] = web.AppKey("api_routes")
 AUTHENTICATE: web.AppKey[Any] = web.AppKey("authenticate")
+#: the enabled plugins of this app, with their settings (venn.extensions)
+EXTENSIONS: web.AppKey[ExtensionSet] = web.AppKey("extensions")
 
 REQUEST_ID: web.RequestKey[str] = web.RequestKey("request_id")
 USER: web.RequestKey[Any] = web.RequestKey("user")

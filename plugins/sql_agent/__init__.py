@@ -23,58 +23,27 @@ import logging
 from collections.abc import AsyncIterator
 from typing import Any
 
-from pydantic import Field, field_validator
-
-from venn_bots import Context, Plugin, PluginConfig, command, on_event, on_mention
+from venn_bots import Context, Plugin, command, on_event, on_mention
+from venn_plugins.sql_agent.api import sql_api
+from venn_plugins.sql_agent.config import (
+    ASK_HANDLER_TIMEOUT,
+    LLM_QUERY_EVENT,
+    MAX_STEPS,
+    MAX_TIMEOUT_SECONDS,
+    PLUGIN_NAME,
+    SQL_HANDLER_TIMEOUT,
+    SQLConfig,
+)
 from venn_plugins.sql_agent.guard import SQLGuardError
 from venn_plugins.sql_agent.models import QuerySource, QueryStatus, SqlQuery
 from venn_plugins.sql_agent.render import result_body, result_payload
-from venn_plugins.sql_agent.runner import GuardedSQL, is_table_name
+from venn_plugins.sql_agent.runner import GuardedSQL
+from venn_plugins.sql_agent.settings import SQLSettings
 from venn_plugins.sql_agent.warehouse import QueryResult, Warehouse, WarehouseError, open_warehouse
 
 log = logging.getLogger("venn.plugins.sql")
 
 __all__ = ["SQLAgentPlugin", "SQLConfig", "plugin"]
-
-MAX_ROWS_LIMIT = 10_000
-MAX_TIMEOUT_SECONDS = 300
-MAX_TABLES = 200
-#: the runtime's backstop for /sql: one statement's timeout and some slack
-SQL_HANDLER_TIMEOUT = MAX_TIMEOUT_SECONDS + 30
-#: the runtime's backstop for /ask: the agent has its own, shorter budget (:func:`ask_budget`)
-ASK_HANDLER_TIMEOUT = 3 * MAX_TIMEOUT_SECONDS + 60
-#: the agent's model calls per question
-MAX_STEPS = 8
-#: the event the REST endpoint's jobs carry (see venn_plugins.sql_agent.api)
-LLM_QUERY_EVENT = "llm_query"
-
-
-class SQLConfig(PluginConfig):
-    """What an admin sets when enabling the SQL agent in a thread or channel."""
-
-    allowed_tables: list[str] = Field(
-        min_length=1,
-        max_length=MAX_TABLES,
-        description="Tables the agent may read: TABLE, SCHEMA.TABLE or DB.SCHEMA.TABLE.",
-    )
-    max_rows: int = Field(100, ge=1, le=MAX_ROWS_LIMIT, description="Rows a query returns at most.")
-    timeout_seconds: int = Field(
-        60, ge=1, le=MAX_TIMEOUT_SECONDS, description="Seconds one statement may run in the warehouse."
-    )
-    allow_csv: bool = Field(True, description="Thread members may download results as CSV.")
-
-    @field_validator("allowed_tables")
-    @classmethod
-    def _check_tables(cls, value: list[str]) -> list[str]:
-        names: list[str] = []
-        for raw in value:
-            name = str(raw).strip()
-            if not is_table_name(name):
-                raise ValueError(f"{name[:80]!r} is not a table name: use TABLE, SCHEMA.TABLE or DB.SCHEMA.TABLE")
-            if name not in names:
-                names.append(name)
-        return names
-
 
 def ask_budget(timeout_seconds: int) -> float:
     """Seconds the agent may take for one question (the runtime's timeout is longer)."""
@@ -82,7 +51,7 @@ def ask_budget(timeout_seconds: int) -> float:
 
 
 class SQLAgentPlugin(Plugin):
-    name = "sql"
+    name = PLUGIN_NAME
     display_name = "SQL agent"
     description = (
         "Answers data questions over a read-only warehouse: /ask in plain language (with an LLM), "
@@ -90,14 +59,28 @@ class SQLAgentPlugin(Plugin):
     )
     version = "1.0.0"
     Config = SQLConfig
+    # What the plugin adds besides its handlers (venn.extension.Extension):
+    router = sql_api
+    models = ("venn_plugins.sql_agent.models",)
+    migrations = "venn_plugins.sql_agent.migrations"
+    # Before plugins had their own migration histories, these tables were the core's 0003.
+    adopts_migrations = {("venn", "0003_sql_agent"): "0001_initial"}
+    Settings = SQLSettings
 
-    settings: Any = None
+    settings: SQLSettings
     warehouse: Warehouse | None = None
     warehouse_error: str | None = None
     llm: Any = None
 
+    @classmethod
+    def add_commands(cls, subparsers: Any) -> None:
+        from venn_plugins.sql_agent.cli import add_sql_commands
+
+        add_sql_commands(subparsers)
+
     async def setup(self, runtime: Any) -> None:
-        self.settings = runtime.services.settings
+        # the demo warehouse lives under the server's data directory
+        self.settings = self.settings.model_copy(update={"data_dir": runtime.services.settings.data_dir})
         try:
             self.warehouse = open_warehouse(self.settings, statement_timeout=MAX_TIMEOUT_SECONDS)
         except WarehouseError as exc:

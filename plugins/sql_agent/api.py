@@ -1,4 +1,4 @@
-"""REST endpoints of the SQL agent (an app-factory extension, see venn/extensions.py).
+"""REST endpoints of the SQL agent (the plugin's ``router``, mounted by the core).
 
 * ``POST /api/v1/threads/{thread_id}/llm-query`` ``{question}`` → ``202 {query_id, status}``:
   what ``/ask`` does, for that thread. The question becomes a bot job (the ``llm_query``
@@ -26,9 +26,8 @@ from tortoise.expressions import Subquery
 
 from venn_bots.keys import RUNTIME
 from venn_bots.service import effective_enablements
-from venn_plugins.sql_agent import LLM_QUERY_EVENT, SQLAgentPlugin, SQLConfig
+from venn_plugins.sql_agent.config import LLM_QUERY_EVENT, PLUGIN_NAME, SQLConfig
 from venn_plugins.sql_agent.models import QuerySource, QueryStatus, SqlQuery, SqlStatement, Verdict
-from venn.api.openapi import EXTRA_SCHEMAS
 from venn.api.routing import ApiRouter, Call
 from venn.db.models import Role
 from venn.errors import Conflict, Forbidden, NotFound
@@ -36,10 +35,10 @@ from venn.events import Event
 from venn.schemas import Id, Input
 from venn.services.views import iso
 
-__all__ = ["setup", "sql_api"]
+__all__ = ["sql_api"]
 
 sql_api = ApiRouter(prefix="/api/v1")
-PLUGIN = SQLAgentPlugin.name
+PLUGIN = PLUGIN_NAME
 MAX_QUESTION = 4000
 
 
@@ -57,11 +56,6 @@ class AdminQueriesQuery(BaseModel):
     status: QueryStatus | None = None
     since: dt.datetime | None = Field(None, description="created at or after (ISO 8601)")
     until: dt.datetime | None = Field(None, description="created before (ISO 8601)")
-
-
-def setup(app: web.Application, router: ApiRouter) -> None:
-    """The app-factory extension: adds the routes (the plugin itself runs on the bot runtime)."""
-    router.include(sql_api)
 
 
 # POST /threads/{id}/llm-query ---------------------------------------------------------
@@ -246,7 +240,7 @@ _TS = {"type": ["string", "null"], "format": "date-time"}
 _INT_OR_NULL = {"type": ["integer", "null"]}
 _TEXT_OR_NULL = {"type": ["string", "null"]}
 
-EXTRA_SCHEMAS.update(
+sql_api.schemas.update(
     {
         "LlmQueryAccepted": {
             "type": "object",

@@ -1,7 +1,7 @@
 """The SQL agent's audit: every question (or /sql) and every statement, allowed or refused.
 
-Tables in Venn's single Tortoise app ("venn"), created by the migration
-``venn/db/migrations/0003_sql_agent.py``. Thread, channel and user are plain columns,
+Tables in the plugin's own Tortoise app ``sql``, created by its migrations
+(``plugins/sql_agent/migrations``). Thread, channel and user are plain columns,
 not foreign keys: the audit outlives deleted threads and accounts.
 """
 
@@ -78,7 +78,7 @@ class SqlStatement(Model):
 
     id = fields.BigIntField(primary_key=True)
     query = fields.ForeignKeyField(
-        "venn.SqlQuery", related_name="statements", on_delete=fields.CASCADE
+        "sql.SqlQuery", related_name="statements", on_delete=fields.CASCADE
     )
     kind = fields.CharEnumField(StatementKind, max_length=16)
     #: the statement as written (by the model or the user)

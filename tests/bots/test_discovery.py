@@ -1,4 +1,4 @@
-"""Discovery: bundled plugins, entry points of an installed package, failures reported and skipped."""
+"""Discovery: every plugin (bundled ones too) by its entry point, failures reported and skipped."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from venn.extensions import scan_installed
 from venn_bots import registry
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -20,15 +21,18 @@ ROOT = Path(__file__).resolve().parents[2]
 def installed(tiny_site, monkeypatch):
     monkeypatch.syspath_prepend(str(tiny_site))
     importlib.invalidate_caches()
+    scan_installed(refresh=True)
     yield tiny_site
-    registry._cache = None
+    monkeypatch.undo()
+    importlib.invalidate_caches()
+    scan_installed(refresh=True)
 
 
-def test_bundled_plugins_are_found():
+def test_bundled_plugins_are_found_by_their_entry_points():
     found = registry.discover(refresh=True)
-    registry._cache = None
-    assert {"echo", "help"} <= set(found.plugins)
-    assert found.plugins["echo"].source == "bundled venn_plugins.echo"
+    assert {"echo", "help", "sql"} <= set(found.plugins)
+    assert found.plugins["echo"].source.startswith("entry point echo = venn_plugins.echo:EchoPlugin (venn-chat ")
+    assert "bots" not in found.plugins  # the runtime itself is a plugin of the core, not a bot
 
 
 def test_an_installed_package_is_found_by_its_entry_point(installed):
@@ -66,7 +70,7 @@ def test_venn_plugins_list(tiny_site):
     result = _venn("plugins", "list", pythonpath=tiny_site)
     assert result.returncode == 0, result.stderr
     out = result.stdout
-    assert "echo 1.0.0  (bundled venn_plugins.echo)" in out and "/echo TEXT  - Repeat the text after the command." in out
+    assert "echo 1.0.0  (entry point echo = venn_plugins.echo:EchoPlugin (venn-chat " in out and "/echo TEXT  - Repeat the text after the command." in out
     assert "counter 0.3.0  (entry point counter = venn_tiny_plugins:CounterPlugin" in out
     assert '"prefix": {' in out  # echo's config schema
     assert "Skipped (failed to load):" in result.stderr and "ModuleNotFoundError" in result.stderr

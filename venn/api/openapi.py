@@ -174,10 +174,6 @@ _ERROR_TEXT = {
     503: "Service unavailable",
 }
 
-#: extra schemas that other layers (bots, plugins) register, merged into the document
-EXTRA_SCHEMAS: dict[str, Any] = {}
-
-
 def _path_params(path: str) -> tuple[str, list[dict[str, Any]]]:
     params = []
 
@@ -202,7 +198,10 @@ def _query_params(model) -> list[dict[str, Any]]:
 def build_openapi(routes: list[RouteSpec]) -> dict[str, Any]:
     """The document for ``routes``; every request and response shape is described."""
     paths: dict[str, Any] = {}
-    components: dict[str, Any] = {**SCHEMAS, **EXTRA_SCHEMAS}
+    components: dict[str, Any] = dict(SCHEMAS)
+    for spec in routes:
+        # each router's own response schemas (a plugin's routes bring theirs)
+        components.update(spec.schemas)
     for spec in routes:
         path, params = _path_params(spec.path)
         op: dict[str, Any] = {

@@ -9,8 +9,9 @@ from __future__ import annotations
 from venn import keys
 
 import json
+import re
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, TypeVar
 
 from aiohttp import web
@@ -70,17 +71,35 @@ class RouteSpec:
     errors: tuple[int, ...] = ()
     tag: str = "api"
     extra_statuses: dict[int, str] = field(default_factory=dict)
+    #: named response schemas of the route's router (merged into the OpenAPI document)
+    schemas: dict[str, Any] = field(default_factory=dict, repr=False)
+    #: who added the route: "core" or a plugin's name (named when two routes clash)
+    owner: str = "core"
+
+
+class RouteClash(Exception):
+    """Two routes (or two schemas) of the same name: start-up stops, naming both owners."""
+
+
+def _route_key(spec: RouteSpec) -> tuple[str, str]:
+    return spec.method, re.sub(r"\{\w+(?::[^}]*)?\}", "{}", spec.path.rstrip("/"))
 
 
 class ApiRouter:
-    def __init__(self, prefix: str = "") -> None:
+    """Routes declared with decorators, and the named response schemas they use."""
+
+    def __init__(self, prefix: str = "", schemas: dict[str, Any] | None = None) -> None:
         self.prefix = prefix
         self.routes: list[RouteSpec] = []
+        #: response schemas named by ``response=...`` (components of the OpenAPI document)
+        self.schemas: dict[str, Any] = dict(schemas or {})
 
     def route(self, method: str, path: str, **options: Any) -> Callable[[Handler], Handler]:
         def decorator(handler: Handler) -> Handler:
             summary = options.pop("summary", None) or (handler.__doc__ or "").strip().splitlines()[0]
-            self.routes.append(RouteSpec(method, self.prefix + path, handler, summary, **options))
+            self.routes.append(
+                RouteSpec(method, self.prefix + path, handler, summary, schemas=self.schemas, **options)
+            )
             return handler
 
         return decorator
@@ -97,8 +116,20 @@ class ApiRouter:
     def delete(self, path: str, **options: Any):
         return self.route("DELETE", path, **options)
 
-    def include(self, other: ApiRouter) -> None:
-        self.routes.extend(other.routes)
+    def include(self, other: ApiRouter, *, owner: str | None = None) -> None:
+        """Add ``other``'s routes (as ``owner``'s). A method and path already taken
+        raises :class:`RouteClash` naming both owners."""
+        taken = {_route_key(spec): spec for spec in self.routes}
+        for spec in other.routes:
+            if owner is not None:
+                spec = replace(spec, owner=owner)
+            clash = taken.get(_route_key(spec))
+            if clash is not None:
+                raise RouteClash(
+                    f"{spec.method} {spec.path} of {_who(spec)} clashes with {clash.method} {clash.path} of {_who(clash)}"
+                )
+            taken[_route_key(spec)] = spec
+            self.routes.append(spec)
 
     def register(self, app: web.Application) -> None:
         """Add every route to ``app``, answering with and without a trailing slash."""
@@ -108,6 +139,10 @@ class ApiRouter:
             app.router.add_route(spec.method, path, handler)
             app.router.add_route(spec.method, path + "/", handler)
         app[keys.API_ROUTES] = list(self.routes)
+
+
+def _who(spec: RouteSpec) -> str:
+    return "the core" if spec.owner == "core" else f"plugin {spec.owner!r}"
 
 
 async def read_json(request: web.Request) -> Any:

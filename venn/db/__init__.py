@@ -4,19 +4,22 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Any
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
 
 import asyncpg
 from tortoise import Tortoise, connections
 from tortoise.backends.base.executor import EXECUTOR_CACHE
 from tortoise.context import TortoiseContext
-from tortoise.migrations.api import migrate as tortoise_migrate
+
+if TYPE_CHECKING:
+    from venn.extension import Extension
 
 APP_LABEL = "venn"
-#: Modules whose models belong to Venn's single Tortoise app. Later layers (bots,
-#: plugins) add their tables to the same app so that one migration history covers all.
-MODEL_MODULES = ["venn.db.models", "venn_bots.models", "venn_plugins.sql_agent.models"]
+#: The core's models and migration history (Tortoise app ``venn``). Each plugin with
+#: tables is an app of its own, labelled with its name (see :func:`tortoise_config`).
+MODEL_MODULES = ["venn.db.models"]
 MIGRATIONS_MODULE = "venn.db.migrations"
 MEMORY_URL = "sqlite://:memory:"
 
@@ -36,8 +39,11 @@ class PooledConnection(asyncpg.Connection):
         return ""
 
 
-def tortoise_config(database_url: str, *, pool_max: int = 20) -> dict[str, Any]:
-    """The Tortoise ORM configuration for a DATABASE_URL (SQLite or PostgreSQL)."""
+def tortoise_config(
+    database_url: str, *, pool_max: int = 20, extensions: Sequence[type[Extension]] = ()
+) -> dict[str, Any]:
+    """The Tortoise ORM configuration for a DATABASE_URL (SQLite or PostgreSQL): the
+    core's app ``venn`` and one app per plugin that has models."""
     parsed = urlparse(database_url)
     if parsed.scheme == "sqlite":
         if database_url != "sqlite://:memory:":
@@ -70,37 +76,56 @@ def tortoise_config(database_url: str, *, pool_max: int = 20) -> dict[str, Any]:
                 "connection_class": PooledConnection,
             },
         }
+    apps: dict[str, Any] = {
+        APP_LABEL: {"models": list(MODEL_MODULES), "default_connection": "default", "migrations": MIGRATIONS_MODULE}
+    }
+    for ext in extensions:
+        if ext.models:
+            apps[ext.name] = {"models": list(ext.models), "default_connection": "default"}
+            if ext.migrations:
+                apps[ext.name]["migrations"] = ext.migrations
     return {
         "connections": {"default": connection},
-        "apps": {
-            APP_LABEL: {
-                "models": list(MODEL_MODULES),
-                "default_connection": "default",
-                "migrations": MIGRATIONS_MODULE,
-            }
-        },
+        "apps": apps,
         "use_tz": True,
         "timezone": "UTC",
     }
 
 
-async def apply_migrations(database_url: str) -> None:
-    """Bring the schema up to date (idempotent). Leaves no connection open."""
-    config = tortoise_config(database_url, pool_max=2)
-    try:
-        await tortoise_migrate(config=config, app_labels=[APP_LABEL])
-    finally:
-        await Tortoise.close_connections()
-        await _reset()
+async def apply_migrations(
+    database_url: str, extensions: Sequence[type[Extension]] | None = None
+) -> list[tuple[str, str]]:
+    """Bring the schema up to date (idempotent; safe with many processes at once) and
+    return the ``(app, migration)`` pairs applied. ``extensions``: the plugins whose
+    tables to migrate (default: every installed one). Leaves no connection open."""
+    from venn.db.migrate import migrate_locked
+    from venn.extensions import discover_extensions
+
+    installed = discover_extensions().enabled
+    if extensions is None:
+        extensions = installed
+    # Records that an older layout kept under another app are renamed for every
+    # installed plugin, enabled or not (a disabled plugin's old record is not "unknown").
+    adopt = {old: (ext.name, new) for ext in installed for old, new in ext.adopts_migrations.items()}
+    config = tortoise_config(database_url, pool_max=2, extensions=extensions)
+    return await migrate_locked(database_url, config, adopt)
 
 
-async def open_database(database_url: str) -> TortoiseContext:
+async def open_database(
+    database_url: str, extensions: Sequence[type[Extension]] | None = None
+) -> TortoiseContext:
     """Initialise Tortoise for the app: models loaded, connections made lazily."""
     # Tortoise caches generated INSERT statements by connection name, not by backend:
     # a process that opened SQLite before PostgreSQL (the test suite does) must not
     # reuse SQLite's statements.
     EXECUTOR_CACHE.clear()
-    ctx = await Tortoise.init(config=tortoise_config(database_url), _enable_global_fallback=True)
+    if extensions is None:
+        from venn.extensions import discover_extensions
+
+        extensions = discover_extensions().enabled
+    ctx = await Tortoise.init(
+        config=tortoise_config(database_url, extensions=extensions), _enable_global_fallback=True
+    )
     return ctx
 
 
@@ -118,6 +143,11 @@ async def close_database(ctx: TortoiseContext) -> None:
 async def ping() -> None:
     """Raise if the database cannot answer a trivial query."""
     await connections.get("default").execute_query("SELECT 1")
+
+
+async def reset() -> None:
+    """Forget Tortoise's apps and models (after closing its connections)."""
+    await _reset()
 
 
 async def _reset() -> None:

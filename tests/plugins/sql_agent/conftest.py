@@ -4,7 +4,20 @@ from __future__ import annotations
 
 import pytest
 
+from venn.config import Settings
+from venn_plugins.sql_agent.settings import SQLSettings
 from tests.plugins.sql_agent.openai_stub_server import OpenAIStub
+
+
+class CoreAndSQLSettings(Settings, SQLSettings):
+    """The core's settings and the plugin's in one object, so that a test can hand the
+    same settings to ``create_app`` and to ``build_llm`` / ``open_warehouse``."""
+
+
+@pytest.fixture
+def settings_class() -> type[Settings]:
+    """``make_settings(openai_base_url=...)`` builds the core's and the plugin's settings."""
+    return CoreAndSQLSettings
 
 
 @pytest.fixture

@@ -8,9 +8,9 @@ from tortoise import fields
 from tortoise.indexes import Index
 
 class Migration(migrations.Migration):
-    dependencies = [('venn', '0002_bots')]
+    dependencies = [('venn', '0001_initial')]
 
-    initial = False
+    initial = True
 
     operations = [
         ops.CreateModel(
@@ -35,14 +35,14 @@ class Migration(migrations.Migration):
                 ('created_at', fields.DatetimeField(auto_now=False, auto_now_add=True)),
                 ('finished_at', fields.DatetimeField(null=True, auto_now=False, auto_now_add=False)),
             ],
-            options={'table': 'sql_queries', 'app': 'venn', 'indexes': [Index(fields=['thread_id', 'id'], name='ix_sql_query_thread'), Index(fields=['user_id', 'id'], name='ix_sql_query_user')], 'pk_attr': 'id', 'table_description': 'A question or SQL command in a thread: who, what, the final SQL and its result.'},
+            options={'table': 'sql_queries', 'app': 'sql', 'indexes': [Index(fields=['thread_id', 'id'], name='ix_sql_query_thread'), Index(fields=['user_id', 'id'], name='ix_sql_query_user')], 'pk_attr': 'id', 'table_description': 'A question or SQL command in a thread: who, what, the final SQL and its result.'},
             bases=['Model'],
         ),
         ops.CreateModel(
             name='SqlStatement',
             fields=[
                 ('id', fields.BigIntField(generated=True, primary_key=True, unique=True, db_index=True)),
-                ('query', fields.ForeignKeyField('venn.SqlQuery', source_field='query_id', db_constraint=True, to_field='id', related_name='statements', on_delete=OnDelete.CASCADE)),
+                ('query', fields.ForeignKeyField('sql.SqlQuery', source_field='query_id', db_constraint=True, to_field='id', related_name='statements', on_delete=OnDelete.CASCADE)),
                 ('kind', fields.CharEnumField(description='RUN: run\nCHECK: check\nDESCRIBE: describe', enum_type=StatementKind, max_length=16)),
                 ('sql', fields.TextField(description='the statement as written (by the model or the user)', unique=False)),
                 ('sql_run', fields.TextField(null=True, description='what the guard made of it (with its LIMIT), null when refused', unique=False)),
@@ -53,7 +53,7 @@ class Migration(migrations.Migration):
                 ('error', fields.TextField(null=True, unique=False)),
                 ('created_at', fields.DatetimeField(auto_now=False, auto_now_add=True)),
             ],
-            options={'table': 'sql_statements', 'app': 'venn', 'indexes': [Index(fields=['verdict', 'id'], name='ix_sql_statement_verdict')], 'pk_attr': 'id', 'table_description': 'A statement checked by the SQL guard for a query: verdict, reason, rows, time, error.'},
+            options={'table': 'sql_statements', 'app': 'sql', 'indexes': [Index(fields=['verdict', 'id'], name='ix_sql_statement_verdict')], 'pk_attr': 'id', 'table_description': 'A statement checked by the SQL guard for a query: verdict, reason, rows, time, error.'},
             bases=['Model'],
         ),
     ]

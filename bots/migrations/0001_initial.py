@@ -10,7 +10,7 @@ from tortoise.indexes import Index
 class Migration(migrations.Migration):
     dependencies = [('venn', '0001_initial')]
 
-    initial = False
+    initial = True
 
     operations = [
         ops.CreateModel(
@@ -28,7 +28,7 @@ class Migration(migrations.Migration):
                 ('new_config', fields.JSONField(null=True, encoder=JSON_DUMPS, decoder=loads)),
                 ('created_at', fields.DatetimeField(auto_now=False, auto_now_add=True)),
             ],
-            options={'table': 'bot_audit_log', 'app': 'venn', 'indexes': [Index(fields=['plugin', 'id'], name='ix_bot_audit_plugin'), Index(fields=['channel_id', 'id'], name='ix_bot_audit_channel')], 'pk_attr': 'id', 'table_description': 'Who enabled, reconfigured or disabled which plugin where, with the configs before and after.'},
+            options={'table': 'bot_audit_log', 'app': 'bots', 'indexes': [Index(fields=['plugin', 'id'], name='ix_bot_audit_plugin'), Index(fields=['channel_id', 'id'], name='ix_bot_audit_channel')], 'pk_attr': 'id', 'table_description': 'Who enabled, reconfigured or disabled which plugin where, with the configs before and after.'},
             bases=['Model'],
         ),
         ops.CreateModel(
@@ -46,7 +46,7 @@ class Migration(migrations.Migration):
                 ('created_at', fields.DatetimeField(auto_now=False, auto_now_add=True)),
                 ('updated_at', fields.DatetimeField(auto_now=True, auto_now_add=False)),
             ],
-            options={'table': 'bot_enablements', 'app': 'venn', 'unique_together': (('scope', 'scope_id', 'plugin'),), 'indexes': [Index(fields=['channel_id', 'plugin'], name='ix_bot_enablement_channel')], 'pk_attr': 'id', 'table_description': 'A plugin switched on (or, for a thread, explicitly off) in a thread or a channel.'},
+            options={'table': 'bot_enablements', 'app': 'bots', 'unique_together': (('scope', 'scope_id', 'plugin'),), 'indexes': [Index(fields=['channel_id', 'plugin'], name='ix_bot_enablement_channel')], 'pk_attr': 'id', 'table_description': 'A plugin switched on (or, for a thread, explicitly off) in a thread or a channel.'},
             bases=['Model'],
         ),
         ops.CreateModel(
@@ -60,7 +60,7 @@ class Migration(migrations.Migration):
                 ('value', fields.JSONField(null=True, encoder=JSON_DUMPS, decoder=loads)),
                 ('updated_at', fields.DatetimeField(auto_now=True, auto_now_add=False)),
             ],
-            options={'table': 'bot_kv', 'app': 'venn', 'unique_together': (('plugin', 'scope', 'scope_id', 'key'),), 'pk_attr': 'id', 'table_description': "One value of a plugin's key-value storage, scoped to a thread, a channel or the plugin."},
+            options={'table': 'bot_kv', 'app': 'bots', 'unique_together': (('plugin', 'scope', 'scope_id', 'key'),), 'pk_attr': 'id', 'table_description': "One value of a plugin's key-value storage, scoped to a thread, a channel or the plugin."},
             bases=['Model'],
         ),
     ]
