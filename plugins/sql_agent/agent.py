@@ -1,60 +1,53 @@
 """The SQL agent: a language model answers a question by calling tools over the warehouse.
 
-:func:`answer_question` gives the model four tools, all backed by the question's
-:class:`~venn_plugins.sql_agent.runner.GuardedSQL` (so every statement is guarded and audited,
-whoever wrote it):
-
-``list_tables``
-    the thread's allow-listed tables;
-``describe_table(table)``
-    columns, types, comments and up to 3 sample rows of one allowed table;
-``check_query(sql)``
-    a dry run of the guard: the SQL that would run, or why it would be refused;
-``run_query(sql)``
-    run one read-only query; the model gets the columns and at most
-    :data:`MAX_ROWS_SHOWN` rows, rendered compactly.
+:func:`answer_question` builds a LangChain agent (``langchain.agents.create_agent``) with
+the four tools of :class:`~venn_plugins.sql_agent.toolkit.VennSQLToolkit` over the
+question's :class:`~venn_plugins.sql_agent.runner.GuardedSQL` (so every statement is
+guarded and audited, whoever wrote it): ``list_tables``, ``describe_table``,
+``check_query`` and ``run_query``.
 
 A tool that fails (the guard refuses the statement, the warehouse reports an error, the
 model named an unknown tool or sent arguments that do not fit) answers the model with
 the reason, so it can correct itself on its next step. A *step* is one call of the
-model; after ``max_steps`` calls without a final answer the agent gives up with
-:class:`AgentError`.
+model; LangChain's ``ModelCallLimitMiddleware`` stops the agent after ``max_steps``
+calls, which :func:`answer_question` reports as :class:`AgentError`.
 
-Why a hand-written loop and not ``langchain.agents.create_agent``: the loop below is a
-few dozen lines over ``llm.bind_tools(...)`` and gives exact control of what the
-product promises - the step limit counted in model calls, a status event before every
-model call and before every statement, tool errors turned into tool results (and
-nothing else swallowed), bounded tool output, and LLM failures turned into one
-readable :class:`AgentError` - without a graph runtime to configure around it.
+What the product promises on top of LangChain's agent loop is one middleware,
+:class:`_QuestionMiddleware`: a ``thinking`` status before every model call, the
+last-turn note before the last one, LLM failures turned into one readable
+:class:`AgentError`, tool calls the model cannot have meant (an unknown name, arguments
+that are not JSON, calls without ids) answered rather than dropped, and no tool run
+after the last allowed step.
 """
 
 from __future__ import annotations
 
 import datetime
-import json
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage, ToolMessage
+from langchain.agents import create_agent
+from langchain.agents.middleware import AgentMiddleware, ModelCallLimitMiddleware, hook_config
+from langchain.agents.middleware.model_call_limit import ModelCallLimitExceededError
+from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
 
-from venn_plugins.sql_agent.guard import SQLGuardError
+from venn_plugins.sql_agent.toolkit import TOOL_NAMES, VennSQLToolkit
 
 if TYPE_CHECKING:
+    from langchain.agents.middleware import ModelRequest, ModelResponse, ToolCallRequest
     from langchain_core.language_models import BaseChatModel
+    from langgraph.runtime import Runtime
+    from langgraph.types import Command
 
     from venn_plugins.sql_agent.runner import GuardedSQL
-    from venn_plugins.sql_agent.warehouse import QueryResult, TableInfo
+    from venn_plugins.sql_agent.warehouse import QueryResult
+
+__all__ = ["LAST_STEP_NOTE", "AgentAnswer", "AgentError", "answer_question", "render_history", "system_prompt"]
 
 log = logging.getLogger("venn.plugins.sql.agent")
 
-#: rows of a result shown to the model (the thread shows the whole result)
-MAX_ROWS_SHOWN = 50
-#: characters of one value shown to the model
-MAX_CELL_CHARS = 120
-#: characters of one tool result given to the model
-MAX_TOOL_RESULT_CHARS = 12_000
 #: characters of the history block in the system prompt
 MAX_HISTORY_CHARS = 6_000
 
@@ -87,123 +80,6 @@ class AgentError(Exception):
         super().__init__(message)
         self.steps = steps
         self.sql = sql
-
-
-# Tools ---------------------------------------------------------------------------
-
-
-def _tool(name: str, description: str, properties: dict[str, Any] | None = None) -> dict[str, Any]:
-    return {
-        "type": "function",
-        "function": {
-            "name": name,
-            "description": description,
-            "parameters": {
-                "type": "object",
-                "properties": properties or {},
-                "required": sorted(properties or {}),
-                "additionalProperties": False,
-            },
-        },
-    }
-
-
-_SQL_ARG = {"sql": {"type": "string", "description": "One SQL SELECT statement."}}
-
-TOOLS: list[dict[str, Any]] = [
-    _tool("list_tables", "List the tables you may query."),
-    _tool(
-        "describe_table",
-        "Show a table's columns (name, type, comment) and up to 3 sample rows.",
-        {"table": {"type": "string", "description": "A table name, as list_tables gives it."}},
-    ),
-    _tool(
-        "check_query",
-        "Check a SELECT statement without running it: returns the SQL that would run "
-        "(with its row limit), or the reason it would be refused.",
-        _SQL_ARG,
-    ),
-    _tool(
-        "run_query",
-        "Run one read-only SELECT statement and return its columns and first rows.",
-        _SQL_ARG,
-    ),
-]
-TOOL_NAMES = frozenset(t["function"]["name"] for t in TOOLS)
-
-
-def _tool_errors() -> tuple[type[BaseException], ...]:
-    """The errors a tool reports to the model instead of raising."""
-    from venn_plugins.sql_agent.warehouse import WarehouseError
-
-    return (SQLGuardError, WarehouseError)
-
-
-def _error_text(exc: BaseException) -> str:
-    if isinstance(exc, SQLGuardError):
-        return f"Refused by the SQL guard: {exc} Write a different statement that follows the rules."
-    return f"The warehouse reported an error: {exc}"
-
-
-# Rendering for the model ----------------------------------------------------------
-
-
-def _cell(value: Any) -> str:
-    if value is None:
-        return "NULL"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, str):
-        text = value
-    elif isinstance(value, (list, dict)):
-        text = json.dumps(value, default=str)
-    else:
-        text = str(value)
-    text = text.replace("\r", " ").replace("\n", " ").replace("|", "\\|")
-    if len(text) > MAX_CELL_CHARS:
-        text = text[: MAX_CELL_CHARS - 1] + "…"
-    return text
-
-
-def _clip(text: str, limit: int) -> str:
-    if len(text) <= limit:
-        return text
-    return text[: limit - 40].rstrip() + "\n… (output cut to fit)"
-
-
-def render_rows(columns: list[str], rows: list[list[Any]], limit: int = MAX_ROWS_SHOWN) -> str:
-    """Columns and up to ``limit`` rows as compact ``a | b | c`` lines."""
-    lines = [" | ".join(_cell(c) for c in columns)]
-    lines.extend(" | ".join(_cell(v) for v in row) for row in rows[:limit])
-    return "\n".join(lines)
-
-
-def render_result(result: QueryResult, *, max_rows: int | None = None) -> str:
-    """A query result as the model sees it: a row count line, then the rows."""
-    shown = min(result.row_count, MAX_ROWS_SHOWN)
-    head = f"{result.row_count} row(s)"
-    if result.truncated:
-        limit = f" (max_rows={max_rows})" if max_rows else ""
-        head += f"; the query returned more rows, cut at the row limit{limit}"
-    if shown < result.row_count:
-        head += f"; showing the first {shown}"
-    if result.row_count == 0:
-        return f"0 rows. Columns: {', '.join(result.columns)}"
-    return _clip(head + ":\n" + render_rows(result.columns, result.rows, shown), MAX_TOOL_RESULT_CHARS)
-
-
-def render_table(info: TableInfo) -> str:
-    """A table's description as the model sees it."""
-    lines = [f"Table {info.name}" + (f" -- {info.comment}" if info.comment else ""), "Columns:"]
-    for col in info.columns:
-        lines.append(f"- {col.name} {col.type}" + (f" -- {col.comment}" if col.comment else ""))
-    sample = info.sample
-    if sample is not None and sample.row_count:
-        lines.append(f"Sample rows ({min(sample.row_count, 3)}):")
-        lines.append(render_rows(sample.columns, sample.rows, 3))
-    else:
-        lines.append("The table is empty.")
-    return _clip("\n".join(lines), MAX_TOOL_RESULT_CHARS)
 
 
 # The prompt -----------------------------------------------------------------------
@@ -285,54 +161,87 @@ def _llm_failure(exc: BaseException) -> str:
     return "The language model server sent a reply Venn could not read."
 
 
-# The loop -------------------------------------------------------------------------
+# The agent ------------------------------------------------------------------------
 
 
-class _Session:
-    """One question: the tools' state (the last successful statement and its result)."""
+class _QuestionMiddleware(AgentMiddleware):
+    """The product's promises around LangChain's agent loop, for one question."""
 
-    def __init__(self, sql: GuardedSQL, on_status: StatusCallback) -> None:
+    def __init__(self, sql: GuardedSQL, on_status: StatusCallback, max_steps: int) -> None:
+        super().__init__()
         self.sql = sql
         self.on_status = on_status
-        self.last_sql: str | None = None
-        self.last_result: QueryResult | None = None
-        self.errors = _tool_errors()
+        self.max_steps = max_steps
+        self.steps = 0  # model calls made
 
-    async def call(self, name: str, args: Any) -> tuple[str, bool]:
-        """Run one tool call: (text for the model, whether it failed)."""
-        if name not in TOOL_NAMES:
-            return f"There is no tool named {str(name)[:60]!r}. The tools are: {', '.join(sorted(TOOL_NAMES))}.", True
-        if not isinstance(args, dict):
-            return "The tool arguments must be a JSON object.", True
+    async def awrap_model_call(
+        self, request: ModelRequest, handler: Callable[[ModelRequest], Awaitable[ModelResponse]]
+    ) -> ModelResponse:
+        self.steps += 1
+        await self.on_status("thinking", {})
+        if self.steps == self.max_steps and self.steps > 1:  # the last call: say so, so the model answers
+            request = request.override(messages=_with_last_step_note(request.messages))
         try:
-            if name == "list_tables":
-                tables = await self.sql.list_tables()
-                return ("Tables you may query:\n" + "\n".join(tables)) if tables else "No tables are allowed.", False
-            key = "table" if name == "describe_table" else "sql"
-            value = args.get(key)
-            if not isinstance(value, str) or not value.strip():
-                return f"{name} needs the argument {key!r}: a non-empty string.", True
-            if name == "describe_table":
-                return render_table(await self.sql.describe(value.strip())), False
-            if name == "check_query":
-                checked = self.sql.check(value)
-                return f"The guard accepts it. This SQL would run:\n{checked}", False
-            return await self._run(value), False
-        except self.errors as exc:
-            return _error_text(exc), True
+            return await handler(request)
+        except Exception as exc:  # the LLM request: turned into one readable error
+            message = _llm_failure(exc)
+            log.warning("LLM request failed (%s): %s", type(exc).__name__, message)
+            raise AgentError(message, steps=self.steps, sql=self.sql.last_sql) from None
 
-    async def _run(self, statement: str) -> str:
-        await self.on_status("running_sql", {"sql": statement.strip()})
-        result = await self.sql.run(statement)
-        self.last_sql = _as_run(self.sql, statement)
-        self.last_result = result
-        return render_result(result, max_rows=self.sql.max_rows)
+    @hook_config(can_jump_to=["model"])
+    async def aafter_model(self, state: dict[str, Any], runtime: Runtime) -> dict[str, Any] | None:
+        reply = state["messages"][-1]
+        if not isinstance(reply, AIMessage) or not (reply.tool_calls or reply.invalid_tool_calls):
+            return None
+        update: dict[str, Any] = {}
+        calls = [dict(c) for c in reply.tool_calls]
+        invalid = [dict(c) for c in reply.invalid_tool_calls]
+        if any(not c.get("id") for c in [*calls, *invalid]):  # some servers leave ids out: give them one
+            for n, call in enumerate([*calls, *invalid]):
+                call["id"] = call.get("id") or f"call_{self.steps}_{n}"
+            reply = reply.model_copy(update={"tool_calls": calls, "invalid_tool_calls": invalid})
+            update["messages"] = [reply]  # same message id: replaces the reply in the state
+        if invalid:
+            # LangChain's loop ends at a reply without valid calls; the model gets told instead.
+            update.setdefault("messages", []).extend(
+                ToolMessage(
+                    content=f"The arguments of {bad.get('name') or 'this call'} are not valid JSON: "
+                    "send a JSON object.",
+                    tool_call_id=bad["id"],
+                    name=bad.get("name") or "unknown",
+                    status="error",
+                )
+                for bad in invalid
+            )
+            if not calls:
+                update["jump_to"] = "model"
+        return update or None
+
+    async def awrap_tool_call(
+        self, request: ToolCallRequest, handler: Callable[[ToolCallRequest], Awaitable[ToolMessage | Command]]
+    ) -> ToolMessage | Command:
+        call = request.tool_call
+        if request.tool is None:
+            tools = ", ".join(sorted(TOOL_NAMES))
+            return _tool_error(call, f"There is no tool named {str(call['name'])[:60]!r}. The tools are: {tools}.")
+        if not isinstance(call.get("args"), dict):
+            return _tool_error(call, "The tool arguments must be a JSON object.")
+        if self.steps >= self.max_steps:
+            # The model used its last step on tool calls: the question ends at the next
+            # model call (ModelCallLimitMiddleware), so nothing more is run.
+            return _tool_error(call, "Not run: the step limit was reached.")
+        return await handler(request)
 
 
-def _as_run(sql: GuardedSQL, statement: str) -> str:
-    """The statement as the warehouse ran it (with its LIMIT): the runner keeps it."""
-    ran = getattr(sql, "last_sql", None)
-    return ran if isinstance(ran, str) and ran else statement.strip()
+def _tool_error(call: Any, content: str) -> ToolMessage:
+    return ToolMessage(content=content, tool_call_id=call["id"], name=str(call["name"]), status="error")
+
+
+def _with_last_step_note(messages: list[Any]) -> list[Any]:
+    if not messages or not isinstance(messages[-1], ToolMessage):
+        return messages
+    last = messages[-1]
+    return [*messages[:-1], last.model_copy(update={"content": f"{last.text}\n\n{LAST_STEP_NOTE}"})]
 
 
 async def answer_question(
@@ -356,65 +265,36 @@ async def answer_question(
     if max_steps < 1:
         raise ValueError("max_steps must be at least 1")
     today = today or datetime.date.today()
-    session = _Session(sql, on_status)
-    bound = llm.bind_tools(TOOLS)
-    messages: list[BaseMessage] = [
-        SystemMessage(system_prompt(sql, history, today)),
-        HumanMessage(question),
-    ]
-    for step in range(1, max_steps + 1):
-        await on_status("thinking", {})
-        try:
-            reply = await bound.ainvoke(messages)
-        except Exception as exc:  # the LLM request: turned into one readable error
-            message = _llm_failure(exc)
-            log.warning("LLM request failed (%s): %s", type(exc).__name__, message)
-            raise AgentError(message, steps=step, sql=session.last_sql) from None
-        if not isinstance(reply, AIMessage):  # pragma: no cover - chat models return AIMessage
-            reply = AIMessage(content=str(reply.content))
-        calls = list(reply.tool_calls)
-        invalid = list(reply.invalid_tool_calls)
-        for n, call in enumerate([*calls, *invalid]):  # some servers leave ids out: give them one
-            if not call.get("id"):
-                call["id"] = f"call_{step}_{n}"
-        messages.append(reply)
-        if not calls and not invalid:
-            text = reply.text.strip() or _fallback_text(session)
-            return AgentAnswer(text=text, sql=session.last_sql, result=session.last_result, steps=step)
-        if step == max_steps:
-            break
-        for call in calls:
-            content, failed = await session.call(call["name"], call.get("args"))
-            messages.append(
-                ToolMessage(
-                    content=content,
-                    tool_call_id=call["id"],
-                    name=call["name"],
-                    status="error" if failed else "success",
-                )
-            )
-        for bad in invalid:
-            messages.append(
-                ToolMessage(
-                    content=f"The arguments of {bad.get('name') or 'this call'} are not valid JSON: "
-                    "send a JSON object.",
-                    tool_call_id=bad["id"],
-                    name=bad.get("name") or "unknown",
-                    status="error",
-                )
-            )
-        if step == max_steps - 1:  # the next call is the last: say so, so the model answers
-            last = messages[-1]
-            last.content = f"{last.content}\n\n{LAST_STEP_NOTE}"
-    raise AgentError(
-        f"The model did not reach an answer within {max_steps} steps; "
-        "try a simpler or more specific question.",
-        steps=max_steps,
-        sql=session.last_sql,
+
+    async def on_run(statement: str) -> None:
+        await on_status("running_sql", {"sql": statement})
+
+    toolkit = VennSQLToolkit(sql=sql, on_run=on_run)
+    question_mw = _QuestionMiddleware(sql, on_status, max_steps)
+    agent = create_agent(
+        llm,
+        tools=toolkit.get_tools(),
+        system_prompt=system_prompt(sql, history, today),
+        # The limit first: its check runs before each model call, ahead of the status event.
+        middleware=[ModelCallLimitMiddleware(run_limit=max_steps, exit_behavior="error"), question_mw],
+    )
+    try:
+        state = await agent.ainvoke({"messages": [HumanMessage(question)]})
+    except ModelCallLimitExceededError:
+        raise AgentError(
+            f"The model did not reach an answer within {max_steps} steps; "
+            "try a simpler or more specific question.",
+            steps=question_mw.steps,
+            sql=sql.last_sql,
+        ) from None
+    reply = state["messages"][-1]
+    text = reply.text.strip() if isinstance(reply, AIMessage) else ""
+    return AgentAnswer(
+        text=text or _fallback_text(sql), sql=sql.last_sql, result=sql.last_result, steps=question_mw.steps
     )
 
 
-def _fallback_text(session: _Session) -> str:
-    if session.last_result is not None:
+def _fallback_text(sql: GuardedSQL) -> str:
+    if sql.last_result is not None:
         return "Here is the result of the query."
     return "The model gave no answer."

@@ -5,14 +5,16 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import logging
 import socket
 from typing import Any
 
 import pytest
 
-from venn_plugins.sql_agent.agent import LAST_STEP_NOTE, MAX_ROWS_SHOWN, AgentError, answer_question, render_result
+from venn_plugins.sql_agent.agent import LAST_STEP_NOTE, AgentError, answer_question
 from venn_plugins.sql_agent.llm import build_llm
 from venn_plugins.sql_agent.runner import GuardedSQL
+from venn_plugins.sql_agent.toolkit import MAX_ROWS_SHOWN, render_result
 from venn_plugins.sql_agent.warehouse import QueryResult, SQLAlchemyWarehouse
 from tests.plugins.sql_agent.openai_stub_server import Reply, call, calls, http_error, text
 
@@ -261,7 +263,8 @@ def test_rendering_for_the_model():
     assert render_result(empty) == "0 rows. Columns: a, b"
 
 
-async def test_llm_server_errors_become_clear_agent_errors(make_settings, openai_stub, warehouse):
+async def test_llm_server_errors_become_clear_agent_errors(make_settings, openai_stub, warehouse, caplog):
+    caplog.set_level(logging.DEBUG)
     llm = build_llm(make_settings(openai_api_key=KEY, openai_base_url=openai_stub.base_url))
     sql = GuardedSQL(warehouse, ["orders"])
 
@@ -276,6 +279,9 @@ async def test_llm_server_errors_become_clear_agent_errors(make_settings, openai
         await ask("q", llm=llm, sql=sql)
     assert "HTTP 401" in str(info.value) and "OPENAI_API_KEY" in str(info.value)
     assert KEY not in str(info.value) and info.value.__cause__ is None and info.value.__context__ is not None
+    logged = [r.getMessage() + (logging.Formatter().formatException(r.exc_info) if r.exc_info else "")
+              for r in caplog.records]
+    assert any("HTTP 401" in line for line in logged) and not any(KEY in line for line in logged)
 
     openai_stub.default = http_error(404, "The model `nope` does not exist")
     with pytest.raises(AgentError, match="check VENN_LLM_MODEL"):
