@@ -49,6 +49,10 @@ class Call:
         except ValidationError as exc:
             raise ValidationFailed(field_errors(exc)) from None
 
+    def plugin_settings(self, plugin: str) -> Any:
+        """The settings object of an enabled plugin (its ``Settings`` class, as read at start)."""
+        return self.request.app[keys.EXTENSIONS].settings_for(plugin)
+
     @property
     def client_ip(self) -> str:
         return self.request.remote or "unknown"
