@@ -5,18 +5,25 @@ BIN    := $(VENV)/bin
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
 
-.PHONY: serve test install install-dev web bench soak clean
+.PHONY: serve test lint lock install install-dev web bench soak clean
+
+# Exact versions with hashes, the ones CI tested: `make serve` and `make test` install
+# from them; `make lock` refreshes them from pyproject.toml (README, "Dependencies").
+LOCK     := requirements.lock
+LOCK_DEV := requirements-dev.lock
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
-$(VENV)/.installed: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e .
+$(VENV)/.installed: pyproject.toml $(LOCK) | $(BIN)/python
+	$(BIN)/python -m pip install --quiet --require-hashes -r $(LOCK)
+	$(BIN)/python -m pip install --quiet --no-deps -e .
 	touch $@
 
-$(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+$(VENV)/.installed-dev: pyproject.toml $(LOCK_DEV) | $(BIN)/python
+	$(BIN)/python -m pip install --quiet --require-hashes -r $(LOCK_DEV)
+	$(BIN)/python -m pip install --quiet --no-deps -e .
 	touch $@ $(VENV)/.installed
 
 install: $(VENV)/.installed
@@ -41,6 +48,22 @@ test: $(VENV)/.installed-dev web
 	$(BIN)/python -m pytest $(PYTEST_ARGS); rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "pytest collected no tests"; rc=0; fi; exit $$rc
 
+# Layer contract (import-linter), lint and import order (ruff), types (mypy; it reads the
+# packages through .typecheck/, links named as they are installed: venn_bots -> bots/).
+lint: $(VENV)/.installed-dev
+	$(BIN)/lint-imports
+	$(BIN)/ruff check .
+	@mkdir -p .typecheck && ln -sfn ../venn .typecheck/venn && ln -sfn ../bots .typecheck/venn_bots \
+		&& ln -sfn ../plugins .typecheck/venn_plugins
+	cd .typecheck && ../$(BIN)/mypy --config-file ../pyproject.toml -p venn -p venn_bots -p venn_plugins
+
+# Re-resolve the newest versions pyproject.toml allows and write both lock files.
+lock: $(VENV)/.installed-dev
+	$(BIN)/uv pip compile pyproject.toml --universal --python-version 3.11 --generate-hashes --upgrade \
+		--quiet -o $(LOCK)
+	$(BIN)/uv pip compile pyproject.toml --universal --python-version 3.11 --generate-hashes --upgrade \
+		--extra dev --quiet -o $(LOCK_DEV)
+
 bench: $(VENV)/.installed-dev
 	$(BIN)/python -m bench $(BENCH_ARGS)
 
@@ -49,4 +72,4 @@ soak: $(VENV)/.installed-dev
 	if [ $$rc -eq 5 ]; then rc=0; fi; exit $$rc
 
 clean:
-	rm -rf $(VENV) .pytest_cache .hypothesis
+	rm -rf $(VENV) .pytest_cache .hypothesis .typecheck .mypy_cache .ruff_cache

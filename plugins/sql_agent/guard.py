@@ -32,7 +32,9 @@ What is refused (``SQLGuardError``, whose ``str()`` is a one-sentence reason)
 * Snowflake stages (``@stage``, ``@~``, ``@%table``), ``IDENTIFIER(...)`` table names,
   session variables and bind parameters (``$name``, ``:name``, ``?``).
 * Table functions, except FLATTEN (Snowflake; also ``UNNEST`` in PostgreSQL/DuckDB)
-  whose input reads a column, such as ``LATERAL FLATTEN(input => t.col)``. So
+  whose input is a column, or a path, cast, split or parse of one, such as
+  ``LATERAL FLATTEN(input => t.col)`` (in FROM and in a SELECT list alike: arithmetic
+  on a column, as in ``generate_series(1, 1e9 + 0*t.id)``, does not count). So
   ``TABLE(GENERATOR(...))``, ``TABLE(RESULT_SCAN(...))``, ``SPLIT_TO_TABLE``,
   ``read_csv(...)``, ``read_parquet(...)``, ``generate_series(...)`` and every
   user-defined table function are refused in ``FROM``.
@@ -306,6 +308,13 @@ _NAMED_FUNCTION_TYPES = tuple(
 # Table functions allowed in FROM / JOIN / LATERAL / TABLE(...): FLATTEN (sqlglot's
 # Explode in Snowflake) and UNNEST, when their input reads a column.
 _ROW_FUNCTION_TYPES = _node_types(["Explode", "Unnest"])
+# What a row function's input may be made of around the column it reads: the rows it
+# makes then come from stored data, never from constants (``0*order_id`` reads a column,
+# but ``generate_series(1, 200000000 + 0*order_id)`` makes its rows out of nothing).
+_COLUMN_WRAPPERS = _node_types(
+    ["Paren", "Cast", "TryCast", "Bracket", "Dot", "JSONExtract", "JSONExtractScalar", "JSONBExtract",
+     "JSONBExtractScalar", "Split", "RegexpSplit", "StringToArray", "ParseJSON", "ToArray"]
+)
 
 # Parameterless session functions PostgreSQL and DuckDB accept without parentheses
 # (sqlglot reads some of them as plain column names).
@@ -654,13 +663,14 @@ class _Checker:
         raise SQLGuardError(f"The row source {source.sql(self.dialect)[:80]} is not allowed.")
 
     def _row_function(self, fn: exp.Expression) -> None:
-        if type(fn) in _ROW_FUNCTION_TYPES and any(isinstance(n, exp.Column) for n in fn.walk()):
+        if type(fn) in _ROW_FUNCTION_TYPES and _row_inputs_are_columns(fn):
             return
         label = _func_label(fn, self.dialect)
         flatten = "FLATTEN" if self.dialect == "snowflake" else "FLATTEN or UNNEST"
         if type(fn) in _ROW_FUNCTION_TYPES:
             raise SQLGuardError(
-                f"Table function {label} is only allowed over a column of an allowed table, not over constants."
+                f"Table function {label} is only allowed over a column of an allowed table "
+                "(or a path, cast, split or parse of one), not over values it makes itself."
             )
         if label.upper() == "RESULT_SCAN":
             raise SQLGuardError("RESULT_SCAN is not allowed: it reads the results of earlier queries.")
@@ -669,6 +679,8 @@ class _Checker:
         )
 
     def _function(self, node: exp.Func) -> None:
+        if type(node) in _ROW_FUNCTION_TYPES and not _row_inputs_are_columns(node):
+            self._row_function(node)  # UNNEST in a SELECT list: the same rule as in FROM
         parent = node.parent
         if isinstance(parent, exp.Dot) and parent.args.get("expression") is node:
             qualified = _func_label(parent, self.dialect)
@@ -966,3 +978,21 @@ def table_name_parts(name: str, *, dialect: str = "snowflake") -> list[str]:
     if len(parts) > 3:
         raise ValueError(f"Invalid table name: {name!r} (at most DB.SCHEMA.TABLE).")
     return parts
+
+
+def _row_inputs_are_columns(fn: exp.Expression) -> bool:
+    """Whether every input of UNNEST / FLATTEN is stored data: a column, or a path,
+    cast, split or parse of one (see ``_COLUMN_WRAPPERS``)."""
+    inputs = list(fn.expressions) if isinstance(fn, exp.Unnest) else [fn.this]
+    return bool(inputs) and all(_is_column_data(_kwarg_value(node)) for node in inputs)
+
+
+def _kwarg_value(node: exp.Expression | None) -> exp.Expression | None:
+    # FLATTEN(input => t.col): the named argument's value
+    return node.expression if isinstance(node, (exp.Kwarg, exp.PropertyEQ)) else node
+
+
+def _is_column_data(node: exp.Expression | None) -> bool:
+    while node is not None and type(node) in _COLUMN_WRAPPERS:
+        node = node.this
+    return isinstance(node, exp.Column)

@@ -167,6 +167,7 @@ ACCEPTED = [
     pytest.param(DD, "SELECT * EXCLUDE (email) FROM customers", {"CUSTOMERS"}, id="dd-star-exclude"),
     pytest.param(DD, "SELECT unnest(tags) FROM orders", {"ORDERS"}, id="dd-unnest-in-select"),
     pytest.param(DD, "SELECT * FROM orders o, unnest(o.tags)", {"ORDERS"}, id="dd-unnest-column-in-from"),
+    pytest.param(DD, "SELECT unnest(string_split(o.note, ',')) FROM orders o", {"ORDERS"}, id="dd-unnest-split-column"),
     pytest.param(DD, "SELECT strftime(created_at, '%Y-%m'), date_trunc('month', created_at), list_sum(amounts) FROM orders", {"ORDERS"}, id="dd-functions"),
     pytest.param(DD, "WITH payroll AS (SELECT * FROM orders) SELECT * FROM payroll", {"ORDERS"}, id="dd-cte-shadows"),
     pytest.param(DD, "SELECT id FROM orders UNION ALL SELECT id FROM customers", {"ORDERS", "CUSTOMERS"}, id="dd-union"),
@@ -331,7 +332,8 @@ REFUSED = [
     pytest.param(SF, "SELECT * FROM orders NATURAL JOIN payroll", "PAYROLL", id="sf-natural-join-forbidden"),
     pytest.param(SF, "SELECT * FROM orders o ASOF JOIN payroll p MATCH_CONDITION(o.t >= p.t)", "PAYROLL", id="sf-asof-join-forbidden"),
     pytest.param(SF, "SELECT * FROM orders WHERE id = ANY (SELECT id FROM payroll)", "PAYROLL", id="sf-any-subquery-forbidden"),
-    pytest.param(SF, "SELECT * FROM orders o, TABLE(FLATTEN(input => (SELECT tags FROM payroll)))", "PAYROLL", id="sf-flatten-over-forbidden-subquery"),
+    # FLATTEN's input must be a column (a subquery, even of an allowed table, is not)
+    pytest.param(SF, "SELECT * FROM orders o, TABLE(FLATTEN(input => (SELECT tags FROM payroll)))", "only allowed over a column", id="sf-flatten-over-forbidden-subquery"),
     # syntax
     pytest.param(SF, "SELEC * FROM orders", "could not be parsed", id="sf-typo"),
     pytest.param(SF, "SELECT * FROM", "could not be parsed", id="sf-incomplete"),
@@ -355,6 +357,12 @@ REFUSED = [
     pytest.param(DD, "SELECT * FROM orders o, (SELECT * FROM 'payroll.parquet') p", "payroll.parquet", id="dd-file-in-subquery"),
     pytest.param(DD, "SELECT * FROM orders POSITIONAL JOIN payroll", "payroll", id="dd-positional-join-forbidden"),
     pytest.param(DD, "SELECT * FROM unnest([1, 2])", "UNNEST", id="dd-unnest-constant-in-from"),
+    # a column multiplied by zero is still a made-up series: the rows would come from nothing
+    pytest.param(DD, "SELECT x FROM orders o, UNNEST(generate_series(1, 200000000 + 0*o.id)) AS t(x)", "only allowed over a column", id="dd-unnest-series-posing-as-column"),
+    pytest.param(DD, "SELECT unnest(generate_series(1, 1000000000 + 0*id)) FROM orders", "only allowed over a column", id="dd-unnest-series-in-select"),
+    pytest.param(DD, "SELECT * FROM orders o, UNNEST(range(0*o.id, 100000000)) AS t(x)", "only allowed over a column", id="dd-unnest-range-posing-as-column"),
+    pytest.param(PG, "SELECT u FROM orders o, unnest(array_fill(0, ARRAY[100000000 + 0*o.id])) u", "UNNEST", id="pg-unnest-array-fill"),
+    pytest.param(SF, "SELECT f.value FROM orders o, LATERAL FLATTEN(input => ARRAY_GENERATE_RANGE(0, 100000000 + 0*o.id)) f", "only allowed over a column", id="sf-flatten-range-posing-as-column"),
     pytest.param(DD, "SELECT * FROM pg_catalog.pg_tables", "system catalog", id="dd-pg-catalog"),
     pytest.param(DD, "SELECT * FROM information_schema.tables", "INFORMATION_SCHEMA", id="dd-information-schema"),
     pytest.param(DD, "ATTACH 'other.db'", "ATTACH", id="dd-attach"),
