@@ -17,8 +17,9 @@ from venn.api.v1 import api
 from venn.config import Settings, load_settings
 from venn.events import EventBus
 from venn.metrics import Metrics
-from venn.presence import MemoryPresence, RedisPresence
+from venn.presence import MemoryPresence, RedisPresence, redis_prefix
 from venn.ratelimit import MemoryRateLimiter, RedisRateLimiter
+from venn.realtime.locks import RedisChannelLock
 from venn.security.tokens import TokenSigner
 from venn.services import Services
 
@@ -57,6 +58,9 @@ def create_app(settings: Settings | None = None) -> web.Application:
         # With Redis, presence is shared by every process (see venn/presence.py).
         presence=RedisPresence(redis) if redis is not None else MemoryPresence(),
         metrics=Metrics(),
+        # With Redis, posts to a channel are written one group at a time across every
+        # process, so that new_message reaches every client in id order.
+        channel_lock=RedisChannelLock(redis, prefix=redis_prefix()) if redis is not None else None,
     )
     app[keys.SERVICES] = services
     router = build_router()
