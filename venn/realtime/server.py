@@ -34,7 +34,7 @@ from venn.errors import VennError
 from venn.presence import OFFLINE, ONLINE
 from venn.realtime.connections import Connections, SocketState, TokenBucket
 from venn.realtime.options import RealtimeOptions
-from venn.realtime.typing import MemoryTyping, RedisTyping, Typist, TypingStore
+from venn.realtime.typing_status import MemoryTyping, RedisTyping, Typist, TypingStore
 from venn.services import Services
 from venn.services.views import iso
 
