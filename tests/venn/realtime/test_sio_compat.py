@@ -158,3 +158,12 @@ async def test_no_other_realtime_module_touches_upstream_private_names(instances
         "python-socketio/engineio internals used outside venn/realtime/sio_compat.py (move them there and list "
         "them in UPSTREAM): " + "; ".join(found)
     )
+
+
+async def test_every_upstream_private_name_sio_compat_uses_is_listed(instances):
+    private = _upstream_private_names(instances)
+    tree = ast.parse(Path(sio_compat.__file__).read_text())
+    used = {node.attr for node in ast.walk(tree) if isinstance(node, ast.Attribute)}
+    used |= {node.name for node in ast.walk(tree) if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))}
+    unlisted = sorted((used & private) - {e.name for e in UPSTREAM})
+    assert not unlisted, f"sio_compat uses upstream private names missing from UPSTREAM: {', '.join(unlisted)}"
