@@ -4,7 +4,7 @@ The real-time layer needs a few things these libraries have no public hook for.
 Every use of a private (``_``) or undocumented name of theirs is in this module, so
 that an upgrade can only break here: pyproject.toml pins both below their next
 major version, and ``tests/venn/realtime/test_sio_compat.py`` checks that each name
-in :data:`UPSTREAM` (the list below) still exists with the signature used.
+listed below (and in :data:`UPSTREAM`) still exists with the signature used.
 
 Private names, overridden or called:
 

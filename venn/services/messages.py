@@ -1,7 +1,9 @@
 """Messages: the single path every message takes, whichever door it came through.
 
 validate → persist (committed) → publish an event. REST, Socket.IO and bots all
-call :meth:`MessageService.post`.
+call :meth:`MessageService.post`, which checks the post here and hands it to
+:class:`~venn.services.writer.MessageWriter` to be stored and published (in groups,
+in id order per channel).
 """
 
 from __future__ import annotations
