@@ -18,8 +18,9 @@ from venn.events import EventBus
 from venn.extension import Extension
 from venn.extensions import load_extensions
 from venn.metrics import Metrics
-from venn.presence import MemoryPresence, RedisPresence
+from venn.presence import MemoryPresence, RedisPresence, redis_prefix
 from venn.ratelimit import MemoryRateLimiter, RedisRateLimiter
+from venn.realtime.locks import RedisChannelLock
 from venn.security.tokens import TokenSigner
 from venn.realtime import setup_realtime
 from venn.services import Services
@@ -76,6 +77,9 @@ def create_app(
         # With Redis, presence is shared by every process (see venn/presence.py).
         presence=RedisPresence(redis) if redis is not None else MemoryPresence(),
         metrics=Metrics(),
+        # With Redis, posts to a channel are written one group at a time across every
+        # process, so that new_message reaches every client in id order.
+        channel_lock=RedisChannelLock(redis, prefix=redis_prefix()) if redis is not None else None,
     )
     app[keys.SERVICES] = services
     router = build_router()

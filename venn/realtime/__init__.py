@@ -11,7 +11,6 @@ from aiohttp import web
 from venn import keys
 from venn.realtime.fanout import Fanout
 from venn.realtime.handlers import register_handlers
-from venn.realtime.locks import RedisChannelLock
 from venn.realtime.options import RealtimeOptions
 from venn.realtime.server import REALTIME, Realtime
 
@@ -26,7 +25,5 @@ def setup_realtime(app: web.Application, router) -> None:
     rt = Realtime(settings, services, options, redis)
     register_handlers(rt)
     services.events.subscribe(Fanout(rt))
-    if redis is not None:
-        services.messages.shared_lock = RedisChannelLock(redis, prefix=options.redis_prefix)
     rt.attach(app)
     app[REALTIME] = rt

@@ -24,7 +24,7 @@ import logging
 
 from venn.events import Event
 from venn.realtime.server import CONTROL_EVENT, Realtime, channel_room, spawn, thread_room, user_room
-from venn.realtime.typing import Typist
+from venn.realtime.typing_status import Typist
 
 log = logging.getLogger("venn.realtime.fanout")
 

@@ -30,7 +30,7 @@ from venn.errors import Forbidden, PayloadTooLarge, RateLimited, Unauthorized, U
 from venn.realtime import schemas as s
 from venn.realtime.connections import SocketState
 from venn.realtime.server import Realtime, channel_room, thread_room
-from venn.realtime.typing import Typist
+from venn.realtime.typing_status import Typist
 from venn.schemas import MessageCreateIn, parse
 from venn.services.views import iso, thread_view
 

@@ -6,12 +6,10 @@ announces users going offline, ends expired typing indicators and, every few
 seconds, sends the presence heartbeat and re-checks that every socket's session is
 still valid.
 
-With ``REDIS_URL`` the server's client manager is python-socketio's
-``AsyncRedisManager`` (redis-py's ``redis.asyncio``): every emit reaches the sockets
-of every process. Processes also tell each other to act on their own sockets
-(disconnect a user who logged out, take a user who left a channel out of its
-rooms) with *control messages*: an emit of :data:`CONTROL_EVENT` that the manager
-hands to :meth:`Realtime.control` in every process instead of sending it to clients.
+Delivery is the client manager's job (``venn/realtime/managers.py``: with
+``REDIS_URL`` every emit reaches the sockets of every process, and control
+messages reach :meth:`Realtime.control` in every process). What python-socketio
+offers no public hook for goes through ``venn/realtime/sio_compat.py``.
 """
 
 from __future__ import annotations
@@ -24,25 +22,24 @@ from typing import Any
 
 import socketio
 from aiohttp import web
-from engineio import packet as engine_packet
-from socketio import packet as sio_packet
 from socketio.exceptions import ConnectionRefusedError as Refused
 
 from venn.config import Settings
 from venn.db.models import User
 from venn.errors import VennError
 from venn.presence import OFFLINE, ONLINE
+from venn.realtime import sio_compat as compat
 from venn.realtime.connections import Connections, SocketState, TokenBucket
+from venn.realtime.managers import CONTROL_EVENT, CONTROL_ROOM, LocalManager, RedisManager
 from venn.realtime.options import RealtimeOptions
-from venn.realtime.typing import MemoryTyping, RedisTyping, Typist, TypingStore
+from venn.realtime.typing_status import MemoryTyping, RedisTyping, Typist, TypingStore
 from venn.services import Services
 from venn.services.views import iso
 
 log = logging.getLogger("venn.realtime")
 
-NAMESPACE = "/"
-CONTROL_EVENT = "venn:control"
-CONTROL_ROOM = "venn:control"
+__all__ = ["CONTROL_EVENT", "REALTIME", "Realtime", "channel_room", "spawn", "thread_room", "user_room"]
+
 #: Socket.IO packets larger than this close the connection (engine level); events
 #: over VENN_MAX_BODY_BYTES are refused one by one with an error ack.
 MIN_ENGINE_BUFFER = 1024 * 1024
@@ -51,8 +48,6 @@ SHUTDOWN_FLUSH_SECONDS = 2.0
 #: a socket may send this many times its per-second allowance at once (e.g. joining
 #: the rooms of all its channels after connecting)
 BURST_FACTOR = 4
-#: longest pause between attempts to subscribe to Redis again after it failed
-RESUBSCRIBE_MAX_DELAY = 5.0
 #: references to fire-and-forget tasks, so that they are not collected mid-way
 _background: set[asyncio.Task] = set()
 
@@ -77,201 +72,6 @@ def thread_room(thread_id: int) -> str:
     return f"thread:{thread_id}"
 
 
-class DirectEmit(socketio.AsyncManager):
-    """python-socketio's delivery to this process's sockets, without a task per recipient.
-
-    The stock manager encodes a packet once and then starts one task per recipient
-    to queue it; queueing a packet for a socket does not wait (its queue is
-    unbounded), so here the packet is queued for each recipient in turn. In a
-    100-socket room that saves 100 tasks per message. Emits with a callback (a
-    distinct packet per recipient) keep the stock path.
-    """
-
-    async def emit(self, event, data, namespace, room=None, skip_sid=None, callback=None, to=None, **kwargs):
-        if callback is not None or namespace not in self.rooms:
-            return await super().emit(event, data, namespace, room=room, skip_sid=skip_sid, callback=callback,
-                                      to=to, **kwargs)
-        if isinstance(data, tuple):
-            data = list(data)
-        elif data is not None:
-            data = [data]
-        else:
-            data = []
-        skip = skip_sid if isinstance(skip_sid, list) else [skip_sid]
-        encoded = self.server.packet_class(sio_packet.EVENT, namespace=namespace, data=[event] + data).encode()
-        packets = [engine_packet.Packet(engine_packet.MESSAGE, p)
-                   for p in (encoded if isinstance(encoded, list) else [encoded])]
-        # The recipients first: a socket closing on the way changes the rooms.
-        recipients = [eio_sid for sid, eio_sid in self.get_participants(namespace, to or room) if sid not in skip]
-        send = self.server.eio.send_packet
-        for eio_sid in recipients:
-            for pkt in packets:
-                await send(eio_sid, pkt)
-
-
-class LocalManager(DirectEmit):
-    """python-socketio's in-process manager, plus control messages."""
-
-    def __init__(self, on_control) -> None:
-        super().__init__()
-        self._on_control = on_control
-
-    async def emit(self, event, data, namespace=None, room=None, skip_sid=None, callback=None, to=None, **kwargs):
-        if event == CONTROL_EVENT:
-            await self._on_control(data)
-            return None
-        return await super().emit(
-            event, data, namespace, room=room, skip_sid=skip_sid, callback=callback, to=to, **kwargs
-        )
-
-
-class RedisManager(socketio.AsyncRedisManager, DirectEmit):
-    """python-socketio's Redis manager, plus control messages (handled in every process)."""
-
-    def __init__(self, url: str, channel: str, on_control, on_resubscribed=None) -> None:
-        super().__init__(url, channel=channel)
-        self._on_control = on_control
-        self._on_resubscribed = on_resubscribed
-
-    async def _redis_listen_with_retries(self):
-        """What the Socket.IO channel carries, subscribing again after Redis fails.
-
-        Emits published while this process was not subscribed (or could not publish)
-        never reach its sockets, so once the subscription is back ``on_resubscribed``
-        runs: it makes the sockets reconnect, and clients catch up with ``sync``.
-        """
-        delay = 1.0
-        interrupted = False
-        while True:
-            try:
-                self._redis_connect()
-                await self.pubsub.subscribe(self.channel)
-                if interrupted:
-                    interrupted = False
-                    log.warning("Socket.IO fan-out through Redis restored")
-                    if self._on_resubscribed is not None:
-                        await self._on_resubscribed()
-                delay = 1.0
-                async for message in self.pubsub.listen():
-                    yield message
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
-                log.error("Socket.IO fan-out through Redis interrupted; retrying in %.0f s", delay,
-                          extra={"error": str(exc)[:200]})
-                interrupted = True
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, RESUBSCRIBE_MAX_DELAY)
-
-    def _redis_connect(self):
-        # The base class makes a new client each time (e.g. once to publish, once more
-        # when its listener starts) and drops the old one open; close it if unused.
-        old_redis, old_pubsub = self.redis, self.pubsub
-        super()._redis_connect()
-        if old_redis is not None and old_pubsub is not None and not old_pubsub.subscribed:
-            spawn(self._close_quietly(old_pubsub, old_redis))
-
-    @staticmethod
-    async def _close_quietly(*clients) -> None:
-        for client in clients:
-            try:
-                await client.aclose()
-            except Exception:  # pragma: no cover - best effort
-                pass
-
-    async def _handle_emit(self, message):
-        if message.get("event") == CONTROL_EVENT:
-            data = message.get("data")
-            await self._on_control(data[0] if isinstance(data, list) and data else data)
-            return None
-        return await super()._handle_emit(message)
-
-    async def close(self) -> None:
-        task = getattr(self, "thread", None)
-        if task is not None:
-            task.cancel()
-            await asyncio.wait({task}, timeout=SHUTDOWN_FLUSH_SECONDS)
-        try:
-            if self.pubsub is not None:
-                await self.pubsub.aclose()
-            if self.redis is not None:
-                await self.redis.aclose()
-        except Exception:  # pragma: no cover - best effort on shutdown
-            log.debug("closing the Socket.IO Redis connection failed", exc_info=True)
-
-
-class SocketServer(socketio.AsyncServer):
-    """python-socketio's server, dropping malformed packets with one log line.
-
-    The library would log a traceback (or leave a failed task behind) for frames
-    no real client sends: bad JSON, an event that is not ``[name, ...]``, a name
-    that is not a string.
-    """
-
-    _last_warning = 0.0
-    _dropped = 0
-
-    def _malformed(self, what: str, detail: str) -> None:
-        SocketServer._dropped += 1
-        now = time.monotonic()
-        if now - SocketServer._last_warning >= 1.0:
-            SocketServer._last_warning = now
-            log.warning(
-                "malformed Socket.IO %s dropped", what, extra={"detail": detail[:200], "dropped": SocketServer._dropped}
-            )
-
-    async def _handle_eio_message(self, eio_sid, data):
-        try:
-            return await super()._handle_eio_message(eio_sid, data)
-        except (ValueError, TypeError, IndexError, KeyError, AttributeError) as exc:
-            self._malformed("packet", f"{type(exc).__name__}: {exc}")
-            return None
-
-    async def _handle_event(self, eio_sid, namespace, id, data):
-        if not isinstance(data, list) or not data or not isinstance(data[0], str):
-            self._malformed("event", repr(data)[:100])
-            return None
-        return await super()._handle_event(eio_sid, namespace, id, data)
-
-
-def _guard_websockets(sio: socketio.AsyncServer, live: set) -> None:
-    """Wrap engine.io's aiohttp websocket.
-
-    - A frame engine.io cannot decode closes that connection with a log line
-      (python-engineio would raise out of its reader loop instead: a traceback, and
-      a socket left half open until its ping timeout).
-    - Open websockets are kept in ``live``, so that shutdown can close them.
-    """
-    base = sio.eio._async.get("websocket") if isinstance(getattr(sio.eio, "_async", None), dict) else None
-    if base is None:  # pragma: no cover - engine internals changed
-        return
-
-    class GuardedWebSocket(base):  # type: ignore[misc, valid-type]
-        async def __call__(self, environ):
-            live.add(self)
-            try:
-                return await super().__call__(environ)
-            finally:
-                live.discard(self)
-
-        def abort(self) -> None:
-            request = getattr(self, "environ", {}).get("aiohttp.request")
-            transport = request.transport if request is not None else None
-            if transport is not None:
-                transport.close()
-
-        async def wait(self):
-            frame = await super().wait()
-            try:
-                engine_packet.Packet(encoded_packet=frame)
-            except Exception as exc:
-                log.warning("malformed engine.io frame; closing the connection", extra={"detail": str(exc)[:200]})
-                raise OSError("malformed frame") from None
-            return frame
-
-    sio.eio._async = {**sio.eio._async, "websocket": GuardedWebSocket}
-
-
 def refuse(message: str, code: str) -> Refused:
     """A refused connection: the client's ``connect_error`` has ``message`` and ``data.code``."""
     return Refused(message, {"code": code})
@@ -286,15 +86,17 @@ class Realtime:
         self.typing: TypingStore = (
             RedisTyping(redis, prefix=options.redis_prefix) if redis is not None else MemoryTyping()
         )
+        manager: socketio.AsyncManager
         if settings.redis_url:
-            manager: socketio.AsyncManager = RedisManager(
+            manager = RedisManager(
                 settings.redis_url, channel=f"{options.redis_prefix}socketio", on_control=self.control,
                 on_resubscribed=self.resync_sockets,
             )
         else:
             manager = LocalManager(self.control)
+        self.manager = manager
         self.max_event_bytes = settings.max_body_bytes
-        self.sio = SocketServer(
+        self.sio = compat.SocketServer(
             async_mode="aiohttp",
             client_manager=manager,
             # Browsers on other origins need VENN_CORS_ORIGINS; by default only the
@@ -306,7 +108,7 @@ class Realtime:
             async_handlers=True,
         )
         self._websockets: set = set()
-        _guard_websockets(self.sio, self._websockets)
+        compat.guard_websockets(self.sio, self._websockets)
         self.sio.on("connect", self.on_connect)
         self.sio.on("disconnect", self.on_disconnect)
         self._ticker: asyncio.Task | None = None
@@ -329,13 +131,10 @@ class Realtime:
         if self._closing:
             return
         self._closing = True
-        # Not eio.disconnect(): it waits for every socket's queue to drain, which never
-        # happens for a socket whose transport is already going away. The CLOSE packet
-        # is queued behind whatever is pending, and each socket's writer sends it all.
-        closing = [
-            asyncio.create_task(sock.close(wait=False, reason=self.sio.eio.reason.SERVER_DISCONNECT))
-            for sock in list(self.sio.eio.sockets.values())
-        ]
+        # The CLOSE packet is queued behind whatever is pending, and each socket's
+        # writer sends it all.
+        closing = [asyncio.create_task(compat.close_engine_socket(self.sio, sock))
+                   for sock in compat.engine_sockets(self.sio)]
         if closing:
             _, pending = await asyncio.wait(closing, timeout=SHUTDOWN_FLUSH_SECONDS)
             for task in pending:
@@ -346,28 +145,24 @@ class Realtime:
         # a moment to go out, close those connections.
         loop = asyncio.get_running_loop()
         deadline = loop.time() + SHUTDOWN_FLUSH_SECONDS
-        queued, stalled = self._queued(), 0
+        queued, stalled = compat.queued_packets(self.sio), 0
         while queued and stalled < 5 and loop.time() < deadline:  # stop when no writer makes progress
             await asyncio.sleep(0.02)
-            now = self._queued()
+            now = compat.queued_packets(self.sio)
             stalled = stalled + 1 if now >= queued else 0
             queued = now
         await asyncio.sleep(0.05)
         for ws in list(self._websockets):
             ws.abort()
-        self.sio.eio.sockets.clear()
+        compat.forget_engine_sockets(self.sio)
         self._stop.set()
         if self._ticker is not None:
             self._ticker.cancel()
             await asyncio.wait({self._ticker}, timeout=SHUTDOWN_FLUSH_SECONDS)
-        if self.sio.eio.service_task_handle is not None:
+        if compat.engine_started(self.sio):
             await self.sio.shutdown()
-        manager = self.sio.manager
-        if isinstance(manager, RedisManager):
-            await manager.close()
-
-    def _queued(self) -> int:
-        return sum(sock.queue.qsize() for sock in list(self.sio.eio.sockets.values()))
+        if isinstance(self.manager, RedisManager):
+            await self.manager.aclose(SHUTDOWN_FLUSH_SECONDS)
 
     # Connect and disconnect ---------------------------------------------
 
@@ -389,8 +184,7 @@ class Realtime:
         except Exception:
             log.exception("socket authentication failed")
             raise refuse("The server could not check the token; try again shortly.", "unavailable") from None
-        eio_sid = self.sio.manager.eio_sid_from_sid(sid, NAMESPACE)
-        if eio_sid not in self.sio.eio.sockets:
+        if compat.engine_socket(self.sio, sid) is None:
             # The client went away while its token was being checked.
             raise refuse("The connection closed.", "unavailable")
         rate = self.options.events_per_second
@@ -415,26 +209,14 @@ class Realtime:
         return True
 
     async def on_disconnect(self, sid: str, reason: Any = None, *rest: Any):
-        if self.sio.manager.is_connected(sid, NAMESPACE):
+        if compat.is_connected(self.sio, sid):
             # A client emitting an event named "disconnect" by hand: ignore it.
             return self.sio.not_handled
-        self._end_long_poll(sid)
+        # A long-polling client's pending GET is answered now rather than at the
+        # ping timeout, which would also hold up a graceful shutdown that long.
+        compat.end_long_poll(self.sio, sid)
         await self._forget(sid, reason)
         return None
-
-    def _end_long_poll(self, sid: str) -> None:
-        """Answer a long-polling client's pending GET now.
-
-        python-engineio otherwise holds it until the ping timeout (45 s) after the
-        client left, which also holds up a graceful shutdown that long.
-        """
-        try:
-            eio_sid = self.sio.manager.eio_sid_from_sid(sid, NAMESPACE)
-            sock = self.sio.eio.sockets.get(eio_sid) if eio_sid else None
-            if sock is not None and not sock.upgraded:
-                sock.queue.put_nowait(None)
-        except Exception:  # pragma: no cover - engine internals changed
-            log.debug("could not end a long poll", exc_info=True)
 
     async def _forget(self, sid: str, reason: Any = None) -> None:
         state = self.connections.remove(sid)
@@ -545,18 +327,15 @@ class Realtime:
         """Drop the transport of every socket of this process, as a network failure
         would: clients reconnect by themselves and ``sync`` what they missed (used
         when fan-out through Redis was interrupted and emits were lost)."""
-        sockets = list(self.sio.eio.sockets.values())
+        sockets = compat.engine_sockets(self.sio)
         log.warning("asking %d sockets to reconnect and catch up", len(sockets))
         for sock in sockets:
-            # what engine.io does to end a socket's writer: it closes the websocket
-            # (or ends the long-poll) without a goodbye, so clients reconnect
-            await sock.queue.put(None)
+            await compat.end_transport(sock)
 
     async def heartbeat(self) -> None:
         """Drop sockets that are gone, refresh presence entries, re-check sessions."""
         for state in self.connections.all():
-            eio_sid = self.sio.manager.eio_sid_from_sid(state.sid, NAMESPACE)
-            if eio_sid is None or eio_sid not in self.sio.eio.sockets:
+            if compat.engine_socket(self.sio, state.sid) is None:
                 await self._forget(state.sid, "gone")
         states = self.connections.all()
         for user_id in await self.services.presence.refresh([(s.user_id, s.sid) for s in states]):

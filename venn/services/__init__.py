@@ -1,6 +1,6 @@
 """The service layer: the rules of the chat, called by every transport.
 
-:class:`Services` bundles the per-app services; build it with :func:`build_services`.
+:class:`Services` bundles the per-app services (``venn.app.create_app`` builds it).
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from venn.services.messages import MessageService
     from venn.services.threads import ThreadService
     from venn.services.users import UserService
+    from venn.services.writer import ChannelLock
 
 
 @dataclass
@@ -30,6 +31,9 @@ class Services:
     tokens: TokenSigner
     presence: Presence
     metrics: Metrics
+    #: a lock per channel shared by every process (Redis, when REDIS_URL is set), so
+    #: that ``new_message`` leaves in id order across processes; None: one process
+    channel_lock: ChannelLock | None = None
     users: UserService = field(init=False)
     channels: ChannelService = field(init=False)
     messages: MessageService = field(init=False)

@@ -1,40 +1,34 @@
 """Messages: the single path every message takes, whichever door it came through.
 
 validate → persist (committed) → publish an event. REST, Socket.IO and bots all
-call :meth:`MessageService.post`.
+call :meth:`MessageService.post`, which checks the post here and hands it to
+:class:`~venn.services.writer.MessageWriter` to be stored and published (in groups,
+in id order per channel).
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
-from contextlib import AbstractAsyncContextManager
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from tortoise import connections
-from tortoise.backends.base.client import TransactionalDBClient
-from tortoise.exceptions import IntegrityError
-from tortoise.expressions import F, Q
-from tortoise.transactions import in_transaction
+from tortoise.expressions import Q
 
 from venn.db.sql import SQLParams
 from venn.db.models import Channel, Message, MessageKind, Role, Thread, User
-from venn.errors import Conflict, Forbidden, NotFound, Unauthorized, Unavailable, ValidationFailed, VennError
+from venn.errors import Conflict, Forbidden, NotFound, Unauthorized, ValidationFailed, VennError
 from venn.events import Event
 from venn.ratelimit import enforce
 from venn.schemas import MessageCreateIn, PageQuery
 from venn.services.base import Service
 from venn.services.views import MESSAGE_ROW_COLUMNS, message_row_view, message_view
+from venn.services.writer import Draft, MessageWriter, PostResult, find_retry, retry_result
 
-log = logging.getLogger("venn.messages")
+__all__ = ["MessageService", "PostResult"]
 
 #: bot and system messages (result tables) may be longer than people's messages
 BOT_BODY_FACTOR = 10
-_LOCK_STRIPES = 256
 #: sync re-sends changes made a little before the cursor message, so that clock
 #: differences between server processes cannot hide an edit
 SYNC_CLOCK_MARGIN = timedelta(seconds=10)
@@ -53,55 +47,11 @@ SENDER_SELECT = (
 PAGE_SELECT = f"SELECT {MESSAGE_ROW_COLUMNS} FROM messages m JOIN users u ON u.id = m.author_id"
 
 
-#: at most this many posts are written in one group (one INSERT)
-GROUP_MAX = 100
-GROUP_INSERT = (
-    "INSERT INTO messages (channel_id, author_id, body, kind, payload, client_msg_id, created_at, deleted, reply_count)"
-)
-_PAYLOAD = Message._meta.fields_map["payload"]
-#: what a waiting post's turn resolves to when it is to write the next group itself
-_LEAD = object()
-
-
-@dataclass(slots=True)
-class _Post:
-    """A post of a channel's stream waiting for its turn to be written."""
-
-    user: User
-    body: str
-    kind: MessageKind
-    payload: dict[str, Any] | None
-    client_msg_id: str | None
-    #: resolved with the post's result by the post ahead, or with :data:`_LEAD`
-    turn: asyncio.Future
-
-
-class PostResult:
-    """A posted message, and whether this call created it (False for an idempotent retry)."""
-
-    __slots__ = ("message", "created")
-
-    def __init__(self, message: dict[str, Any], created: bool) -> None:
-        self.message = message
-        self.created = created
-
-
 class MessageService(Service):
     def __init__(self, core) -> None:
         super().__init__(core)
-        # Posts to one channel are persisted and published one at a time in this
-        # process, so that new_message events leave in id order.
-        self._locks = [asyncio.Lock() for _ in range(_LOCK_STRIPES)]
-        #: channel id -> posts waiting behind the one being written (present while one is)
-        self._waiting: dict[int, list[_Post]] = {}
-        #: Optional lock per channel shared by every process (the real-time layer sets
-        #: one on Redis when REDIS_URL is set), so that the order holds across processes.
-        self.shared_lock: Callable[[int], AbstractAsyncContextManager[Any]] | None = None
-
-    def _shared_lock(self, channel_id: int) -> AbstractAsyncContextManager[Any]:
-        if self.shared_lock is None:
-            return contextlib.nullcontext()
-        return self.shared_lock(channel_id)
+        #: stores checked posts and publishes them in id order per channel
+        self.writer = MessageWriter(core.events, core.channel_lock)
 
     def _check_body(self, body: str, kind: MessageKind) -> str:
         text = body.strip()
@@ -192,152 +142,30 @@ class MessageService(Service):
     async def _answer_retry(self, user: User, data: MessageCreateIn, refusal: VennError) -> PostResult:
         """After a refused post: the message posted first if this is a retry of it,
         else the refusal."""
-        existing = await self._by_client_id(user, data.client_msg_id) if data.client_msg_id else None
+        existing = await find_retry(user, data.client_msg_id)
         if existing is None:
             raise refusal
-        return self._retry_result(existing, data.channel_id, data.thread_id, user)
+        return retry_result(existing, data.channel_id, data.thread_id, user)
 
     async def _commit(
-        self, user, channel, thread, body, kind, payload, client_msg_id, *, turn=None, queued=None
+        self,
+        user: User,
+        channel: Channel,
+        thread: Thread | None,
+        body: str,
+        kind: MessageKind,
+        payload: dict[str, Any] | None,
+        client_msg_id: str | None,
+        *,
+        turn: Callable[[], Awaitable[None]] | None = None,
+        queued: Callable[[], None] | None = None,
     ) -> PostResult:
-        """Insert and publish under the channel's lock, so that ``new_message`` leaves in
-        id order.
-
-        Posts to a channel's stream that arrive while another is being written are
-        written together by the next one to go: one INSERT for all of them, then one
-        event each, in order (a group commit: under load a channel pays one database
-        round trip, and one turn of the cross-process lock, per group rather than per
-        message). Thread replies, which also update counters, and posts made inside
-        a caller's transaction go one at a time.
-        """
-        if turn is not None:
-            await turn()
-        if thread is not None or isinstance(connections.get("default"), TransactionalDBClient):
-            async with self._locks[channel.id % _LOCK_STRIPES], self._shared_lock(channel.id):
-                if queued is not None:
-                    queued()
-                result = await self._write_one(channel, thread, user, body, kind, payload, client_msg_id)
-        else:
-            post = _Post(user, body, kind, payload, client_msg_id, asyncio.get_running_loop().create_future())
-            result = await self._write_grouped(channel, post, queued)
+        """Hand a checked post to the writer (which keeps ``new_message`` in id order)."""
+        draft = Draft(user, body, kind, payload, client_msg_id)
+        result = await self.writer.write(channel, thread, draft, turn=turn, queued=queued)
         if result.created:
             self.core.metrics_message_posted(kind)
         return result
-
-    async def _write_grouped(self, channel: Channel, post: _Post, queued: Callable[[], None] | None) -> PostResult:
-        queue = self._waiting.get(channel.id)
-        if queue is None:  # nobody is writing to this channel: go now
-            queue = self._waiting[channel.id] = []
-            if queued is not None:
-                queued()
-        else:  # wait: the post ahead writes this one with its group, or hands over the lead
-            queue.append(post)
-            if queued is not None:
-                queued()
-            try:
-                outcome = await post.turn
-            except asyncio.CancelledError:
-                if post.turn.done() and not post.turn.cancelled() and post.turn.result() is _LEAD:
-                    self._pass_lead(channel.id)
-                raise
-            if outcome is not _LEAD:
-                return outcome
-        batch = [post, *(p for p in queue[: GROUP_MAX - 1] if not p.turn.done())]
-        del queue[: GROUP_MAX - 1]
-        outcomes: list[PostResult | BaseException] = []
-        try:
-            async with self._locks[channel.id % _LOCK_STRIPES], self._shared_lock(channel.id):
-                outcomes = await self._write_group(channel, batch)
-        except BaseException as exc:
-            # e.g. the database is down, or this post's caller was cancelled mid-way
-            failed = exc if isinstance(exc, Exception) else Unavailable("The message could not be saved; send it again.")
-            outcomes = [exc, *([failed] * (len(batch) - 1))]
-            raise
-        finally:
-            for other, outcome in zip(batch[1:], outcomes[1:]):
-                if other.turn.done():
-                    continue
-                if isinstance(outcome, BaseException):
-                    other.turn.set_exception(outcome)
-                else:
-                    other.turn.set_result(outcome)
-            self._pass_lead(channel.id)
-        if isinstance(outcomes[0], BaseException):
-            raise outcomes[0]
-        return outcomes[0]
-
-    def _pass_lead(self, channel_id: int) -> None:
-        """The next waiting post of the channel writes next (or nobody is writing)."""
-        queue = self._waiting[channel_id]
-        while queue:
-            following = queue.pop(0)
-            if not following.turn.done():
-                following.turn.set_result(_LEAD)
-                return
-        del self._waiting[channel_id]
-
-    async def _write_group(self, channel: Channel, batch: list[_Post]) -> list[PostResult | BaseException]:
-        now = datetime.now(timezone.utc)
-        try:
-            ids = await self._insert_group(channel, batch, now)
-        except IntegrityError:
-            # A client_msg_id used before is among them: one at a time, as lone posts.
-            outcomes: list[PostResult | BaseException] = []
-            for p in batch:
-                try:
-                    outcomes.append(await self._write_one(channel, None, p.user, p.body, p.kind, p.payload,
-                                                          p.client_msg_id))
-                except Exception as exc:
-                    outcomes.append(exc)
-            return outcomes
-        results: list[PostResult | BaseException] = []
-        for p, message_id in zip(batch, ids):
-            message = Message(
-                id=message_id, channel_id=channel.id, thread_id=None, author_id=p.user.id, body=p.body, kind=p.kind,
-                payload=p.payload, client_msg_id=p.client_msg_id, created_at=now, deleted=False, reply_count=0,
-            )
-            results.append(await self._publish_new(message, p.user, channel, None))
-        return results
-
-    async def _insert_group(self, channel: Channel, batch: list[_Post], now: datetime) -> list[int]:
-        """One INSERT of the posts of a channel's stream; their ids, in the posts' order."""
-        conn = connections.get("default")
-        params = SQLParams(conn)
-        rows = []
-        for p in batch:
-            values = (channel.id, p.user.id, p.body, p.kind.value, _PAYLOAD.to_db_value(p.payload, None),
-                      p.client_msg_id, now, False, 0)
-            rows.append(f"({', '.join(params.add(v) for v in values)})")
-        inserted = await conn.execute_query_dict(
-            f"{GROUP_INSERT} VALUES {', '.join(rows)} RETURNING id", params.values
-        )
-        # ids are handed out in the order of the rows (RETURNING's order is not promised)
-        return sorted(row["id"] for row in inserted)
-
-    async def _write_one(self, channel, thread, user, body, kind, payload, client_msg_id) -> PostResult:
-        """Insert one post (in the channel's lock) and publish it."""
-        try:
-            message = await self._insert(channel, thread, user, body, kind, payload, client_msg_id)
-        except IntegrityError:
-            # The (author, client_msg_id) index refused it: a retry, or a concurrent one.
-            existing = await self._by_client_id(user, client_msg_id) if client_msg_id else None
-            if existing is None:
-                raise
-            return self._retry_result(existing, channel.id, thread.id if thread else None, user)
-        return await self._publish_new(message, user, channel, thread)
-
-    async def _publish_new(self, message: Message, user: User, channel: Channel, thread: Thread | None) -> PostResult:
-        view = message_view(message, user)
-        await self.events.publish(
-            Event(
-                "new_message",
-                {"message": view},
-                channel_id=channel.id,
-                thread_id=message.thread_id,  # type: ignore[attr-defined]
-                context={"message": message, "author": user, "channel": channel, "thread": thread},
-            )
-        )
-        return PostResult(view, True)
 
     async def _target(self, user: User, data: MessageCreateIn, trusted: bool) -> tuple[Channel, Thread | None]:
         """The channel (and thread) to post into, once the user may post there."""
@@ -368,33 +196,6 @@ class MessageService(Service):
         if thread is None:
             raise NotFound("No such thread in this channel.")
         return thread
-
-    async def _insert(self, channel, thread, user, body, kind, payload, client_msg_id) -> Message:
-        fields = dict(
-            channel_id=channel.id,
-            thread_id=thread.id if thread else None,
-            author_id=user.id,
-            body=body,
-            kind=kind,
-            payload=payload,
-            client_msg_id=client_msg_id,
-        )
-        if thread is None:
-            # one INSERT commits on its own: no transaction round trips needed
-            return await Message.create(**fields)
-        async with in_transaction():
-            message = await Message.create(**fields)
-            await Thread.filter(id=thread.id).update(reply_count=F("reply_count") + 1, last_reply_at=message.created_at)
-            await Message.filter(id=thread.root_message_id).update(reply_count=F("reply_count") + 1)
-        return message
-
-    async def _by_client_id(self, user: User, client_msg_id: str) -> Message | None:
-        return await Message.get_or_none(author_id=user.id, client_msg_id=client_msg_id)
-
-    def _retry_result(self, existing: Message, channel_id: int, thread_id: int | None, user: User) -> PostResult:
-        if existing.channel_id != channel_id or existing.thread_id != thread_id:  # type: ignore[attr-defined]
-            raise Conflict("That client_msg_id was already used for another message.", code="duplicate_client_msg_id")
-        return PostResult(message_view(existing, user), False)
 
     async def _editable(self, user: User, message_id: int) -> tuple[Message, User]:
         message = await Message.get_or_none(id=message_id).prefetch_related("author")

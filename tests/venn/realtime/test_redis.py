@@ -73,7 +73,7 @@ async def test_redis_presence_grace_and_crash_expiry(redis_prefix):
 
 
 async def test_redis_typing_is_shared_and_expires_once(redis_prefix):
-    from venn.realtime.typing import RedisTyping, Typist
+    from venn.realtime.typing_status import RedisTyping, Typist
 
     redis, prefix = redis_prefix
     clock = Clock()

@@ -72,7 +72,7 @@ async def test_a_retry_among_concurrent_posts_answers_the_first_message(client, 
 async def test_a_post_cancelled_while_waiting_is_not_written_and_blocks_nobody(client, chat):
     services, channel, users, published = await _setup(client, chat)
     messages = services.messages
-    stripe = messages._locks[channel["id"] % len(messages._locks)]
+    stripe = messages.writer._locks[channel["id"] % len(messages.writer._locks)]
     await stripe.acquire()  # hold the channel's writer up so that the posts queue
     try:
         first = asyncio.create_task(messages.post(users[0], _post(channel, "first")))
