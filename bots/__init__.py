@@ -18,7 +18,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from venn_bots.context import ChannelInfo, Context, MessageInfo, ThreadInfo, UserInfo
+from venn_bots.context import Context
+from venn_bots.events import (
+    BotEvent,
+    ChannelInfo,
+    CommandEvent,
+    CustomEvent,
+    EditEvent,
+    MentionEvent,
+    MessageEvent,
+    MessageInfo,
+    ThreadInfo,
+    UserInfo,
+)
 from venn_bots.plugin import (
     Plugin,
     PluginConfig,
@@ -33,9 +45,15 @@ from venn_bots.plugin import (
 from venn_bots.storage import KVStore
 
 __all__ = [
+    "BotEvent",
     "ChannelInfo",
+    "CommandEvent",
     "Context",
+    "CustomEvent",
+    "EditEvent",
     "KVStore",
+    "MentionEvent",
+    "MessageEvent",
     "MessageInfo",
     "Plugin",
     "PluginConfig",

@@ -350,8 +350,7 @@ async def test_a_redelivered_job_does_not_post_twice(testbot):
     job = Job("f" * 32, "probe", "message", "new_message", bot.channel["id"], bot.thread["id"], message_id=message["id"],
               user_id=bot.alice.id)
     for _ in range(2):
-        bot.runtime._track(1)
-        await bot.runtime._execute(Delivery(job))
+        await bot.runtime.worker.run(Delivery(job))
     await bot.settle()
     mine = [m for m in await bot.history() if m["client_msg_id"] == f"job:{'f' * 32}:1"]
     assert len(mine) == 1
@@ -388,7 +387,10 @@ async def test_command_help_and_bad_arguments_are_answered(testbot):
     [reply] = await bot.say("/remember --help")
     assert reply.body.startswith("Usage: /remember <key> [<value>...]")
     [reply] = await bot.say("/remember")
-    assert reply.body.startswith("missing <key>\nUsage: /remember")
+    assert reply.body == (
+        "the following arguments are required: <key>\nUsage: /remember <key> [<value>...]\n"
+        "(/remember --help explains it.)"
+    )
     [reply] = await bot.say("/whoami --help")
     assert reply.body.startswith("Usage: /whoami")
 
@@ -398,8 +400,7 @@ async def test_a_job_that_keeps_failing_is_given_up(testbot):
     message = (await post(bot, "/whoami")).message
     await bot.settle()
     job = Job("e" * 32, "probe", "message", "new_message", bot.channel["id"], bot.thread["id"], message_id=message["id"])
-    bot.runtime._track(1)
-    await bot.runtime._execute(Delivery(job, attempt=bot.runtime.settings.max_attempts + 1))
+    await bot.runtime.worker.run(Delivery(job, attempt=bot.runtime.settings.max_attempts + 1))
     assert bot.jobs[-1].outcome == "gave_up"
     assert bot.replies[-1].body == f"probe gave up on this after 3 attempts. (job {'e' * 8})"
 
