@@ -1,9 +1,9 @@
-"""The seams between the runtime and what it runs: what a plugin, a handler's context
-and the enablement service may ask of the runtime (:class:`venn_bots.runtime.BotRuntime`
-implements all three).
+"""The seams between the runtime and what it runs: what a handler's context and the
+enablement service may ask of the runtime (:class:`venn_bots.runtime.BotRuntime`
+implements both, and :class:`venn_bots.plugin.PluginHost`, what a plugin's setup gets).
 
-They are protocols, so that :mod:`venn_bots.plugin`, :mod:`venn_bots.context` and
-:mod:`venn_bots.service` depend on this small module and never on the runtime.
+They are protocols, so that :mod:`venn_bots.context` and :mod:`venn_bots.service`
+depend on this small module and never on the runtime.
 """
 
 from __future__ import annotations
@@ -11,20 +11,10 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
+from venn_bots.plugin import Plugin, PluginHost
+
 if TYPE_CHECKING:
-    from venn_bots.plugin import Plugin
     from venn_bots.registry import Failure
-    from venn_bots.settings import BotSettings
-
-
-class PluginHost(Protocol):
-    """What :meth:`Plugin.setup` gets: the server's services and the bot settings."""
-
-    @property
-    def services(self) -> Any: ...
-
-    @property
-    def settings(self) -> BotSettings: ...
 
 
 class ContextHandle(Protocol):

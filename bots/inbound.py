@@ -78,47 +78,50 @@ def _int(value: Any) -> int | None:
 
 def from_bus(event: Event) -> Inbound | None:
     """The typed event for a bus event in a channel (None: not one plugins can see)."""
-    if event.channel_id is None:
+    channel_id, thread_id, context = event.channel_id, event.thread_id, event.context
+    if channel_id is None:
         return None
-    where = {"name": event.name, "channel_id": event.channel_id, "thread_id": event.thread_id}
-    context = event.context
     match event.name:
         case "new_message":
             message, author = context.get("message"), context.get("author")
             if message is None or author is None:
                 return None
             return MessagePosted(
-                **{**where, "channel_id": message.channel_id, "thread_id": message.thread_id},
+                name=event.name,
+                channel_id=message.channel_id,
+                thread_id=message.thread_id,
                 actor=Actor(author.id, bool(author.is_bot)),
                 message_id=message.id,
                 body=message.body,
                 system=message.kind == MessageKind.SYSTEM,
             )
         case "bot_status":
-            data = event.data
+            by = _int(event.data.get("by"))
             return BotStatusChanged(
-                **where,
-                actor=Actor(data["by"], False) if _int(data.get("by")) is not None else None,
-                data=jsonable(data),
-                plugin=str(data.get("plugin", "")),
-                action=str(data.get("action", "")),
+                name=event.name,
+                channel_id=channel_id,
+                thread_id=thread_id,
+                actor=Actor(by, False) if by is not None else None,
+                data=jsonable(event.data),
+                plugin=str(event.data.get("plugin", "")),
+                action=str(event.data.get("action", "")),
                 old_config=jsonable(context.get("old_config") or {}),
             )
         case "message_updated":
             message = context.get("message")
-            return ChatEvent(
-                **where,
-                actor=Actor.of(context.get("editor")),
-                data=jsonable(event.data),
-                message_id=message.id if message is not None else None,
-            )
+            actor = Actor.of(context.get("editor"))
+            message_id = message.id if message is not None else None
         case "thread_created":
-            return ChatEvent(**where, actor=Actor.of(context.get("user")), data=jsonable(event.data))
+            actor, message_id = Actor.of(context.get("user")), None
         case _:
             # member_joined/left and message_deleted say who or what in their data; a
             # plugin's own event (a REST door's) passes its user in the context
-            data = jsonable(event.data) if isinstance(event.data, dict) else {}
             actor = Actor.of(context.get("user"))
-            if actor is None and _int(data.get("user_id")) is not None:
-                actor = Actor(data["user_id"], False)
-            return ChatEvent(**where, actor=actor, data=data, message_id=_int(data.get("message_id")))
+            user_id = _int(event.data.get("user_id")) if isinstance(event.data, dict) else None
+            if actor is None and user_id is not None:
+                actor = Actor(user_id, False)
+            message_id = _int(event.data.get("message_id")) if isinstance(event.data, dict) else None
+    data = jsonable(event.data) if isinstance(event.data, dict) else {}
+    return ChatEvent(
+        name=event.name, channel_id=channel_id, thread_id=thread_id, actor=actor, data=data, message_id=message_id
+    )

@@ -54,8 +54,9 @@ async def prepare(job: Job, plugin: Plugin, bot_user: Any) -> list[Call] | JobOu
         triggers = await _event_triggers(job, plugin)
     if isinstance(triggers, JobOutcome):
         return triggers
-    where = {"channel": ChannelInfo.of(channel), "thread": ThreadInfo.of(thread) if thread is not None else None}
-    return [Call(spec, trigger, config=config, **where) for spec, trigger in triggers]
+    channel_info = ChannelInfo.of(channel)
+    thread_info = ThreadInfo.of(thread) if thread is not None else None
+    return [Call(spec, trigger, channel_info, thread_info, config) for spec, trigger in triggers]
 
 
 async def _config(job: Job, plugin: Plugin, channel_id: int, thread_id: int | None) -> BaseModel | JobOutcome:

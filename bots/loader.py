@@ -11,8 +11,7 @@ from typing import Any
 from venn.db.models import User
 from venn.services.users import username_key
 from venn_bots.context import JobLog
-from venn_bots.handle import PluginHost
-from venn_bots.plugin import Plugin, PluginError, validate_plugin_class
+from venn_bots.plugin import Plugin, PluginError, PluginHost, validate_plugin_class
 from venn_bots.registry import Discovery, Failure, discover
 
 log = logging.getLogger("venn.bots")

@@ -26,7 +26,7 @@ import inspect
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 from pydantic import BaseModel, ConfigDict
 
@@ -34,11 +34,11 @@ from venn_bots import args as command_args
 from venn_bots.args import HelpRequested, Positional, UsageError
 
 if TYPE_CHECKING:
-    from venn_bots.handle import PluginHost
+    from venn_bots.settings import BotSettings
     from venn_bots.storage import KVStore
 
 __all__ = [
-    "EVENT_ALIASES", "KNOWN_EVENTS", "HandlerSpec", "HelpRequested", "Plugin", "PluginConfig", "PluginError",
+    "EVENT_ALIASES", "KNOWN_EVENTS", "HandlerSpec", "HelpRequested", "Plugin", "PluginConfig", "PluginError", "PluginHost",
     "Positional", "UsageError", "command", "on_event", "on_mention", "on_message", "validate_plugin_class",
 ]
 
@@ -255,6 +255,17 @@ def on_event(*names: str, timeout: float | None = None, bots: bool = False):
 
 
 # The base class -------------------------------------------------------------
+
+
+class PluginHost(Protocol):
+    """What :meth:`Plugin.setup` gets (the bot runtime): the server's ``services``
+    (``services.settings`` are the server's settings) and the bot ``settings``."""
+
+    @property
+    def services(self) -> Any: ...
+
+    @property
+    def settings(self) -> BotSettings: ...
 
 
 class Plugin:

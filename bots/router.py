@@ -11,7 +11,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, cast
 
 from venn_bots.inbound import BotStatusChanged, Inbound, MessagePosted
 from venn_bots.matching import event_handlers, select_handlers
@@ -58,7 +58,8 @@ class BotChannels:
         known = self._known
         if known is None:
             generation = self._generation
-            known = set(await BotEnablement.all().distinct().values_list("channel_id", flat=True))
+            rows = await BotEnablement.all().distinct().values_list("channel_id", flat=True)
+            known = set(cast("list[int]", rows))  # flat: one id per row
             if generation == self._generation:  # no change while reading
                 self._known = known
         return channel_id in known
