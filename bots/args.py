@@ -234,7 +234,8 @@ def _parser(
     parser.add_argument("-h", "--help", action=_Help)
     for name, info in (model.model_fields.items() if model is not None else ()):
         text = info.description or ""
-        default = None if info.is_required() else info.get_default(call_default_factory=True)
+        # a plain default is shown; a default_factory's is not called for the help
+        default = info.default if not info.is_required() and info.default_factory is None else None
         if not _is_bool(info) and default not in (None, [], (), set()):
             text = (text + " " if text else "") + f"(default: {default})"
         if is_positional(info):
