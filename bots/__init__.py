@@ -16,7 +16,19 @@ See docs/plugins.md.
 
 from __future__ import annotations
 
-from venn_bots.context import ChannelInfo, Context, MessageInfo, ThreadInfo, UserInfo
+from venn_bots.context import Context
+from venn_bots.events import (
+    BotEvent,
+    ChannelInfo,
+    CommandEvent,
+    CustomEvent,
+    EditEvent,
+    MentionEvent,
+    MessageEvent,
+    MessageInfo,
+    ThreadInfo,
+    UserInfo,
+)
 from venn_bots.plugin import (
     Plugin,
     PluginConfig,
@@ -31,9 +43,15 @@ from venn_bots.plugin import (
 from venn_bots.storage import KVStore
 
 __all__ = [
+    "BotEvent",
     "ChannelInfo",
+    "CommandEvent",
     "Context",
+    "CustomEvent",
+    "EditEvent",
     "KVStore",
+    "MentionEvent",
+    "MessageEvent",
     "MessageInfo",
     "Plugin",
     "PluginConfig",

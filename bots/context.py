@@ -6,17 +6,22 @@ import json
 import logging
 import re
 import time
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
 
+from venn_bots.events import BotEvent, ChannelInfo, CommandEvent, MessageEvent, MessageInfo, ThreadInfo, UserInfo
 from venn_bots.storage import KVStore
 
 if TYPE_CHECKING:
+    from venn_bots.handle import ContextHandle
     from venn_bots.plugin import HandlerSpec, Plugin
     from venn_bots.queue import Job
-    from venn_bots.runtime import BotRuntime
+
+__all__ = [
+    "ChannelInfo", "Context", "JobLog", "JobState", "MessageInfo", "RESERVED_EVENTS", "ThreadInfo",
+    "TooManyReplies", "UserInfo",
+]
 
 EMIT_NAME_RE = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 #: event names that belong to the chat core and the runtime: plugins cannot emit them
@@ -44,72 +49,6 @@ class TooManyReplies(Exception):
     """A job tried to post more than its plugin's ``max_replies``."""
 
 
-@dataclass(frozen=True)
-class UserInfo:
-    id: int
-    username: str
-    display_name: str
-    role: str
-    is_bot: bool
-
-    @classmethod
-    def of(cls, user: Any) -> UserInfo:
-        return cls(user.id, user.username, user.display_name, str(user.role), bool(user.is_bot))
-
-    @property
-    def is_admin(self) -> bool:
-        return self.role == "admin"
-
-
-@dataclass(frozen=True)
-class ChannelInfo:
-    id: int
-    name: str
-    topic: str
-    is_private: bool
-
-    @classmethod
-    def of(cls, channel: Any) -> ChannelInfo:
-        return cls(channel.id, channel.name, channel.topic, bool(channel.is_private))
-
-
-@dataclass(frozen=True)
-class ThreadInfo:
-    id: int
-    channel_id: int
-    root_message_id: int
-    title: str
-
-    @classmethod
-    def of(cls, thread: Any) -> ThreadInfo:
-        return cls(thread.id, thread.channel_id, thread.root_message_id, thread.title)
-
-
-@dataclass(frozen=True)
-class MessageInfo:
-    id: int
-    body: str
-    channel_id: int
-    thread_id: int | None
-    author: UserInfo
-    kind: str
-    payload: dict[str, Any] | None
-    edited: bool
-
-    @classmethod
-    def of(cls, message: Any, author: Any) -> MessageInfo:
-        return cls(
-            message.id,
-            message.body,
-            message.channel_id,
-            message.thread_id,
-            UserInfo.of(author),
-            str(message.kind),
-            message.payload,
-            message.edited_at is not None,
-        )
-
-
 class JobLog(logging.LoggerAdapter):
     """A logger whose records carry the plugin and the job (and any ``extra`` given)."""
 
@@ -132,58 +71,81 @@ class JobState:
 class Context:
     """Everything a handler needs; one per handler call.
 
-    Attributes: ``message`` (None for events without one), ``thread`` (None in a
-    channel's own stream), ``channel``, ``user`` (who caused it), ``config`` (the
-    plugin's validated config for this thread), ``event`` (``"new_message"``,
-    ``"thread_created"``, ...), ``data`` (the event's data), ``text`` (the message
-    text, after the command or mention), ``argv`` and ``args`` (commands), ``match``
-    (pattern handlers), ``deadline`` (``time.monotonic()`` value), ``log``, ``job_id``.
+    Attributes: ``trigger`` (the typed event that woke the handler, see
+    :mod:`venn_bots.events`), ``message`` (None for events without one), ``thread``
+    (None in a channel's own stream), ``channel``, ``user`` (who caused it), ``config``
+    (the plugin's validated config for this thread), ``event`` (its name:
+    ``"new_message"``, ``"thread_created"``, ...), ``data`` (the event's data), ``text``
+    (the message text, after the command or mention), ``argv`` and ``args`` (commands),
+    ``match`` (pattern handlers), ``command``, ``deadline`` (``time.monotonic()``
+    value), ``log``, ``job_id``.
     """
 
     def __init__(
         self,
         *,
-        runtime: BotRuntime,
+        host: ContextHandle,
         plugin: Plugin,
         state: JobState,
         handler: HandlerSpec | None,
-        event: str,
-        data: dict[str, Any],
+        trigger: BotEvent,
         channel: ChannelInfo,
         thread: ThreadInfo | None,
-        message: MessageInfo | None,
-        user: UserInfo | None,
         config: BaseModel,
         deadline: float,
-        text: str = "",
         argv: list[str] | None = None,
         args: BaseModel | None = None,
-        match: re.Match[str] | None = None,
-        command: str | None = None,
     ) -> None:
-        self.runtime = runtime
+        self._host = host
         self.plugin = plugin
         self._state = state
         self.handler = handler
-        self.event = event
-        self.data = data
+        self.trigger = trigger
         self.channel = channel
         self.thread = thread
-        self.message = message
-        self.user = user
         self.config = config
         self.deadline = deadline
-        self.text = text
         self.argv = argv if argv is not None else []
         self.args = args
-        self.match = match
-        self.command = command
         self.log = JobLog(
             logging.getLogger(f"venn.plugins.{plugin.name}"), {"plugin": plugin.name, "job_id": state.job.id}
         )
 
     def __repr__(self) -> str:
         return f"<Context {self.plugin.name} {self.event} job={self.job_id}>"
+
+    # What happened (read from the trigger) -----------------------------------
+
+    @property
+    def event(self) -> str:
+        """The event's name: ``"new_message"`` for messages, else the ``@on_event`` name."""
+        return self.trigger.name
+
+    @property
+    def data(self) -> dict[str, Any]:
+        return self.trigger.data
+
+    @property
+    def message(self) -> MessageInfo | None:
+        return self.trigger.message
+
+    @property
+    def user(self) -> UserInfo | None:
+        return self.trigger.user
+
+    @property
+    def text(self) -> str:
+        """The message text (after the command or the mention); ``""`` for events."""
+        return self.trigger.text if isinstance(self.trigger, MessageEvent) else ""
+
+    @property
+    def match(self) -> re.Match[str] | None:
+        return self.trigger.match if isinstance(self.trigger, MessageEvent) else None
+
+    @property
+    def command(self) -> str | None:
+        """The command's name as typed (maybe an alias); None unless a command."""
+        return self.trigger.command if isinstance(self.trigger, CommandEvent) else None
 
     @property
     def job_id(self) -> str:
@@ -198,6 +160,8 @@ class Context:
         """Seconds until the handler's deadline."""
         return max(0.0, self.deadline - time.monotonic())
 
+    # What a handler does ------------------------------------------------------
+
     async def reply(self, text: str, payload: dict[str, Any] | None = None) -> dict[str, Any]:
         """Post a message as the plugin's bot user where the trigger was (its thread, or
         the channel's stream). Returns the message as REST shows it.
@@ -209,7 +173,7 @@ class Context:
         if state.replies >= self.plugin.max_replies:
             raise TooManyReplies(f"{self.plugin.name} may post at most {self.plugin.max_replies} replies per job")
         state.replies += 1
-        return await self.runtime.post_as_bot(
+        return await self._host.post_as_bot(
             self.plugin.name,
             self.channel.id,
             self.thread_id,
@@ -228,7 +192,12 @@ class Context:
             json.dumps(data)
         except (TypeError, ValueError) as exc:
             raise ValueError(f"event data must be JSON-serialisable: {exc}") from None
-        await self.runtime.emit(self.plugin.name, event, data, channel_id=self.channel.id, thread_id=self.thread_id)
+        await self._host.emit(self.plugin.name, event, data, channel_id=self.channel.id, thread_id=self.thread_id)
+
+    async def enabled_plugins(self) -> list[Plugin]:
+        """The plugins switched on where this happened (this thread, or the channel's
+        stream), by name."""
+        return await self._host.enabled_plugins(self.channel.id, self.thread_id)
 
     # Storage ----------------------------------------------------------------
 

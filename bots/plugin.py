@@ -24,26 +24,29 @@ from __future__ import annotations
 
 import inspect
 import re
-import shlex
-import types
-import typing
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, ClassVar, Union, get_args, get_origin
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict
+
+from venn_bots import args as command_args
+from venn_bots.args import HelpRequested, Positional, UsageError
 
 from venn.extension import Extension
 
 if TYPE_CHECKING:
-    from venn_bots.runtime import BotRuntime
+    from venn_bots.settings import BotSettings
     from venn_bots.storage import KVStore
+
+__all__ = [
+    "EVENT_ALIASES", "KNOWN_EVENTS", "HandlerSpec", "HelpRequested", "Plugin", "PluginConfig", "PluginError", "PluginHost",
+    "Positional", "UsageError", "command", "on_event", "on_mention", "on_message", "validate_plugin_class",
+]
 
 NAME_RE = re.compile(r"^[a-z][a-z0-9_-]{1,31}$")
 COMMAND_NAME_RE = re.compile(r"^[a-z][a-z0-9_-]{0,31}$")
 EVENT_NAME_RE = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
-# "/name rest of the line": the command token, then everything after it
-COMMAND_LINE_RE = re.compile(r"^/([A-Za-z][A-Za-z0-9_-]*)(?:\s+(.*))?$", re.S)
 
 #: events a plugin can declare with @on_event (other names are accepted for events
 #: that later layers publish)
@@ -67,26 +70,6 @@ HANDLER_ATTR = "__venn_handler__"
 
 class PluginError(Exception):
     """A plugin class is not valid (raised when it is defined or loaded)."""
-
-
-class UsageError(Exception):
-    """Bad command arguments; the message is answered in the thread with the usage."""
-
-
-class HelpRequested(Exception):
-    """``/name --help``."""
-
-
-class Positional:
-    """Marks an optional field of a command's ``args`` model as positional:
-    ``words: Annotated[list[str], Positional()] = []`` takes the remaining words."""
-
-    def __repr__(self) -> str:
-        return "Positional()"
-
-
-def _is_positional(info: Any) -> bool:
-    return info.is_required() or any(m is Positional or isinstance(m, Positional) for m in info.metadata)
 
 
 class PluginConfig(BaseModel):
@@ -116,26 +99,19 @@ class HandlerSpec:
         return ((self.command,) if self.command else ()) + self.aliases
 
     def usage(self) -> str:
-        parts = _usage_parts(self.args) if self.args is not None else ([self.usage_hint] if self.usage_hint else [])
-        return "/" + " ".join([self.command or "", *parts]).strip()
+        """The usage line: ``/peek <table> [--limit LIMIT]``."""
+        return command_args.usage_line(self.command, self.args, self.usage_hint)
 
     def help_text(self) -> str:
         """What ``/name --help`` answers."""
-        lines = [f"Usage: {self.usage()}"]
-        if self.help:
-            lines += ["", self.help]
-        if self.aliases:
-            lines += ["", "Also: " + ", ".join("/" + a for a in self.aliases)]
-        if self.args is not None and self.args.model_fields:
-            lines += ["", "Arguments:"]
-            fields = sorted(self.args.model_fields.items(), key=lambda item: not _is_positional(item[1]))
-            for name, info in fields:
-                label = _positional_label(name, info) if _is_positional(info) else _option_label(name, info)
-                text = info.description or ""
-                if not info.is_required() and not _is_bool(info.annotation) and info.default not in (None, [], ()):
-                    text = (text + " " if text else "") + f"(default: {info.default})"
-                lines.append(f"  {label}" + (f"  {text}" if text else ""))
-        return "\n".join(lines)
+        return command_args.help_text(
+            self.command, self.args, summary=self.help, aliases=self.aliases, hint=self.usage_hint
+        )
+
+    def parse_args(self, argv: list[str]) -> BaseModel | None:
+        """The command's words as its ``args`` model (None without one); raises
+        :class:`HelpRequested` or :class:`UsageError`."""
+        return command_args.parse_args(self.command, self.args, argv)
 
     def describe(self) -> dict[str, Any]:
         return {
@@ -198,7 +174,10 @@ def command(
         if args is not None and not (isinstance(args, type) and issubclass(args, BaseModel)):
             raise PluginError(f"args of /{cmd} must be a pydantic model class")
         if args is not None:
-            _check_args_model(cmd, args)
+            try:
+                command_args.check_args_model(cmd, args)
+            except ValueError as exc:
+                raise PluginError(str(exc)) from None
         return _mark(
             func,
             {
@@ -280,6 +259,17 @@ def on_event(*names: str, timeout: float | None = None, bots: bool = False):
 # The base class -------------------------------------------------------------
 
 
+class PluginHost(Protocol):
+    """What :meth:`Plugin.setup` gets (the bot runtime): the server's ``services``
+    (``services.settings`` are the server's settings) and the bot ``settings``."""
+
+    @property
+    def services(self) -> Any: ...
+
+    @property
+    def settings(self) -> BotSettings: ...
+
+
 class Plugin(Extension):
     """Subclass this, set ``name`` (and ideally ``description``, ``version``, ``Config``)
     and decorate ``async def handler(self, ctx)`` methods.
@@ -315,8 +305,7 @@ class Plugin(Extension):
     #: bot plugins run on the bot runtime
     requires: ClassVar[tuple[str, ...]] = ("bots",)
 
-    # set by the runtime before setup()
-    runtime: BotRuntime
+    #: the plugin's logger, set by the runtime before setup()
     log: Any
     #: the plugin's own settings (its ``Settings`` class, read from the environment and
     #: `.env`), or None without one
@@ -328,8 +317,9 @@ class Plugin(Extension):
         if cls.name:
             validate_plugin_class(cls)
 
-    async def setup(self, runtime: BotRuntime) -> None:
-        """Called once when the server starts (after the database is ready)."""
+    async def setup(self, runtime: PluginHost) -> None:
+        """Called once when the server starts (after the database is ready); ``runtime``
+        gives the server's ``services`` and the bot ``settings``."""
 
     async def teardown(self) -> None:
         """Called once when the server stops."""
@@ -418,239 +408,3 @@ def validate_plugin_class(cls: type) -> None:
         cls.Config.model_json_schema()
     except Exception as exc:  # a config model must describe itself for the API
         raise PluginError(f"{cls.__qualname__}.Config has no JSON schema: {exc}") from None
-
-
-# Message matching -----------------------------------------------------------
-
-
-@dataclass
-class Selected:
-    """Handlers of one plugin chosen for one message, with what each one gets."""
-
-    kind: str  # "command" | "mention" | "message"
-    handlers: list[HandlerSpec] = field(default_factory=list)
-    text: str = ""
-    matches: dict[str, re.Match[str] | None] = field(default_factory=dict)
-    command: str | None = None
-
-
-def parse_command_line(body: str) -> tuple[str, str] | None:
-    """``("name", "rest of the line")`` for ``/name rest``, else None."""
-    match = COMMAND_LINE_RE.match(body.strip())
-    if match is None:
-        return None
-    return match.group(1).lower(), (match.group(2) or "").strip()
-
-
-def mention_pattern(username: str) -> re.Pattern[str]:
-    return re.compile(r"(?<![\w@.-])@" + re.escape(username) + r"(?![A-Za-z0-9_-]|\.[A-Za-z0-9_-])", re.I)
-
-
-def strip_mention(body: str, pattern: re.Pattern[str]) -> str:
-    """The message without the first mention (and a ``:`` or ``,`` right after it)."""
-    match = pattern.search(body)
-    if match is None:
-        return body.strip()
-    rest = body[match.end():]
-    rest = rest[1:] if rest[:1] in (":", ",") else rest
-    before = body[: match.start()].rstrip(" \t")
-    after = rest.lstrip(" \t")
-    return (before + " " + after if before and after else before + after).strip()
-
-
-def select_handlers(
-    plugin: type[Plugin] | Plugin, body: str, *, author_is_bot: bool, bot_username: str | None
-) -> Selected | None:
-    """Which handlers of ``plugin`` a message goes to (None: none)."""
-    cls = plugin if isinstance(plugin, type) else type(plugin)
-
-    def allowed(spec: HandlerSpec) -> bool:
-        return not author_is_bot or spec.bots or cls.see_bots
-
-    parsed = parse_command_line(body)
-    if parsed is not None:
-        spec = cls.command_for(parsed[0])
-        if spec is not None:
-            if not allowed(spec):
-                return None
-            return Selected("command", [spec], text=parsed[1], command=parsed[0])
-    if bot_username:
-        pattern = mention_pattern(bot_username)
-        if pattern.search(body):
-            mentions = [h for h in cls.handlers if h.kind == "mention" and allowed(h)]
-            if mentions:
-                return Selected("mention", mentions, text=strip_mention(body, pattern))
-    chosen = Selected("message", text=body.strip())
-    for spec in cls.handlers:
-        if spec.kind != "message" or not allowed(spec):
-            continue
-        if spec.pattern is None:
-            chosen.handlers.append(spec)
-            chosen.matches[spec.attr] = None
-        else:
-            match = spec.pattern.search(body)
-            if match is not None:
-                chosen.handlers.append(spec)
-                chosen.matches[spec.attr] = match
-    return chosen if chosen.handlers else None
-
-
-# Argument parsing -------------------------------------------------------------
-
-
-def split_args(text: str) -> list[str]:
-    """Shell-style words; raises :class:`UsageError` for unbalanced quotes."""
-    try:
-        return shlex.split(text)
-    except ValueError as exc:
-        raise UsageError(f"could not read the arguments: {exc}") from None
-
-
-def loose_split(text: str) -> list[str]:
-    try:
-        return shlex.split(text)
-    except ValueError:
-        return text.split()
-
-
-def _unwrap_optional(annotation: Any) -> Any:
-    origin = get_origin(annotation)
-    if origin in (Union, types.UnionType):
-        args = [a for a in get_args(annotation) if a is not type(None)]
-        if len(args) == 1:
-            return _unwrap_optional(args[0])
-    if origin is typing.Annotated:
-        return _unwrap_optional(get_args(annotation)[0])
-    return annotation
-
-
-def _is_bool(annotation: Any) -> bool:
-    return _unwrap_optional(annotation) is bool
-
-
-def _is_list(annotation: Any) -> bool:
-    inner = _unwrap_optional(annotation)
-    return inner in (list, tuple, set) or get_origin(inner) in (list, tuple, set)
-
-
-def _option_name(field_name: str) -> str:
-    return field_name.replace("_", "-")
-
-
-def _positional_label(name: str, info: Any) -> str:
-    return f"<{name}>..." if _is_list(info.annotation) else f"<{name}>"
-
-
-def _option_label(name: str, info: Any) -> str:
-    opt = "--" + _option_name(name)
-    if _is_bool(info.annotation):
-        return opt
-    return f"{opt} {name.upper()}" + (" (repeatable)" if _is_list(info.annotation) else "")
-
-
-def _usage_parts(model: type[BaseModel] | None) -> list[str]:
-    if model is None:
-        return []
-    parts = []
-    for name, info in model.model_fields.items():
-        if _is_positional(info):
-            label = _positional_label(name, info)
-            parts.append(label if info.is_required() else f"[{label}]")
-    for name, info in model.model_fields.items():
-        if not _is_positional(info):
-            parts.append(f"[{_option_label(name, info)}]")
-    return parts
-
-
-def _check_args_model(cmd: str, model: type[BaseModel]) -> None:
-    positional = [(n, i) for n, i in model.model_fields.items() if _is_positional(i)]
-    for n, info in positional[:-1]:
-        if _is_list(info.annotation):
-            raise PluginError(f"/{cmd}: only the last positional argument may be a list ({n} is not last)")
-    seen_optional = None
-    for n, info in positional:
-        if not info.is_required():
-            seen_optional = n
-        elif seen_optional is not None:
-            raise PluginError(f"/{cmd}: required argument {n} comes after optional {seen_optional}")
-
-
-def parse_args(spec: HandlerSpec, argv: list[str]) -> BaseModel | None:
-    """Validate ``argv`` against the command's ``args`` model.
-
-    Raises :class:`HelpRequested` for ``--help``/``-h`` and :class:`UsageError` for
-    anything wrong (the message names the argument and says why).
-    """
-    model = spec.args
-    if model is None:
-        if argv in (["--help"], ["-h"]):
-            raise HelpRequested()
-        return None
-    options: dict[str, tuple[str, Any]] = {}
-    positional: list[tuple[str, Any]] = []
-    for name, info in model.model_fields.items():
-        if _is_positional(info):
-            positional.append((name, info))
-        else:
-            options[_option_name(name)] = (name, info)
-    values: dict[str, Any] = {}
-    words: list[str] = []
-    only_positional = False
-    i = 0
-    while i < len(argv):
-        token = argv[i]
-        i += 1
-        if only_positional:
-            words.append(token)
-        elif token == "--":
-            only_positional = True
-        elif token in ("--help", "-h"):
-            raise HelpRequested()
-        elif token.startswith("--") and len(token) > 2:
-            key, has_value, value = token[2:].partition("=")
-            negate = False
-            target = options.get(key)
-            if target is None and key.startswith("no-") and key[3:] in options and _is_bool(options[key[3:]][1].annotation):
-                target, negate = options[key[3:]], True
-            if target is None:
-                raise UsageError(f"unknown option --{key}")
-            fname, info = target
-            if _is_bool(info.annotation):
-                values[fname] = value if has_value else (not negate)
-                continue
-            if not has_value:
-                if i >= len(argv):
-                    raise UsageError(f"--{key} needs a value")
-                value = argv[i]
-                i += 1
-            if _is_list(info.annotation):
-                values.setdefault(fname, []).append(value)
-            else:
-                values[fname] = value
-        else:
-            words.append(token)
-    for name, info in positional:
-        if not words:
-            if info.is_required():
-                raise UsageError(f"missing <{name}>")
-            break
-        if _is_list(info.annotation):
-            values[name], words = words, []
-            break
-        values[name] = words.pop(0)
-    if words:
-        raise UsageError(f"unexpected argument {words[0]!r}")
-    try:
-        return model.model_validate(values)
-    except ValidationError as exc:
-        problems = []
-        for err in exc.errors(include_input=False, include_url=False):
-            loc = err["loc"][0] if err["loc"] else ""
-            info = model.model_fields.get(str(loc))
-            label = (
-                _positional_label(str(loc), info)
-                if info is not None and _is_positional(info)
-                else "--" + _option_name(str(loc))
-            )
-            problems.append(f"{label}: {err['msg']}")
-        raise UsageError("; ".join(problems)) from None

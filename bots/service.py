@@ -13,22 +13,20 @@
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from pydantic import ValidationError
 from tortoise.exceptions import IntegrityError
 from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
+from venn_bots.handle import ServiceHost
 from venn_bots.models import AuditAction, BotAuditLog, BotEnablement, BotScope
 from venn.db.models import Channel, Role, Thread, User
 from venn.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from venn.events import Event
 from venn.schemas import field_errors
 from venn.services.views import author_view, iso
-
-if TYPE_CHECKING:
-    from venn_bots.runtime import BotRuntime
 
 log = logging.getLogger("venn.bots.service")
 
@@ -78,7 +76,9 @@ def audit_view(entry: BotAuditLog) -> dict[str, Any]:
 
 
 class BotService:
-    def __init__(self, runtime: BotRuntime) -> None:
+    """Enable, reconfigure and disable plugins; list settings and the audit log."""
+
+    def __init__(self, runtime: ServiceHost) -> None:
         self.runtime = runtime
 
     @property

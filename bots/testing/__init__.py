@@ -30,9 +30,10 @@ import pytest
 from venn_bots.keys import RUNTIME
 from venn_bots.models import BotScope
 from venn_bots.plugin import Plugin
-from venn_bots.runtime import BotRuntime, JobOutcome
+from venn_bots.runtime import BotRuntime
 from venn_bots.settings import BotSettings
 from venn_bots.storage import KVStore
+from venn_bots.tracking import JobOutcome
 from venn.events import Event
 
 __all__ = ["BotHarness", "BotJobFailed", "Reply", "testbot"]

@@ -14,7 +14,7 @@ class HelpPlugin(Plugin):
 
     @command("help", usage="[NAME]", help="List the bots enabled here, or explain one: /help echo")
     async def help(self, ctx: Context) -> None:
-        plugins = await ctx.runtime.enabled_plugins(ctx.channel.id, ctx.thread_id)
+        plugins = await ctx.enabled_plugins()
         topic = " ".join(ctx.argv).strip().lower()
         if topic:
             await ctx.reply(self.explain(plugins, topic))

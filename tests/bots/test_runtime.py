@@ -11,7 +11,20 @@ from pydantic import BaseModel, Field
 
 from typing import Annotated
 
-from venn_bots import Plugin, PluginConfig, Positional, command, on_event, on_message
+from venn_bots import (
+    CommandEvent,
+    CustomEvent,
+    EditEvent,
+    MentionEvent,
+    MessageEvent,
+    Plugin,
+    PluginConfig,
+    Positional,
+    command,
+    on_event,
+    on_mention,
+    on_message,
+)
 from venn_bots.models import BotEnablement
 from venn_bots.queue import Delivery, Job
 from venn_bots.testing import BotJobFailed
@@ -69,6 +82,43 @@ class Probe(Plugin):
     @on_event("message_edited")
     async def edited(self, ctx):
         await ctx.reply(f"edited to {ctx.message.body!r}")
+
+
+def _told(trigger) -> str:
+    match trigger:  # subclasses of MessageEvent first
+        case CommandEvent(command=name, text=text):
+            return f"command {name} {text!r}"
+        case MentionEvent(text=text, user=user):
+            return f"mention {text!r} by {user.username}"
+        case MessageEvent(match=match, message=message):
+            return f"message {match.group(1)} (message {message.id})"
+        case EditEvent(message=message, user=user):
+            return f"edit to {message.body!r} by {user.username}"
+        case CustomEvent(name=name, user=user, data=data):
+            return f"{name} by {user.username}: {data['thread']['title']}"
+    return f"unknown {trigger!r}"
+
+
+class Kinds(Plugin):
+    """Says which typed event each handler got."""
+
+    name = "kinds"
+
+    @command("kind", aliases=["k"])
+    async def kind(self, ctx):
+        await ctx.reply(_told(ctx.trigger))
+
+    @on_mention
+    async def mentioned(self, ctx):
+        await ctx.reply(_told(ctx.trigger))
+
+    @on_message(pattern=r"^say (\w+)")
+    async def said(self, ctx):
+        await ctx.reply(_told(ctx.trigger))
+
+    @on_event("message_edited", "thread_created")
+    async def happened(self, ctx):
+        await ctx.reply(_told(ctx.trigger))
 
 
 class Faulty(Plugin):
@@ -164,6 +214,18 @@ async def test_events_reach_their_handlers(testbot):
     assert bot.messages[-2].body == "@admin disabled probe in this thread."
     assert await bot.say("/whoami") == []
     assert message["id"]
+
+
+async def test_each_handler_gets_a_typed_event(testbot):
+    bot = await testbot(Kinds, scope="channel")
+    assert [r.body for r in await bot.say("/k a 'b c'")] == ["command k \"a 'b c'\""]
+    assert [r.body for r in await bot.say("hey @kinds: what now")] == ["mention 'hey what now' by alice"]
+    said = await post(bot, "say hello")
+    await bot.settle()
+    assert bot.replies[-1].body == f"message hello (message {said.message['id']})"
+    assert [r.body for r in await bot.edit(said.message["id"], "say goodbye")] == ["edit to 'say goodbye' by alice"]
+    await bot.new_thread("Q3")
+    assert bot.replies[-1].body == "thread_created by alice: Q3"
 
 
 async def test_channel_settings_apply_to_threads_unless_overridden(testbot):
@@ -350,8 +412,7 @@ async def test_a_redelivered_job_does_not_post_twice(testbot):
     job = Job("f" * 32, "probe", "message", "new_message", bot.channel["id"], bot.thread["id"], message_id=message["id"],
               user_id=bot.alice.id)
     for _ in range(2):
-        bot.runtime._track(1)
-        await bot.runtime._execute(Delivery(job))
+        await bot.runtime.worker.run(Delivery(job))
     await bot.settle()
     mine = [m for m in await bot.history() if m["client_msg_id"] == f"job:{'f' * 32}:1"]
     assert len(mine) == 1
@@ -388,7 +449,10 @@ async def test_command_help_and_bad_arguments_are_answered(testbot):
     [reply] = await bot.say("/remember --help")
     assert reply.body.startswith("Usage: /remember <key> [<value>...]")
     [reply] = await bot.say("/remember")
-    assert reply.body.startswith("missing <key>\nUsage: /remember")
+    assert reply.body == (
+        "the following arguments are required: <key>\nUsage: /remember <key> [<value>...]\n"
+        "(/remember --help explains it.)"
+    )
     [reply] = await bot.say("/whoami --help")
     assert reply.body.startswith("Usage: /whoami")
 
@@ -398,8 +462,7 @@ async def test_a_job_that_keeps_failing_is_given_up(testbot):
     message = (await post(bot, "/whoami")).message
     await bot.settle()
     job = Job("e" * 32, "probe", "message", "new_message", bot.channel["id"], bot.thread["id"], message_id=message["id"])
-    bot.runtime._track(1)
-    await bot.runtime._execute(Delivery(job, attempt=bot.runtime.settings.max_attempts + 1))
+    await bot.runtime.worker.run(Delivery(job, attempt=bot.runtime.settings.max_attempts + 1))
     assert bot.jobs[-1].outcome == "gave_up"
     assert bot.replies[-1].body == f"probe gave up on this after 3 attempts. (job {'e' * 8})"
 
