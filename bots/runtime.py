@@ -45,7 +45,7 @@ log = logging.getLogger("venn.bots")
 
 
 class BotRuntime:
-    """Runs the plugins of one server process. Built by :func:`venn_bots.extension.setup`.
+    """Runs the plugins of one server process. Built by :meth:`venn_bots.extension.BotRuntimeExtension.install`.
 
     ``settings`` and ``redis_url`` are read when it starts (the testing kit sets them
     after building the app).
@@ -85,7 +85,7 @@ class BotRuntime:
 
     @property
     def sources(self) -> dict[str, str]:
-        """Where each loaded plugin came from ("bundled venn_plugins.echo", ...)."""
+        """Where each loaded plugin came from ("entry point echo = venn_plugins.echo:EchoPlugin (...)", ...)."""
         return self.loader.sources
 
     @property
