@@ -9,6 +9,7 @@ import getpass
 import logging
 import sys
 
+from venn.api.routing import RouteClash
 from venn.config import Settings, SettingsError, load_settings
 from venn.logs import setup_logging
 
@@ -139,6 +140,9 @@ def main(argv: list[str] | None = None) -> int:
         return int(args.func(args) or 0)
     except SettingsError as exc:
         print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except RouteClash as exc:
+        print(f"error: two plugins want the same route: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130

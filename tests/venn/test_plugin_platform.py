@@ -153,7 +153,16 @@ def test_an_invalid_plugin_setting_stops_start_up_naming_it(tmp_path, notes_site
     assert "VENN_NOTES_MAX" in result.stderr and "Traceback" not in result.stderr
 
 
-def test_a_route_that_clashes_stops_start_up_naming_both(make_settings):
+def test_two_plugins_wanting_one_route_stop_venn_serve_naming_both(tmp_path):
+    site = _register(tmp_path / "site", "notes = venn_notes:NotesPlugin\nclash = venn_notes.clash:ClashPlugin\n")
+    result = venn("serve", "--port", "1", env=_env(tmp_path, site))
+    assert result.returncode == 2, result.stderr
+    assert "POST /api/v1/notes" in result.stderr
+    assert "plugin 'clash'" in result.stderr and "plugin 'notes'" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_a_route_that_clashes_with_the_core_stops_start_up_naming_both(make_settings):
     from venn.api.routing import ApiRouter, RouteClash
     from venn.app import create_app
     from venn.extension import Extension
