@@ -233,7 +233,7 @@ def test_sql_result_renders_as_a_table_and_progress_in_place(pages, server):
             const box = document.createElement("div");
             box.id = "probe";
             box.append(renderPayload(payload),
-                       renderProgress({status: "running_sql", sql: "SELECT 1 <script>", query_id: 8}));
+                       renderProgress({plugin: "sql", status: "running_sql", sql: "SELECT 1 <script>", query_id: 8}));
             document.body.prepend(box);
         }""",
         SQL_RESULT,

@@ -5,6 +5,8 @@ files at ``/plugins/{name}/`` with the same types and headers as ``/static/``, a
 from __future__ import annotations
 
 import logging
+import tomllib
+from fnmatch import fnmatch
 from pathlib import Path
 
 import pytest
@@ -144,3 +146,15 @@ async def test_renderers_that_cannot_load_are_left_out_and_logged(web_client, tm
     assert (await client.get("/plugins/charts/look.css")).status == 200  # a file, though not a renderer
     assert (await client.get("/plugins/charts/%2e%2e/escape.js")).status == 404
     assert (await client.get("/plugins/gone/thing.js")).status == 404
+
+
+def test_the_sql_agents_web_files_ship_in_the_distribution():
+    """pyproject.toml lists the web folder as a (data) package whose files package-data takes."""
+    config = tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["setuptools"]
+    assert "venn_plugins.sql_agent.web" in config["packages"]
+    assert config["package-dir"]["venn_plugins"] == "plugins"
+    patterns = config["package-data"].get("venn_plugins.sql_agent.web", []) + config["package-data"].get("*", [])
+    files = sorted(path.name for path in SQL_WEB.iterdir() if path.is_file())
+    assert "sql-result.js" in files
+    for name in files:
+        assert any(fnmatch(name, pattern) for pattern in patterns), f"{name} would not be in the wheel"

@@ -9,7 +9,7 @@ const MAX_ROWS_SHOWN = 500;
 export default function register(venn) {
   venn.addStylesheet(new URL("sql-result.css", import.meta.url));
   venn.registerRenderer("sql_result", drawResult, { body: withoutResultCopy });
-  venn.registerProgress("running_sql", drawRunning);
+  venn.registerProgress(drawProgress);
 }
 
 /**
@@ -79,8 +79,9 @@ function drawResult(p, helpers) {
   );
 }
 
-/** The agent runs a statement: say so, with the statement. */
-function drawRunning(item, { h }) {
+/** While the agent runs a statement, say so, with the statement (the rest: the core's labels). */
+function drawProgress(item, { h }) {
+  if (item.status !== "running_sql") return null;
   return [
     h("span.llm-status", "Running SQL…"),
     item.message ? h("div.llm-message", String(item.message)) : null,

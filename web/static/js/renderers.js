@@ -1,8 +1,9 @@
 // Drawing bot output: the registry of payload renderers (by the payload's `type`) and of
-// progress labels (by an `llm_response` event's `status`). The core draws a plain view
-// of anything; plugins add their own drawings in ES modules that the page imports after
-// sign-in (the list comes from GET /api/v1/web/renderers). A module's default export is
-// `register(venn)`; see docs/plugins.md, "Drawing your payloads in the web client".
+// progress drawings (by the plugin that sent an `llm_response` event). The core draws a
+// plain view of anything; plugins add their own drawings in ES modules that the page
+// imports after sign-in (the list comes from GET /api/v1/web/renderers). A module's
+// default export is `register(venn)`; see docs/plugins.md, "Drawing your payloads in
+// the web client".
 
 import { api, download } from "./api.js";
 import { h, append, clear, linkify, safeUrl, plural, icon, parseTime, clock, fullTime } from "./dom.js";
@@ -11,8 +12,8 @@ import { h, append, clear, linkify, safeUrl, plural, icon, parseTime, clock, ful
 export const helpers = Object.freeze({ h, append, clear, linkify, safeUrl, plural, icon, parseTime, clock, fullTime, download });
 
 const payloads = new Map(); // payload type -> {draw, body, plugin}
-const progress = new Map(); // llm_response status -> {draw, plugin}
-const loaded = new Set(); // module URLs imported
+const progress = new Map(); // plugin name -> {draw, plugin}
+const installed = new Map(); // module URL -> its installation (a promise)
 let loading = null;
 
 function claim(registry, key, entry, what) {
@@ -37,12 +38,12 @@ export function registerRenderer(type, draw, { body = null } = {}, plugin = "cor
 }
 
 /**
- * Draw the live progress of a bot's work (`llm_response` events) whose `status` is
- * `status` with `draw(item, helpers)`: a Node or an array of them, shown in the
- * progress box in place of the default label.
+ * Draw the live progress of `plugin`'s work (its `llm_response` events, which carry
+ * its name) with `draw(item, helpers)`: a Node or an array of them, shown in the
+ * progress box in place of the default label; null keeps the default.
  */
-export function registerProgress(status, draw, plugin = "core") {
-  return claim(progress, status, { draw, plugin }, "progress label");
+export function registerProgress(plugin, draw) {
+  return claim(progress, plugin, { draw, plugin }, "progress drawing");
 }
 
 /** Whether a renderer is registered for payloads of this type. */
@@ -89,8 +90,8 @@ const STATUS_TEXT = {
 /** A bot's progress on one request (an llm_response), shown where its answer will go. */
 export function renderProgress(item) {
   const status = String(item.status || "");
-  const entry = progress.get(status);
-  const drawn = entry ? attempt(entry, `progress label ${status}`, item) : null;
+  const entry = typeof item.plugin === "string" ? progress.get(item.plugin) : null;
+  const drawn = entry ? attempt(entry, "progress drawing", item) : null;
   const label = drawn ?? [
     h("span.llm-status", STATUS_TEXT[status] || status || "Working…"),
     item.message ? h("div.llm-message", String(item.message)) : null,
@@ -102,9 +103,7 @@ export function renderProgress(item) {
   );
 }
 
-/** Import one plugin module (a path on this server) and let it register its drawings. */
-export async function installModule(plugin, url) {
-  if (loaded.has(url)) return;
+async function install(plugin, url) {
   const module = await import(url);
   if (typeof module.default !== "function") throw new TypeError(`${url} has no default export register(venn)`);
   module.default(
@@ -112,11 +111,20 @@ export async function installModule(plugin, url) {
       plugin,
       helpers,
       registerRenderer: (type, draw, options) => registerRenderer(type, draw, options, plugin),
-      registerProgress: (status, draw) => registerProgress(status, draw, plugin),
+      registerProgress: (draw) => registerProgress(plugin, draw),
       addStylesheet: (href) => addStylesheet(href),
     }),
   );
-  loaded.add(url);
+}
+
+/** Import one plugin module (a path on this server) and let it register its drawings (once). */
+export function installModule(plugin, url) {
+  if (!installed.has(url)) {
+    const done = install(plugin, url);
+    installed.set(url, done);
+    done.catch(() => installed.delete(url)); // a module that failed may be tried again
+  }
+  return installed.get(url);
 }
 
 /** A stylesheet of this server (a plugin's), added to the page once. */
