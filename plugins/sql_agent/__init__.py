@@ -21,6 +21,7 @@ import contextlib
 import datetime as dt
 import logging
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 from venn_bots import Context, Plugin, command, on_event, on_mention
@@ -66,6 +67,8 @@ class SQLAgentPlugin(Plugin):
     # Before plugins had their own migration histories, these tables were the core's 0003.
     adopts_migrations = {("venn", "0003_sql_agent"): "0001_initial"}
     Settings = SQLSettings
+    web_dir = Path(__file__).parent / "web"
+    renderers = {"sql_result": "sql-result.js"}
 
     settings: SQLSettings
     warehouse: Warehouse | None = None

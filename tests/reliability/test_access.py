@@ -145,6 +145,21 @@ async def test_another_users_token_gets_nothing_of_a_private_channel(client, wor
     assert [m["body"] for m in (await resp.json())["messages"]] == ["the secret body"]
 
 
+async def test_the_web_renderers_are_the_same_for_an_outsider_and_hold_nothing_private(client, world):
+    """GET /web/renderers names no resource: every signed-in user gets the same list (the
+    enabled plugins' modules), and it is in the router, so the two tests above try it too."""
+    assert ("GET", "/api/v1/web/renderers") in {(method, path) for method, path, _ in operations(client)}
+    answers = []
+    for person in (world["mallory"], world["alice"]):
+        resp = await client.get("/api/v1/web/renderers", headers=person.headers)
+        assert resp.status == 200
+        text = await resp.text()
+        assert not any(s in text for s in SECRETS)
+        answers.append(await resp.json())
+    assert answers[0] == answers[1]
+    assert all(entry["module"].startswith(f"/plugins/{entry['plugin']}/") for entry in answers[0]["renderers"])
+
+
 #: an event's data aimed at Alice's private channel (every client event must be listed)
 SOCKET_ATTEMPTS = {
     "join_channel": lambda ids: {"channel_id": ids["channel_id"]},

@@ -225,13 +225,15 @@ SQL_RESULT = {
 
 def test_sql_result_renders_as_a_table_and_progress_in_place(pages, server):
     page = pages.new()
+    # the SQL agent's module, installed as the page does after sign-in, draws through the registry
     page.evaluate(
         """async (payload) => {
-            const { renderPayload, renderProgress } = await import("/static/js/views/payload.js");
+            const { installModule, renderPayload, renderProgress } = await import("/static/js/renderers.js");
+            await installModule("sql", "/plugins/sql/sql-result.js");
             const box = document.createElement("div");
             box.id = "probe";
             box.append(renderPayload(payload),
-                       renderProgress({status: "running_sql", sql: "SELECT 1 <script>", query_id: 8}));
+                       renderProgress({plugin: "sql", status: "running_sql", sql: "SELECT 1 <script>", query_id: 8}));
             document.body.prepend(box);
         }""",
         SQL_RESULT,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 pytest.importorskip("playwright.sync_api", reason="the playwright package is not installed (pip install -e '.[dev]')")
@@ -139,6 +141,21 @@ def test_admin_enables_echo_on_a_thread_and_a_channel_from_the_page(browser_page
     assert pages.errors == [] and pages.dialogs == []
 
 
+def watch_llm_responses(page) -> list[dict]:
+    """The data of the ``llm_response`` events the page's socket receives from now on."""
+    seen: list[dict] = []
+
+    def frame(payload) -> None:
+        # a Socket.IO event is "42" followed by the JSON array [name, data]
+        if isinstance(payload, str) and payload.startswith("42") and "llm_response" in payload:
+            name, data = json.loads(payload[2:])[:2]
+            if name == "llm_response":
+                seen.append(data)
+
+    page.on("websocket", lambda ws: ws.on("framereceived", frame))
+    return seen
+
+
 @pytest.fixture(scope="module")
 def llm_stub(browser):
     """The scripted OpenAI-compatible server of the SQL agent's tests, on its own loop."""
@@ -168,6 +185,7 @@ def test_sql_agent_in_the_page_table_csv_and_progress(browser_pages, bots_server
     server = bots_server
     pages = browser_pages(server.url)
     boss = pages.new()
+    progress_events = watch_llm_responses(boss)
     ui.sign_in(boss, "boss")
     ui.create_channel(boss, "data")
     ui.send(boss, "Questions about our customers")
@@ -222,4 +240,16 @@ def test_sql_agent_in_the_page_table_csv_and_progress(browser_pages, bots_server
     expect(answer.locator(".body")).to_have_text("There are that many customers.")
     expect(answer.locator(".sql-question")).to_have_text("How many customers are there?")
     shot(boss, "sql-agent-answer")
+    # the "Running SQL…" event the page got names its plugin, whose module draws it
+    running = [d for d in progress_events if d.get("status") == "running_sql"]
+    assert running and all(d["plugin"] == "sql" for d in running), progress_events
+    drawn = boss.evaluate(
+        """async (item) => {
+            const { renderProgress } = await import("/static/js/renderers.js");
+            const box = renderProgress(item);
+            return [box.querySelector(".llm-status").textContent, box.querySelector(".llm-sql").textContent];
+        }""",
+        running[-1],
+    )
+    assert drawn == ["Running SQL…", "SELECT COUNT(*) AS n FROM customers"]
     assert pages.errors == [] and pages.dialogs == []

@@ -4,12 +4,14 @@ happens when the npm packages are not installed (no browser needed here)."""
 from __future__ import annotations
 
 import shutil
+from pathlib import Path
 
 import pytest
 
 from venn.app import create_app
+from venn.extensions import scan_installed
 
-from tests.web.kit import WEB, ensure_web_packages
+from tests.web.kit import REPO, WEB, ensure_web_packages
 
 sqlite_only = pytest.mark.parametrize("backend", ["sqlite"])
 
@@ -97,13 +99,25 @@ async def test_without_the_npm_packages_the_page_says_how_to_install_them(web_cl
     assert (await client.get("/static/vendor/socket.io.esm.min.js")).status == 404
 
 
+def plugin_web_dirs() -> list[Path]:
+    """The ``web_dir`` of every installed plugin, and every ``plugins/*/web`` of the tree."""
+    dirs = {Path(cls.web_dir).resolve() for _, cls, _ in scan_installed()[0] if cls.web_dir is not None}
+    dirs |= {path.resolve() for path in (REPO / "plugins").glob("*/web") if path.is_dir()}
+    return sorted(dirs)
+
+
 def test_the_client_never_builds_html_from_strings():
-    """Text reaches the page through DOM APIs only: no HTML parsing of data anywhere."""
+    """Text reaches the page through DOM APIs only: no HTML parsing of data anywhere,
+    in the client or in the modules the plugins add to it."""
     forbidden = ("innerHTML", "outerHTML", "insertAdjacentHTML", "document.write", "eval(", "new Function", "srcdoc")
     files = sorted((WEB / "static" / "js").rglob("*.js"))
     assert len(files) >= 10
-    for path in files:
+    plugin_dirs = plugin_web_dirs()
+    assert (REPO / "plugins" / "sql_agent" / "web").resolve() in plugin_dirs
+    plugin_files = sorted(path for base in plugin_dirs for suffix in ("*.js", "*.mjs") for path in base.rglob(suffix))
+    assert plugin_files
+    for path in files + plugin_files:
         source = path.read_text()
         for word in forbidden:
-            assert word not in source, f"{path.relative_to(WEB)} uses {word}"
+            assert word not in source, f"{path} uses {word}"
     assert "<script" not in (WEB / "index.html").read_text().replace('<script type="module" src="/static/js/main.js"></script>', "")

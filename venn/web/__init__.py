@@ -9,6 +9,9 @@ aiohttp routes (not REST routes: they are not in the OpenAPI document):
 - ``GET /static/{path}``: the client's own files under ``web/static/``.
 - ``GET /static/vendor/{name}``: the npm packages the page needs, served straight
   from ``web/node_modules`` (installed at set-up, never committed).
+- ``GET /plugins/{name}/{path}``: an enabled plugin's ``web_dir`` (the ES modules that
+  draw its message payloads), and the REST route ``GET /api/v1/web/renderers`` that
+  lists them (see ``venn/web/plugins.py``).
 
 Every response carries a strict Content-Security-Policy (scripts, styles and
 connections from this origin only; no inline scripts or styles), ``nosniff`` and
@@ -23,35 +26,16 @@ from pathlib import Path
 
 from aiohttp import web
 
+from venn.api.routing import ApiRouter
+from venn.web.files import CONTENT_TYPES, CSP, SECURITY_HEADERS, secure, send_file, serve_from
+from venn.web.plugins import setup_plugin_web
+
+__all__ = ["CONTENT_TYPES", "CSP", "SECURITY_HEADERS", "setup_web", "web_dir"]
+
 log = logging.getLogger("venn.web")
 
 #: ``web/`` of the source tree; ``VENN_WEB_DIR`` points elsewhere (e.g. a packaged copy).
 DEFAULT_WEB_DIR = Path(__file__).resolve().parents[2] / "web"
-
-CSP = (
-    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-    "connect-src 'self' ws: wss:; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
-)
-SECURITY_HEADERS = {
-    "Content-Security-Policy": CSP,
-    "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "no-referrer",
-    "Cross-Origin-Opener-Policy": "same-origin",
-}
-
-#: What may be served from web/static/, with its type (anything else is 404).
-CONTENT_TYPES = {
-    ".js": "text/javascript; charset=utf-8",
-    ".mjs": "text/javascript; charset=utf-8",
-    ".css": "text/css; charset=utf-8",
-    ".svg": "image/svg+xml",
-    ".png": "image/png",
-    ".ico": "image/x-icon",
-    ".map": "application/json; charset=utf-8",
-    ".json": "application/json; charset=utf-8",
-    ".woff2": "font/woff2",
-    ".txt": "text/plain; charset=utf-8",
-}
 
 #: /static/vendor/<name> -> the file inside web/node_modules that npm installed.
 VENDOR = {
@@ -97,23 +81,6 @@ def missing_assets(root: Path) -> list[str]:
     return [name for name in REQUIRED_VENDOR if not (root / "node_modules" / VENDOR[name]).is_file()]
 
 
-def _secure(response: web.StreamResponse) -> web.StreamResponse:
-    for name, value in SECURITY_HEADERS.items():
-        response.headers[name] = value
-    return response
-
-
-def _file(path: Path, content_type: str) -> web.FileResponse:
-    # FileResponse answers conditional requests (ETag / Last-Modified) with 304;
-    # no-cache makes the browser revalidate, so an update is never served stale.
-    response = web.FileResponse(path, headers={"Content-Type": content_type, "Cache-Control": "no-cache"})
-    return _secure(response)  # type: ignore[return-value]
-
-
-def _not_found() -> web.HTTPNotFound:
-    return web.HTTPNotFound()
-
-
 async def index(request: web.Request) -> web.StreamResponse:
     root = request.app[WEB_DIR]
     page = root / "index.html"
@@ -125,50 +92,35 @@ async def index(request: web.Request) -> web.StreamResponse:
             content_type="text/html",
             headers={"Cache-Control": "no-store"},
         )
-        return _secure(response)
-    return _file(page, "text/html; charset=utf-8")
-
-
-def _inside(base: Path, relative: str) -> Path | None:
-    """``base / relative`` if it is a file inside ``base`` (no ``..``, no hidden parts)."""
-    parts = relative.split("/")
-    if not relative or any(part in ("", ".", "..") or part.startswith(".") or "\\" in part for part in parts):
-        return None
-    base = base.resolve()
-    path = (base / relative).resolve()
-    if base not in path.parents or not path.is_file():
-        return None
-    return path
+        return secure(response)
+    return send_file(page, "text/html; charset=utf-8")
 
 
 async def static(request: web.Request) -> web.StreamResponse:
-    relative = request.match_info["path"]
-    path = _inside(request.app[WEB_DIR] / "static", relative)
-    content_type = CONTENT_TYPES.get(Path(relative).suffix.lower())
-    if path is None or content_type is None:
-        raise _not_found()
-    return _file(path, content_type)
+    return serve_from(request.app[WEB_DIR] / "static", request.match_info["path"])
 
 
 async def vendor(request: web.Request) -> web.StreamResponse:
     name = request.match_info["name"]
     target = VENDOR.get(name)
     if target is None:
-        raise _not_found()
+        raise web.HTTPNotFound()
     path = request.app[WEB_DIR] / "node_modules" / target
     if not path.is_file():
-        raise _not_found()
-    return _file(path, CONTENT_TYPES[Path(name).suffix.lower()])
+        raise web.HTTPNotFound()
+    return send_file(path, CONTENT_TYPES[Path(name).suffix.lower()])
 
 
-def setup_web(app: web.Application, router=None) -> None:
-    """Serve the web client from ``web/`` (``VENN_WEB_DIR``): ``/`` and ``/static/``."""
+def setup_web(app: web.Application, router: ApiRouter | None = None) -> None:
+    """Serve the web client from ``web/`` (``VENN_WEB_DIR``): ``/`` and ``/static/``; the
+    enabled plugins' files at ``/plugins/`` and, on ``router``, ``GET /api/v1/web/renderers``."""
     root = web_dir()
     app[WEB_DIR] = root
     # Plain aiohttp routes on purpose: these are not part of the REST API.
     app.router.add_get("/", index, name="web-index")
     app.router.add_get("/static/vendor/{name}", vendor, name="web-vendor")
     app.router.add_get("/static/{path:.+}", static, name="web-static")
+    setup_plugin_web(app, router)
 
     async def report(app: web.Application) -> None:
         missing = missing_assets(root)

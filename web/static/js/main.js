@@ -1,5 +1,5 @@
-// Entry point: resume the session or show sign-in, then lay out the chat and route
-// "#/channel/ID[/thread/TID]" to what is shown.
+// Entry point: resume the session or show sign-in, then load the plugins' renderers,
+// lay out the chat and route "#/channel/ID[/thread/TID]" to what is shown.
 
 import { restore, logout, onSessionEnd } from "./api.js";
 import * as chat from "./chat.js";
@@ -10,6 +10,7 @@ import { Sidebar } from "./views/sidebar.js";
 import { ChannelView } from "./views/channel.js";
 import { ThreadPanel } from "./views/thread.js";
 import { toast } from "./views/dialog.js";
+import { loadRenderers } from "./renderers.js";
 
 const root = document.getElementById("app");
 let running = false;
@@ -49,7 +50,8 @@ async function route(view) {
 
 async function startChat(user) {
   running = true;
-  await chat.start(user);
+  // the plugins' payload renderers load with the channels, before any message is drawn
+  await Promise.all([chat.start(user), loadRenderers()]);
   const banner = h("div.connection-banner", { role: "status", "aria-live": "polite", hidden: true });
   const sidebar = new Sidebar({
     onOpen: () => document.body.classList.remove("nav-open"),

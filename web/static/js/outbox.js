@@ -5,7 +5,7 @@
 import { conn } from "./conn.js";
 import { store } from "./store.js";
 import { randomId } from "./dom.js";
-import { receive } from "./live.js";
+import { receive } from "./incoming.js";
 import { stopTyping } from "./typing.js";
 
 const SEND_TIMEOUT_MS = 8000;

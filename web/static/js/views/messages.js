@@ -1,5 +1,5 @@
 // A scrolling message list for one stream (a channel's or a thread's): day separators,
-// messages grouped by author, pending sends, the agent's progress, older history on
+// messages grouped by author, pending sends, a bot's progress, older history on
 // scroll, and the per-message actions (thread, edit, delete).
 
 import * as chat from "../chat.js";
@@ -7,24 +7,10 @@ import { store } from "../store.js";
 import {
   h, reconcile, linkify, parseTime, clock, fullTime, dayKey, dayLabel, colourClass, initials, plural,
 } from "../dom.js";
-import { renderPayload, renderProgress } from "./payload.js";
+import { renderPayload, renderProgress, payloadBody } from "../renderers.js";
 import { confirmBox, toast } from "./dialog.js";
 
 const GROUP_MS = 5 * 60 * 1000;
-
-/**
- * The body to show. A SQL result's body ends with a Markdown copy of the result (the
- * fenced SQL, a table, a summary) for clients that do not draw payloads; the table
- * drawn from the payload replaces it, so only the answer's own text is shown.
- */
-function visibleBody(m) {
-  const body = m.body || "";
-  if (m.payload?.type === "sql_result") {
-    const cut = body.indexOf("```sql");
-    if (cut >= 0) return body.slice(0, cut).trim();
-  }
-  return body;
-}
 
 export class MessageList {
   /** `stream`: a Stream; `inThread`: the list of a thread panel (shows its root first). */
@@ -192,7 +178,7 @@ export class MessageList {
     } else if (m.deleted) {
       content.append(h("div.body.muted", "This message was deleted."));
     } else {
-      const text = visibleBody(m);
+      const text = payloadBody(m.body || "", m.payload);
       if (text || m.edited_at) {
         content.append(
           h("div.body", linkify(text), m.edited_at ? h("span.edited", { title: fullTime(parseTime(m.edited_at)) }, " (edited)") : null),
