@@ -10,7 +10,9 @@ at once, on an old layout and on a newer schema.
 from __future__ import annotations
 
 import asyncio
+import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -96,6 +98,14 @@ async def test_an_outside_plugin_adds_a_route_a_table_a_setting_and_a_command(tm
         status, doc = await rest.request("GET", "/api/v1/openapi.json")
         assert doc["paths"]["/api/v1/notes"]["post"]["tags"] == ["notes"]
         assert "NoteEnvelope" in doc["components"]["schemas"] and "NoteIn" in doc["components"]["schemas"]
+        # the renderer: listed for the page, served from the plugin's folder under the CSP
+        status, body = await rest.request("GET", "/api/v1/web/renderers", owner["token"])
+        assert {"plugin": "notes", "type": "note", "module": "/plugins/notes/note.js"} in body["renderers"]
+        async with rest.http.get(server.url + "/plugins/notes/note.js") as resp:
+            assert resp.status == 200 and resp.headers["Content-Type"].startswith("text/javascript")
+            assert "script-src 'self'" in resp.headers["Content-Security-Policy"]
+            module = await resp.text()
+        assert module == (SAMPLE / "venn_notes" / "web" / "note.js").read_text()
     finally:
         await rest.close()
         server.stop()
@@ -136,6 +146,22 @@ async def test_disabled_plugins_contribute_nothing_and_keep_their_tables(tmp_pat
     assert "Traceback" not in server.log()
     tables = {r[0] for r in await fetch_rows(url, "SELECT name FROM sqlite_master WHERE type = 'table'")}
     assert {"sample_notes", "sql_queries", "sql_statements"} <= tables
+
+
+def test_the_sample_renderer_registers_its_payload_type(tmp_path):
+    """The module the page imports, run under Node with the registration API the page gives it."""
+    if shutil.which("node") is None:
+        pytest.skip("node is not installed")
+    script = (
+        "const m = await import(process.argv[1]); const seen = [];"
+        "m.default({registerRenderer: (type, draw) => seen.push([type, draw("
+        "{text: 'hi'}, {h: (tag, text) => ({tag, text})})])});"
+        "console.log(JSON.stringify(seen));"
+    )
+    result = subprocess.run(["node", "--input-type=module", "-e", script, str(SAMPLE / "venn_notes/web/note.js")],
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout) == [["note", {"tag": "blockquote.note", "text": "hi"}]]
 
 
 def test_a_plugin_that_fails_to_import_is_reported(tmp_path):
