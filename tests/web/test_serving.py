@@ -82,12 +82,17 @@ async def test_nothing_outside_the_client_files_is_served(web_client, path):
 
 
 @sqlite_only
-async def test_without_the_npm_packages_the_page_says_how_to_install_them(web_client, tmp_path):
+async def test_without_the_npm_packages_the_page_says_how_to_install_them(web_client, tmp_path, caplog):
     bare = tmp_path / "web"
     shutil.copytree(WEB / "static", bare / "static")
     shutil.copy(WEB / "index.html", bare / "index.html")
     client = await web_client(bare)
+    # an app that nobody asks for the page (a plugin's tests, an API-only server) says nothing
+    assert "assets are missing" not in caplog.text
     resp = await client.get("/")
+    await client.get("/")
+    # the first visit puts it in the log, once
+    assert caplog.text.count("web client assets are missing (socket.io.esm.min.js)") == 1
     assert resp.status == 503
     assert_secure(resp)
     text = await resp.text()

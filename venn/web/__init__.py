@@ -46,6 +46,8 @@ VENDOR = {
 REQUIRED_VENDOR = ("socket.io.esm.min.js",)
 
 WEB_DIR: web.AppKey[Path] = web.AppKey("web_dir", Path)
+#: the web folders whose missing assets were reported (once per app, when the page is first asked for)
+ASSETS_REPORTED: web.AppKey[set[Path]] = web.AppKey("web_assets_reported", set)
 
 MISSING_ASSETS_PAGE = """<!doctype html>
 <html lang="en">
@@ -86,6 +88,17 @@ async def index(request: web.Request) -> web.StreamResponse:
     page = root / "index.html"
     missing = missing_assets(root)
     if missing or not page.is_file():
+        reported = request.app[ASSETS_REPORTED]
+        if root not in reported:
+            # Said when someone opens the page, not at every start: an app built by a
+            # plugin's tests, or an API-only deployment, has no use for the page.
+            reported.add(root)
+            log.warning(
+                "web client assets are missing (%s): run `make serve` or `cd web && npm ci`; "
+                "the API works without them",
+                ", ".join(missing) or "index.html",
+                extra={"web_dir": str(root)},
+            )
         response = web.Response(
             text=MISSING_ASSETS_PAGE,
             status=503,
@@ -121,15 +134,4 @@ def setup_web(app: web.Application, router: ApiRouter | None = None) -> None:
     app.router.add_get("/static/vendor/{name}", vendor, name="web-vendor")
     app.router.add_get("/static/{path:.+}", static, name="web-static")
     setup_plugin_web(app, router)
-
-    async def report(app: web.Application) -> None:
-        missing = missing_assets(root)
-        if missing:
-            log.warning(
-                "web client assets are missing (%s): run `make serve` or `cd web && npm ci`; "
-                "the API works without them",
-                ", ".join(missing),
-                extra={"web_dir": str(root)},
-            )
-
-    app.on_startup.append(report)
+    app[ASSETS_REPORTED] = set()
