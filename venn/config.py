@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Annotated, Literal, TypeVar
 from urllib.parse import urlparse
 
-from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
+from pydantic import AliasChoices, ByteSize, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 log = logging.getLogger("venn.config")
@@ -94,6 +94,16 @@ class Settings(BaseSettings):
     snowflake_warehouse: str | None = Field(None, validation_alias=_env("SNOWFLAKE_WAREHOUSE"))
     snowflake_database: str | None = Field(None, validation_alias=_env("SNOWFLAKE_DATABASE"))
     snowflake_schema: str | None = Field(None, validation_alias=_env("SNOWFLAKE_SCHEMA"))
+    # Sizes as 1GiB, 512MB, 512 MiB or a number of bytes.
+    warehouse_memory_limit: ByteSize = Field(
+        ByteSize(1024**3), ge=64 * 1024**2, validation_alias=_env("VENN_WAREHOUSE_MEMORY_LIMIT")
+    )
+    sql_max_result_bytes: ByteSize = Field(
+        ByteSize(1024**2), ge=16 * 1024, le=64 * 1024**2, validation_alias=_env("VENN_SQL_MAX_RESULT_BYTES")
+    )
+    sql_max_csv_bytes: ByteSize = Field(
+        ByteSize(20 * 1024**2), ge=64 * 1024, le=1024**3, validation_alias=_env("VENN_SQL_MAX_CSV_BYTES")
+    )
 
     @field_validator("cors_origins", mode="before")
     @classmethod
