@@ -9,7 +9,7 @@ import json
 from typing import Any
 
 from venn_plugins.sql_agent.warehouse import QueryResult
-from venn_plugins.sql_agent.warehouse.values import cut_text, json_size, size_text
+from venn_plugins.sql_agent.warehouse.values import cut_text, size_text
 
 #: rows of the result shown in the message body (the payload keeps them all)
 BODY_ROWS = 20
@@ -109,12 +109,17 @@ def result_payload(
         "elapsed_ms": result.elapsed_ms,
         "csv_url": csv_url(query_id) if allow_csv else None,
     }
-    room = max_bytes - len(json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode("utf-8"))
+    # Measured as json.dumps writes it by default (with spaces), an upper bound of what is sent.
+    room = max_bytes - _size(payload)
     rows = payload["rows"]
     for row in result.rows[:PAYLOAD_ROWS]:
         shown = [cut_text(v, PAYLOAD_CELL_CHARS) if isinstance(v, str) else v for v in row]
-        room -= json_size(shown) + 1
+        room -= _size(shown) + 2
         if room < 0:
             break
         rows.append(shown)
     return payload
+
+
+def _size(value: Any) -> int:
+    return len(json.dumps(value, ensure_ascii=False).encode("utf-8"))

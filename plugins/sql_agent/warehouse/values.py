@@ -22,6 +22,7 @@ import datetime as dt
 import decimal
 import json
 import math
+import re
 import uuid
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -69,11 +70,18 @@ def _decimal(value: decimal.Decimal) -> float | str:
     return str(value)
 
 
+_MARK = re.compile(r"… \[cut(?:: ([\d,]+) characters)?\]$")
+
+
 def cut_text(text: str, limit: int) -> str:
-    """``text`` cut to ``limit`` characters, with a marker saying how long it was."""
+    """``text`` cut to ``limit`` characters, with a marker saying how long it was (text
+    cut before keeps the length it had then)."""
     if len(text) <= limit:
         return text
-    return f"{text[:limit]}… [cut: {len(text):,} characters]"
+    earlier = _MARK.search(text)
+    if earlier is None:
+        return f"{text[:limit]}… [cut: {len(text):,} characters]"
+    return text[:limit] + earlier.group(0)
 
 
 class _Full(Exception):
