@@ -75,6 +75,8 @@ class _Worker:
         )
         theirs.close()
         self.pid = self.process.pid
+        #: killed, or seen to end: never reused (the process may not be reaped yet)
+        self.ended = False
         self.pipe = Connection(ours.detach())
         self.pipe.send((database, read_only, memory_limit, threads))
 
@@ -96,11 +98,12 @@ class _Worker:
                 return None
             return self.pipe.recv()
         except (EOFError, OSError):
+            self.ended = True
             raise _Gone from None
 
     @property
     def alive(self) -> bool:
-        return self.process.poll() is None
+        return not self.ended and self.process.poll() is None
 
     def exit_text(self) -> str:
         try:
@@ -115,6 +118,7 @@ class _Worker:
         return f"exit code {code}"
 
     def kill(self) -> None:
+        self.ended = True
         if self.process.poll() is None:
             self.process.kill()
 

@@ -173,3 +173,28 @@ async def test_queries_lost_with_their_process_are_closed_when_the_plugin_starts
         "answered": (QueryStatus.DONE, None),
         "running_now": (QueryStatus.RUNNING, None),  # may still be answered
     }
+
+
+# Settings ----------------------------------------------------------------------------------
+
+
+def test_the_limits_are_settings_with_errors_naming_the_variable(monkeypatch):
+    from venn.config import SettingsError, load_settings
+
+    defaults = load_settings(_env_file=None)
+    assert (defaults.warehouse_memory_limit, defaults.sql_max_result_bytes, defaults.sql_max_csv_bytes) == (
+        1024**3, 1024**2, 20 * 1024**2,
+    )
+    monkeypatch.setenv("VENN_WAREHOUSE_MEMORY_LIMIT", "512MB")
+    monkeypatch.setenv("VENN_SQL_MAX_RESULT_BYTES", "256 KiB")
+    monkeypatch.setenv("VENN_SQL_MAX_CSV_BYTES", "1048576")
+    chosen = load_settings(_env_file=None)
+    assert (chosen.warehouse_memory_limit, chosen.sql_max_result_bytes, chosen.sql_max_csv_bytes) == (
+        512_000_000, 256 * 1024, 1024**2,
+    )
+    for variable, bad in (("VENN_WAREHOUSE_MEMORY_LIMIT", "lots"), ("VENN_WAREHOUSE_MEMORY_LIMIT", "1MiB"),
+                          ("VENN_SQL_MAX_RESULT_BYTES", "1TB"), ("VENN_SQL_MAX_CSV_BYTES", "-5")):
+        monkeypatch.setenv(variable, bad)
+        with pytest.raises(SettingsError, match=variable):
+            load_settings(_env_file=None)
+        monkeypatch.delenv(variable)
