@@ -20,6 +20,7 @@ import asyncio
 import contextlib
 import datetime as dt
 import logging
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -40,11 +41,19 @@ from venn_plugins.sql_agent.models import QuerySource, QueryStatus, SqlQuery
 from venn_plugins.sql_agent.render import result_body, result_payload
 from venn_plugins.sql_agent.runner import GuardedSQL
 from venn_plugins.sql_agent.settings import SQLSettings
-from venn_plugins.sql_agent.warehouse import QueryResult, Warehouse, WarehouseError, open_warehouse
+from venn_plugins.sql_agent.warehouse import QueryResult, Warehouse, WarehouseError, WarehouseTimeout, open_warehouse
 
 log = logging.getLogger("venn.plugins.sql")
 
 __all__ = ["SQLAgentPlugin", "SQLConfig", "plugin"]
+
+#: a query still queued or running after this many seconds was lost with its handler
+#: (the process died): the sweep closes it as an error
+STALE_AFTER_SECONDS = max(SQL_HANDLER_TIMEOUT, ASK_HANDLER_TIMEOUT)
+#: seconds between two sweeps while the plugin runs (the first is at start)
+SWEEP_INTERVAL_SECONDS = 300
+LOST_QUERY = "The question was interrupted before it was answered (the server handling it stopped); please ask again."
+
 
 def ask_budget(timeout_seconds: int) -> float:
     """Seconds the agent may take for one question (the runtime's timeout is longer)."""
@@ -74,6 +83,7 @@ class SQLAgentPlugin(Plugin):
     warehouse: Warehouse | None = None
     warehouse_error: str | None = None
     llm: Any = None
+    _sweeper: asyncio.Task[None] | None = None
 
     @classmethod
     def add_commands(cls, subparsers: Any) -> None:
@@ -84,6 +94,8 @@ class SQLAgentPlugin(Plugin):
     async def setup(self, runtime: Any) -> None:
         # the demo warehouse lives under the server's data directory
         self.settings = self.settings.model_copy(update={"data_dir": runtime.services.settings.data_dir})
+        await sweep_stale_queries()
+        self._sweeper = asyncio.create_task(self._sweep_now_and_then(), name="venn-sql-sweep")
         try:
             self.warehouse = open_warehouse(self.settings, statement_timeout=MAX_TIMEOUT_SECONDS)
         except WarehouseError as exc:
@@ -95,8 +107,15 @@ class SQLAgentPlugin(Plugin):
         self.llm = _build_llm(self.settings)
 
     async def teardown(self) -> None:
+        if self._sweeper is not None:
+            self._sweeper.cancel()
         if self.warehouse is not None:
             await self.warehouse.close()
+
+    async def _sweep_now_and_then(self) -> None:
+        while True:
+            await asyncio.sleep(SWEEP_INTERVAL_SECONDS)
+            await sweep_stale_queries()
 
     # Handlers ------------------------------------------------------------------------
 
@@ -124,8 +143,14 @@ class SQLAgentPlugin(Plugin):
     async def llm_query(self, ctx: Context) -> None:
         """A question asked over REST (the query row was made by the endpoint)."""
         query = await SqlQuery.get_or_none(id=int(ctx.data.get("query_id") or 0))
-        if query is None or query.status != QueryStatus.QUEUED or query.thread_id != ctx.thread_id:
-            return  # already handled (a redelivered job) or not this thread's
+        if query is None or query.thread_id != ctx.thread_id:
+            return  # not this thread's
+        if query.status == QueryStatus.RUNNING:
+            # A redelivered job: the attempt that started it died with its process.
+            await self._failed(ctx, query, LOST_QUERY)
+            return
+        if query.status != QueryStatus.QUEUED:
+            return  # already answered (a redelivered job)
         query.status = QueryStatus.RUNNING
         query.allow_csv = ctx.config.allow_csv
         await query.save(update_fields=["status", "allow_csv"])
@@ -143,6 +168,9 @@ class SQLAgentPlugin(Plugin):
             result = await guarded.run(statement)
         except SQLGuardError as exc:
             await self._refused(ctx, query, str(exc))
+            return
+        except WarehouseTimeout as exc:
+            await self._failed(ctx, query, str(exc), status=QueryStatus.TIMEOUT)
             return
         except WarehouseError as exc:
             await self._failed(ctx, query, f"The warehouse could not run it: {exc}")
@@ -195,7 +223,9 @@ class SQLAgentPlugin(Plugin):
             return
         except TimeoutError:
             await guarded.flush()
-            await self._failed(ctx, query, "The question took too long to answer and was stopped.")
+            await self._failed(
+                ctx, query, "The question took too long to answer and was stopped.", status=QueryStatus.TIMEOUT
+            )
             return
         await guarded.flush()
         await remember(store, query.question, answer)
@@ -246,7 +276,10 @@ class SQLAgentPlugin(Plugin):
             query, QueryStatus.DONE, sql=sql, columns=result.columns, rows=result.rows,
             row_count=result.row_count, truncated=result.truncated, elapsed_ms=result.elapsed_ms,
         )
-        payload = result_payload(query.id, query.question or None, sql, result, allow_csv=config.allow_csv)
+        payload = result_payload(
+            query.id, query.question or None, sql, result, allow_csv=config.allow_csv,
+            max_bytes=int(self.settings.sql_max_result_bytes),
+        )
         message = await ctx.reply(_lead(query) + result_body(text, sql, result, max_rows=config.max_rows), payload=payload)
         await self._emit(ctx, query, "done", sql=sql, row_count=result.row_count, message_id=message["id"])
 
@@ -260,8 +293,10 @@ class SQLAgentPlugin(Plugin):
         answer = await ctx.reply(f"Refused: {reason}")
         await self._emit(ctx, query, "error", message=reason, message_id=answer["id"])
 
-    async def _failed(self, ctx: Context, query: SqlQuery, message: str) -> None:
-        await _finish(query, QueryStatus.ERROR, error=message)
+    async def _failed(
+        self, ctx: Context, query: SqlQuery, message: str, *, status: QueryStatus = QueryStatus.ERROR
+    ) -> None:
+        await _finish(query, status, error=message)
         answer = await ctx.reply(_lead(query) + message)
         await self._emit(ctx, query, "error", message=message, message_id=answer["id"])
 
@@ -274,14 +309,36 @@ async def _settled(ctx: Context, plugin: SQLAgentPlugin, query: SqlQuery) -> Asy
         yield
     except BaseException as exc:
         if query.status in (QueryStatus.RUNNING, QueryStatus.QUEUED):
-            stopped = isinstance(exc, (asyncio.CancelledError, TimeoutError))
-            message = "The question was stopped." if stopped else "The SQL agent ran into an internal error."
+            status = QueryStatus.ERROR
+            if not isinstance(exc, (asyncio.CancelledError, TimeoutError)):
+                message = "The SQL agent ran into an internal error."
+            elif time.monotonic() >= ctx.deadline:
+                status, message = QueryStatus.TIMEOUT, "The question took too long and was stopped."
+            else:
+                message = "The question was stopped."
             try:
-                await asyncio.shield(_finish(query, QueryStatus.ERROR, error=message))
+                await asyncio.shield(_finish(query, status, error=message))
                 await asyncio.shield(plugin._emit(ctx, query, "error", message=message))
             except BaseException:  # pragma: no cover - best effort while failing
                 log.debug("could not close a failed query", exc_info=True)
         raise
+
+
+async def sweep_stale_queries(older_than: float = STALE_AFTER_SECONDS) -> int:
+    """Close as errors the queries still queued or running ``older_than`` seconds after
+    they were made: their handler died with its process (a redelivered REST question
+    closes its own at once). Returns how many were closed."""
+    cutoff = dt.datetime.now(dt.timezone.utc) - dt.timedelta(seconds=older_than)
+    try:
+        closed = await SqlQuery.filter(
+            status__in=[QueryStatus.QUEUED, QueryStatus.RUNNING], created_at__lt=cutoff
+        ).update(status=QueryStatus.ERROR, error=LOST_QUERY, finished_at=dt.datetime.now(dt.timezone.utc))
+    except Exception:
+        log.exception("could not close the SQL agent's lost queries")
+        return 0
+    if closed:
+        log.warning("closed %d lost SQL agent queries", closed)
+    return closed
 
 
 async def _finish(query: SqlQuery, status: QueryStatus, **fields: Any) -> None:

@@ -25,7 +25,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from venn_plugins.sql_agent.warehouse import SQLAlchemyWarehouse
+from venn_plugins.sql_agent.warehouse import DuckDBWarehouse
 
 log = logging.getLogger("venn.plugins.sql.demo")
 
@@ -312,13 +312,13 @@ def ensure_demo(data_dir: str | Path, today: dt.date | None = None) -> tuple[Pat
     return build_demo(path, today), True
 
 
-class DemoWarehouse(SQLAlchemyWarehouse):
-    """The DuckDB demo warehouse under ``VENN_DATA_DIR``, opened read-only."""
+class DemoWarehouse(DuckDBWarehouse):
+    """The DuckDB demo warehouse under ``VENN_DATA_DIR``, opened read-only in worker
+    processes (see :class:`~venn_plugins.sql_agent.warehouse.DuckDBWarehouse`)."""
 
-    def __init__(self, data_dir: str | Path, *, pool_size: int = 4) -> None:
+    def __init__(self, data_dir: str | Path, **options: Any) -> None:
         self.data_dir = Path(data_dir)
-        self.path = demo_path(self.data_dir)
-        super().__init__(f"duckdb:///{self.path.resolve()}", pool_size=pool_size, label="the DuckDB demo warehouse")
+        super().__init__(demo_path(self.data_dir).resolve(), label="the DuckDB demo warehouse", **options)
         self._demo_lock = threading.Lock()
         self._checked_on: dt.date | None = None
 
@@ -331,6 +331,6 @@ class DemoWarehouse(SQLAlchemyWarehouse):
                 return
             _, built = ensure_demo(self.data_dir, today)
             if built:
-                # Connections opened on the previous file would keep reading it.
-                self.engine.dispose()
+                # Workers started on the previous file would keep reading it.
+                self.restart_workers()
             self._checked_on = today

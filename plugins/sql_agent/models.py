@@ -26,6 +26,7 @@ class QueryStatus(StrEnum):
     DONE = "done"
     REFUSED = "refused"
     ERROR = "error"
+    TIMEOUT = "timeout"  # a statement, or the whole question, ran past its time and was stopped
 
 
 class Verdict(StrEnum):

@@ -1,18 +1,26 @@
 """How a result looks in the thread: a readable body with a Markdown table, and the
-``sql_result`` payload the web client renders (up to :data:`PAYLOAD_ROWS` rows, and
-the CSV link for all of them)."""
+``sql_result`` payload the web client renders (up to :data:`PAYLOAD_ROWS` rows and
+``VENN_SQL_MAX_RESULT_BYTES``, cells cut at :data:`PAYLOAD_CELL_CHARS`; the CSV link
+serves every kept row)."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from venn_plugins.sql_agent.warehouse import QueryResult
+from venn_plugins.sql_agent.warehouse.values import cut_text, size_text
 
 #: rows of the result shown in the message body (the payload keeps them all)
 BODY_ROWS = 20
 #: rows kept in the payload: every client in the thread receives it, so a 10,000-row
 #: result is not broadcast whole (the CSV download has every row)
 PAYLOAD_ROWS = 1000
+#: characters of one cell in the payload (longer text is cut with a marker)
+PAYLOAD_CELL_CHARS = 1000
+#: VENN_SQL_MAX_RESULT_BYTES's default: bytes of the payload (stored with the message and
+#: sent to every client in the thread)
+DEFAULT_PAYLOAD_BYTES = 1024 * 1024
 #: characters of one cell in the body
 CELL_CHARS = 60
 #: characters of the whole body, at most
@@ -50,7 +58,9 @@ def summary(result: QueryResult, max_rows: int) -> str:
     """``12 rows · 35 ms`` (and what was cut)."""
     noun = "row" if result.row_count == 1 else "rows"
     text = f"{result.row_count} {noun}"
-    if result.truncated:
+    if result.truncated and result.cut_at_bytes:
+        text += f" (more rows exist: cut at {size_text(result.cut_at_bytes)})"
+    elif result.truncated:
         text += f" (more rows exist: cut at the limit of {max_rows})"
     if result.row_count > BODY_ROWS:
         text += f", the first {BODY_ROWS} shown"
@@ -76,19 +86,40 @@ def result_body(text: str | None, sql: str, result: QueryResult, *, max_rows: in
 
 
 def result_payload(
-    query_id: int, question: str | None, sql: str, result: QueryResult, *, allow_csv: bool
+    query_id: int,
+    question: str | None,
+    sql: str,
+    result: QueryResult,
+    *,
+    allow_csv: bool,
+    max_bytes: int = DEFAULT_PAYLOAD_BYTES,
 ) -> dict[str, Any]:
-    """The documented ``sql_result`` payload. ``rows`` holds the first
-    :data:`PAYLOAD_ROWS` rows; ``row_count`` counts every row the query kept."""
-    return {
+    """The documented ``sql_result`` payload, at most ``max_bytes`` as JSON. ``rows``
+    holds the first rows that fit (at most :data:`PAYLOAD_ROWS`, each cell at most
+    :data:`PAYLOAD_CELL_CHARS` characters); ``row_count`` counts every row the query kept."""
+    payload = {
         "type": "sql_result",
         "query_id": query_id,
         "question": question,
         "sql": sql,
-        "columns": result.columns,
-        "rows": result.rows[:PAYLOAD_ROWS],
+        "columns": [cut_text(str(c), PAYLOAD_CELL_CHARS) for c in result.columns],
+        "rows": [],
         "row_count": result.row_count,
         "truncated": result.truncated,
         "elapsed_ms": result.elapsed_ms,
         "csv_url": csv_url(query_id) if allow_csv else None,
     }
+    # Measured as json.dumps writes it by default (with spaces), an upper bound of what is sent.
+    room = max_bytes - _size(payload)
+    rows = payload["rows"]
+    for row in result.rows[:PAYLOAD_ROWS]:
+        shown = [cut_text(v, PAYLOAD_CELL_CHARS) if isinstance(v, str) else v for v in row]
+        room -= _size(shown) + 2
+        if room < 0:
+            break
+        rows.append(shown)
+    return payload
+
+
+def _size(value: Any) -> int:
+    return len(json.dumps(value, ensure_ascii=False).encode("utf-8"))

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import AliasChoices, Field, SecretStr
+from pydantic import AliasChoices, ByteSize, Field, SecretStr
 from pydantic_settings import BaseSettings
 
 from venn.config import SETTINGS_CONFIG
@@ -40,3 +40,13 @@ class SQLSettings(BaseSettings):
     snowflake_warehouse: str | None = Field(None, validation_alias=AliasChoices("SNOWFLAKE_WAREHOUSE"))
     snowflake_database: str | None = Field(None, validation_alias=AliasChoices("SNOWFLAKE_DATABASE"))
     snowflake_schema: str | None = Field(None, validation_alias=AliasChoices("SNOWFLAKE_SCHEMA"))
+    # Containment: sizes as 1GiB, 512MB, 512 MiB or a number of bytes.
+    warehouse_memory_limit: ByteSize = Field(
+        ByteSize(1024**3), ge=64 * 1024**2, validation_alias=AliasChoices("VENN_WAREHOUSE_MEMORY_LIMIT")
+    )
+    sql_max_result_bytes: ByteSize = Field(
+        ByteSize(1024**2), ge=16 * 1024, le=64 * 1024**2, validation_alias=AliasChoices("VENN_SQL_MAX_RESULT_BYTES")
+    )
+    sql_max_csv_bytes: ByteSize = Field(
+        ByteSize(20 * 1024**2), ge=64 * 1024, le=1024**3, validation_alias=AliasChoices("VENN_SQL_MAX_CSV_BYTES")
+    )

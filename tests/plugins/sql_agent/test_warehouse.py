@@ -19,11 +19,12 @@ from venn_plugins.sql_agent.warehouse import (
     SnowflakeWarehouse,
     SQLAlchemyWarehouse,
     WarehouseError,
+    WarehouseTimeout,
     jsonable,
     open_warehouse,
     query_tag,
 )
-from tests.helpers import PG_URL
+from tests.helpers import PG_URL, wait_for
 
 pytestmark = pytest.mark.filterwarnings("ignore:Arrow output:UserWarning")
 
@@ -117,6 +118,71 @@ async def test_snowflake_describe_and_query_errors(snowflake):
             await wh.run("SELECT nope FROM orders", max_rows=5, timeout=10)
         # a query error leaves the connection usable
         assert (await wh.run("SELECT COUNT(*) FROM orders", max_rows=5, timeout=10)).rows == [[3]]
+    finally:
+        await wh.close()
+
+
+class ScriptedSnowflake:
+    """What Snowflake does with timeouts and cancels, which fakesnow ignores: records
+    every statement with the connector's ``timeout``; a statement containing ``SLOW``
+    runs until the session's queries are cancelled (then fails as Snowflake's error 604
+    says), one containing ``TOO_LONG`` fails as past STATEMENT_TIMEOUT_IN_SECONDS (630)."""
+
+    def __init__(self, monkeypatch):
+        import threading
+
+        from fakesnow.conn import FakeSnowflakeConnection
+        from fakesnow.cursor import FakeSnowflakeCursor
+        from snowflake.connector.errors import ProgrammingError
+
+        self.sent: list[tuple[str, int | None]] = []
+        self.cancelled = threading.Event()
+        self.running = threading.Event()
+        original = FakeSnowflakeCursor.execute
+        script = self
+
+        def execute(cursor, command, params=None, *args, **kwargs):
+            script.sent.append((command, kwargs.get("timeout")))
+            if command.startswith("SELECT SYSTEM$CANCEL_ALL_QUERIES"):
+                assert params == (4242,)
+                script.cancelled.set()
+                return cursor
+            if "SLOW" in command:
+                script.running.set()
+                script.cancelled.wait(30)
+                raise ProgrammingError(msg="SQL execution canceled", errno=604, sqlstate="57014")
+            if "TOO_LONG" in command:
+                raise ProgrammingError(
+                    msg="Statement reached its statement or warehouse timeout of 5 second(s) and was canceled.",
+                    errno=630, sqlstate="57014",
+                )
+            return original(cursor, command, params, *args, **kwargs)
+
+        monkeypatch.setattr(FakeSnowflakeCursor, "execute", execute)
+        monkeypatch.setattr(FakeSnowflakeConnection, "session_id", 4242, raising=False)
+
+
+async def test_snowflake_statements_are_stopped_by_snowflake_and_by_venn(snowflake, monkeypatch):
+    script = ScriptedSnowflake(monkeypatch)
+    wh = snowflake_warehouse(pool_size=1)
+    try:
+        # the session's timeout and the connector's own (which cancels the statement) are the thread's
+        assert (await wh.run("SELECT COUNT(*) FROM orders", max_rows=1, timeout=5)).rows == [[3]]
+        assert script.sent == [
+            ("ALTER SESSION SET STATEMENT_TIMEOUT_IN_SECONDS = 5", None),
+            ("SELECT COUNT(*) FROM orders", 5),
+        ]
+        # Snowflake's answer for a statement past its timeout is a timeout
+        with pytest.raises(WarehouseTimeout, match="longer than 5 s and was stopped"):
+            await wh.run("SELECT 'TOO_LONG'", max_rows=1, timeout=5)
+        # a caller that goes away (the handler was stopped) cancels the session's statement
+        task = asyncio.create_task(wh.run("SELECT 'SLOW'", max_rows=1, timeout=30))
+        await wait_for(script.running.is_set, timeout=10)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        await wait_for(script.cancelled.is_set, timeout=10)
+        assert ("SELECT SYSTEM$CANCEL_ALL_QUERIES(%s)", 10) in script.sent
     finally:
         await wh.close()
 
@@ -299,6 +365,40 @@ async def test_postgres_url(make_settings):
             conn.execute("DROP TABLE IF EXISTS venn_wh_test_sales")
 
 
+@pytest.mark.postgres
+async def test_postgres_statements_are_stopped_on_the_server(make_settings):
+    if not PG_URL:
+        pytest.skip("VENN_TEST_DATABASE_URL is not set: no PostgreSQL to test against")
+    import psycopg
+
+    dsn = PG_URL.replace("postgres://", "postgresql://", 1)
+
+    def running(tag: str) -> int:
+        """Venn's statements with this tag that the server is running now."""
+        with psycopg.connect(dsn, autocommit=True) as conn:
+            return conn.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE state = 'active' AND application_name = %s "
+                "AND datname = current_database()", (tag,),
+            ).fetchone()[0]
+
+    wh = open_warehouse(make_settings(warehouse_url=PG_URL))
+    try:
+        with pytest.raises(WarehouseTimeout, match="longer than 1 s and was stopped"):
+            await wh.run("SELECT pg_sleep(30)", max_rows=1, timeout=1, tag=query_tag(42, 7))
+        assert running(query_tag(42, 7)) == 0
+        # a caller that goes away (the handler was stopped) cancels its statement on the server
+        task = asyncio.create_task(wh.run("SELECT pg_sleep(60)", max_rows=1, timeout=120, tag=query_tag(42, 8)))
+        await wait_for(lambda: running(query_tag(42, 8)) == 1, timeout=10)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        await wait_for(lambda: running(query_tag(42, 8)) == 0, timeout=10)
+        # the pool's connections serve on
+        assert (await wh.run("SELECT 1 AS one", max_rows=1, timeout=10)).rows == [[1]]
+    finally:
+        await wh.close()
+
+
 def test_open_warehouse_chooses_from_settings(make_settings, tmp_path):
     assert open_warehouse(make_settings()).label == "the DuckDB demo warehouse"
     assert open_warehouse(make_settings(warehouse_url=f"duckdb:///{tmp_path / 'w.duckdb'}")).dialect == "duckdb"
@@ -322,6 +422,23 @@ def test_values_become_json_friendly():
     assert jsonable(uuid.UUID(int=1)) == "00000000-0000-0000-0000-000000000001"
     assert jsonable(float("inf")) == "inf"
     assert jsonable({"a": [decimal.Decimal("1")]}) == {"a": [1.0]}
+
+
+def test_values_json_cannot_carry_exactly_become_text():
+    import datetime as dt
+    import decimal
+
+    from venn_plugins.sql_agent.warehouse.values import cell, compact
+
+    assert jsonable(2**53 - 1) == 2**53 - 1 and jsonable(-(2**53) + 1) == -(2**53) + 1
+    assert jsonable(2**53) == "9007199254740992" and jsonable(-(2**127)) == str(-(2**127))
+    assert jsonable(decimal.Decimal("51180.30")) == 51180.3 and jsonable(decimal.Decimal("0.1")) == 0.1
+    assert jsonable(decimal.Decimal("12345678901234567890.12")) == "12345678901234567890.12"
+    assert jsonable(decimal.Decimal("1E+400")) == "1E+400"  # a float would be infinite
+    assert jsonable(float("-inf")) == "-inf" and jsonable(dt.timedelta(days=30)) == "30 days, 0:00:00"
+    assert cell({"a": [1, None, "x"], 2: {"b": 2**60}}, 100) == '{"a":[1,null,"x"],"2":{"b":"1152921504606846976"}}'
+    assert cell("é" * 10, 4) == "éééé… [cut: 10 characters]"
+    assert compact(list(range(1000)), 10) == "[0,1,2,3,4… [cut]"
 
 
 def test_table_names_are_read_as_the_warehouse_resolves_them():
