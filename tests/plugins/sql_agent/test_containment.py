@@ -179,7 +179,11 @@ async def test_queries_lost_with_their_process_are_closed_when_the_plugin_starts
 
 
 def test_the_limits_are_settings_with_errors_naming_the_variable(monkeypatch):
-    from venn.config import SettingsError, load_settings
+    from venn.config import SettingsError, read_settings
+    from venn_plugins.sql_agent.settings import SQLSettings
+
+    def load_settings(**overrides):
+        return read_settings(SQLSettings, **overrides)
 
     defaults = load_settings(_env_file=None)
     assert (defaults.warehouse_memory_limit, defaults.sql_max_result_bytes, defaults.sql_max_csv_bytes) == (
