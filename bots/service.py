@@ -20,13 +20,13 @@ from tortoise.exceptions import IntegrityError
 from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
-from venn_bots.handle import ServiceHost
-from venn_bots.models import AuditAction, BotAuditLog, BotEnablement, BotScope
 from venn.db.models import Channel, Role, Thread, User
 from venn.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from venn.events import Event
 from venn.schemas import field_errors
 from venn.services.views import author_view, iso
+from venn_bots.handle import ServiceHost
+from venn_bots.models import AuditAction, BotAuditLog, BotEnablement, BotScope
 
 log = logging.getLogger("venn.bots.service")
 
@@ -113,7 +113,9 @@ class BotService:
         try:
             model = type(plugin).Config.model_validate(config)
         except ValidationError as exc:
-            fields = [{**f, "field": f"config.{f['field']}" if f["field"] != "body" else "config"} for f in field_errors(exc)]
+            fields = [
+                {**f, "field": f"config.{f['field']}" if f["field"] != "body" else "config"} for f in field_errors(exc)
+            ]
             raise ValidationFailed(fields) from None
         return model.model_dump(mode="json")
 

@@ -200,7 +200,9 @@ class Worker:
     async def _run_job(self, job: Job, state: JobState) -> JobOutcome:
         plugin = self._plugins.get(job.plugin)
         if plugin is None:
-            log.warning("bot job for a plugin this process does not have", extra={"plugin": job.plugin, "job_id": job.id})
+            log.warning(
+                "bot job for a plugin this process does not have", extra={"plugin": job.plugin, "job_id": job.id}
+            )
             return JobOutcome(job, "skipped", detail="plugin not loaded")
         prepared = await prepare(job, plugin, self._bot_users[plugin.name])
         if isinstance(prepared, JobOutcome):
@@ -273,5 +275,7 @@ class Worker:
         self, plugin: Plugin, call: Call, job: Job, exc: BaseException, where: dict[str, Any]
     ) -> JobOutcome:
         log.error("bot handler failed: %s: %s", type(exc).__name__, exc, extra=where, exc_info=exc)
-        await self._poster.notice(job, f"Sorry, {plugin.name} ran into an error. (job {job.id[:8]})", f"error-{call.spec.attr}")
+        await self._poster.notice(
+            job, f"Sorry, {plugin.name} ran into an error. (job {job.id[:8]})", f"error-{call.spec.attr}"
+        )
         return JobOutcome(job, "error", handler=call.spec.attr, error=exc)

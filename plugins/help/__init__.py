@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from venn_bots import Context, Plugin, command
 
+
 class HelpPlugin(Plugin):
     name = "help"
     description = "Lists the bots enabled in this thread and their commands."

@@ -123,8 +123,7 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Iterable
-from typing import Callable
+from collections.abc import Callable, Iterable
 
 import sqlglot
 from sqlglot import exp
@@ -558,7 +557,7 @@ class _Checker:
             with_ = node.args.get("with_") if "with_" in node.args else node.args.get("with")
             if isinstance(with_, exp.With):
                 ctes_inside, bodies = self._with(with_, ctes)
-                for key, value in node.args.items():
+                for value in node.args.values():
                     if value is with_:
                         continue
                     for child in value if isinstance(value, list) else [value]:

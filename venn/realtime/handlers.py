@@ -19,7 +19,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import BaseModel
@@ -270,7 +270,7 @@ async def sync(rt: Realtime, state: SocketState, user: User, data: s.SyncIn):
         {int(k): v for k, v in data.thread_cursors.items()},
         data.limit,
     )
-    return {**result, "server_time": iso(datetime.now(timezone.utc))}
+    return {**result, "server_time": iso(datetime.now(UTC))}
 
 
 # Ephemeral ------------------------------------------------------------------------
@@ -296,4 +296,4 @@ async def typing(rt: Realtime, state: SocketState, user: None, data: s.TypingIn)
 
 @event("ping", s.PingIn, needs_user=False, ordered=False, optional=True)
 async def ping(rt: Realtime, state: SocketState, user: None, data: s.PingIn):
-    return {"server_time": iso(datetime.now(timezone.utc))}
+    return {"server_time": iso(datetime.now(UTC))}

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from tortoise.exceptions import IntegrityError
@@ -81,7 +81,7 @@ class UserService(Service):
             claims = self.tokens.verify(refresh_token, REFRESH)
         except TokenError as exc:
             raise Unauthorized(str(exc), code="invalid_token") from None
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         async with in_transaction():
             # Mark used atomically: exactly one of two racing refreshes wins.
             updated = await RefreshToken.filter(jti=claims.jti, used_at=None, user_id=claims.user_id).update(
@@ -104,9 +104,9 @@ class UserService(Service):
             jti=jti,
             user_id=user.id,
             token_version=user.token_version,
-            expires_at=datetime.now(timezone.utc) + timedelta(seconds=self.tokens.ttl[REFRESH]),
+            expires_at=datetime.now(UTC) + timedelta(seconds=self.tokens.ttl[REFRESH]),
         )
-        await RefreshToken.filter(user_id=user.id, expires_at__lt=datetime.now(timezone.utc)).delete()
+        await RefreshToken.filter(user_id=user.id, expires_at__lt=datetime.now(UTC)).delete()
         return {
             "access_token": access,
             "refresh_token": refresh,
@@ -163,4 +163,4 @@ class UserService(Service):
         return user
 
     async def touch_last_seen(self, user_id: int) -> None:
-        await User.filter(id=user_id).update(last_seen_at=datetime.now(timezone.utc))
+        await User.filter(id=user_id).update(last_seen_at=datetime.now(UTC))

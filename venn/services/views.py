@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from venn.db.models import Channel, Message, Role, Thread, User
@@ -13,8 +13,8 @@ def iso(value: datetime | None) -> str | None:
     if value is None:
         return None
     if value.tzinfo is None:
-        value = value.replace(tzinfo=timezone.utc)
-    return value.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 def author_view(user: User) -> dict[str, Any]:
@@ -39,7 +39,9 @@ def user_view(user: User, *, viewer: User | None = None, status: str | None = No
     return view
 
 
-def channel_view(channel: Channel, *, member_count: int, unread_count: int = 0, is_member: bool = True) -> dict[str, Any]:
+def channel_view(
+    channel: Channel, *, member_count: int, unread_count: int = 0, is_member: bool = True
+) -> dict[str, Any]:
     return {
         "id": channel.id,
         "name": channel.name,
