@@ -17,6 +17,8 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
+from pydantic import BaseModel
+
 from venn_bots.args import loose_split, split_args
 from venn_bots.context import Context, JobState, TooManyReplies
 from venn_bots.handle import ContextHandle
@@ -231,7 +233,7 @@ class Worker:
     async def _call(self, plugin: Plugin, call: Call, state: JobState) -> JobOutcome:
         job, spec = state.job, call.spec
         timeout = spec.timeout or type(plugin).timeout or self.settings.handler_timeout
-        ctx = Context(
+        ctx: Context[BaseModel] = Context(
             host=self._host, plugin=plugin, state=state, handler=spec, trigger=call.trigger,
             channel=call.channel, thread=call.thread, config=call.config, deadline=time.monotonic() + timeout,
         )

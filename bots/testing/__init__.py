@@ -134,7 +134,7 @@ class BotHarness:
 
         data_dir = Path(data_dir)
         data_dir.mkdir(parents=True, exist_ok=True)
-        settings = Settings(  # type: ignore[call-arg]
+        settings = Settings(
             _env_file=None,
             data_dir=data_dir,
             database_url=database_url or "sqlite://:memory:",
@@ -322,7 +322,7 @@ class BotHarness:
     def storage(self, plugin: str, scope: str = "thread", scope_id: int | None = None) -> KVStore:
         """A plugin's key-value storage, to arrange or inspect it."""
         if scope_id is None:
-            scope_id = {"thread": self.thread.get("id"), "channel": self.channel.get("id"), "plugin": 0}[scope]
+            scope_id = {"thread": self.thread["id"], "channel": self.channel["id"], "plugin": 0}[scope]
         return KVStore(plugin, scope, scope_id)
 
     async def _on_event(self, event: Event) -> None:

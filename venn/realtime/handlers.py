@@ -210,9 +210,9 @@ async def leave_channel(rt: Realtime, state: SocketState, user: None, data: s.Ch
 @event("join_thread", s.ThreadRef)
 async def join_thread(rt: Realtime, state: SocketState, user: User, data: s.ThreadRef):
     thread = await rt.services.threads.get_visible(user, data.thread_id)
-    await rt.services.channels.require_member(user, thread.channel_id)  # type: ignore[attr-defined]
+    await rt.services.channels.require_member(user, thread.channel_id)
     await rt.sio.enter_room(state.sid, thread_room(thread.id))
-    state.threads[thread.id] = thread.channel_id  # type: ignore[attr-defined]
+    state.threads[thread.id] = thread.channel_id
     return {"thread": thread_view(thread)}
 
 

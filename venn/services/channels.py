@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import Any, cast
 
 from tortoise import connections
 from tortoise.exceptions import IntegrityError
@@ -175,11 +175,12 @@ class ChannelService(Service):
         statuses = await self.core.presence.statuses([u.id for u in users])
         return [user_view(u, viewer=user, status=statuses.get(u.id, "offline")) for u in users]
 
+    # Tortoise types values_list() as tuples even with flat=True; the rows are ids.
     async def member_ids(self, channel_id: int) -> list[int]:
-        return list(await Membership.filter(channel_id=channel_id).values_list("user_id", flat=True))
+        return cast(list[int], await Membership.filter(channel_id=channel_id).values_list("user_id", flat=True))
 
     async def channel_ids_of(self, user_id: int) -> list[int]:
-        return list(await Membership.filter(user_id=user_id).values_list("channel_id", flat=True))
+        return cast(list[int], await Membership.filter(user_id=user_id).values_list("channel_id", flat=True))
 
     async def member_counts(self, channel_ids: list[int]) -> dict[int, int]:
         if not channel_ids:

@@ -178,9 +178,10 @@ class MessageService(Service):
             await self._rate_limit(user)
             channel = await self.core.channels.require_member(user, data.channel_id)
         else:
-            channel = await Channel.get_or_none(id=data.channel_id)
-            if channel is None:
+            found = await Channel.get_or_none(id=data.channel_id)
+            if found is None:
                 raise NotFound("No such channel.")
+            channel = found
         return channel, await self._thread_of(channel, data)
 
     async def _rate_limit(self, user: User) -> None:
@@ -206,8 +207,8 @@ class MessageService(Service):
         message = await Message.get_or_none(id=message_id).prefetch_related("author")
         if message is None:
             raise NotFound("No such message.")
-        await self.core.channels.get_visible(user, message.channel_id)  # type: ignore[attr-defined]
-        if message.author_id != user.id and user.role != Role.ADMIN:  # type: ignore[attr-defined]
+        await self.core.channels.get_visible(user, message.channel_id)
+        if message.author_id != user.id and user.role != Role.ADMIN:
             raise Forbidden("Only the author or an admin can change this message.")
         if message.deleted:
             raise Conflict("The message was deleted.", code="message_deleted")
@@ -224,8 +225,8 @@ class MessageService(Service):
             Event(
                 "message_updated",
                 {"message": view},
-                channel_id=message.channel_id,  # type: ignore[attr-defined]
-                thread_id=message.thread_id,  # type: ignore[attr-defined]
+                channel_id=message.channel_id,
+                thread_id=message.thread_id,
                 context={"message": message, "author": author, "editor": user},
             )
         )
@@ -240,8 +241,8 @@ class MessageService(Service):
         await message.save(update_fields=["deleted", "deleted_at", "body", "payload"])
         data = {
             "message_id": message.id,
-            "channel_id": message.channel_id,  # type: ignore[attr-defined]
-            "thread_id": message.thread_id,  # type: ignore[attr-defined]
+            "channel_id": message.channel_id,
+            "thread_id": message.thread_id,
         }
         await self.events.publish(
             Event("message_deleted", data, channel_id=data["channel_id"], thread_id=data["thread_id"])
@@ -252,7 +253,7 @@ class MessageService(Service):
         message = await Message.get_or_none(id=message_id).prefetch_related("author")
         if message is None:
             raise NotFound("No such message.")
-        await self.core.channels.get_visible(user, message.channel_id)  # type: ignore[attr-defined]
+        await self.core.channels.get_visible(user, message.channel_id)
         return message_view(message, message.author)
 
     # History ------------------------------------------------------------
@@ -327,7 +328,7 @@ class MessageService(Service):
             threads.append(
                 {
                     "thread_id": thread.id,
-                    "channel_id": thread.channel_id,  # type: ignore[attr-defined]
+                    "channel_id": thread.channel_id,
                     **await self._catch_up(stream, cursor, limit, None),
                 }
             )

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import logging
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 from tortoise.exceptions import IntegrityError
+from tortoise.fields import CharField
 from tortoise.transactions import in_transaction
 
 from venn.db.models import RefreshToken, Role, User
@@ -69,7 +70,7 @@ class UserService(Service):
         )
         key = username_key(data.username)
         # A name longer than any stored one (case folding can lengthen it) matches nobody.
-        fits = len(key) <= User._meta.fields_map["username_key"].max_length
+        fits = len(key) <= cast(CharField, User._meta.fields_map["username_key"]).max_length
         user = await User.get_or_none(username_key=key, is_bot=False) if fits else None
         if not await verify_password(user.password_hash if user else None, data.password) or user is None:
             raise Unauthorized("Wrong username or password.", code="invalid_credentials")

@@ -58,8 +58,8 @@ def channel_view(
 def message_view(message: Message, author: User) -> dict[str, Any]:
     return {
         "id": message.id,
-        "channel_id": message.channel_id,  # type: ignore[attr-defined]
-        "thread_id": message.thread_id,  # type: ignore[attr-defined]
+        "channel_id": message.channel_id,
+        "thread_id": message.thread_id,
         "author": author_view(author),
         "body": "" if message.deleted else message.body,
         "kind": str(message.kind),
@@ -115,10 +115,10 @@ def message_row_view(row: dict[str, Any]) -> dict[str, Any]:
 def thread_view(thread: Thread) -> dict[str, Any]:
     return {
         "id": thread.id,
-        "channel_id": thread.channel_id,  # type: ignore[attr-defined]
+        "channel_id": thread.channel_id,
         "root_message_id": thread.root_message_id,
         "title": thread.title,
-        "created_by": thread.created_by_id,  # type: ignore[attr-defined]
+        "created_by": thread.created_by_id,
         "created_at": iso(thread.created_at),
         "reply_count": thread.reply_count,
         "last_reply_at": iso(thread.last_reply_at),

@@ -88,7 +88,7 @@ async def find_retry(user: User, client_msg_id: str | None) -> Message | None:
 
 def retry_result(existing: Message, channel_id: int, thread_id: int | None, user: User) -> PostResult:
     """The answer to a retry of ``existing``; :class:`Conflict` if the id was used elsewhere."""
-    if existing.channel_id != channel_id or existing.thread_id != thread_id:  # type: ignore[attr-defined]
+    if existing.channel_id != channel_id or existing.thread_id != thread_id:
         raise Conflict("That client_msg_id was already used for another message.", code="duplicate_client_msg_id")
     return PostResult(message_view(existing, user), False)
 
@@ -234,7 +234,7 @@ class MessageWriter:
         params = SQLParams(conn)
         rows = []
         for d in batch:
-            values = (channel.id, d.user.id, d.body, d.kind.value, _PAYLOAD.to_db_value(d.payload, None),
+            values = (channel.id, d.user.id, d.body, d.kind.value, _PAYLOAD.to_db_value(d.payload, Message),
                       d.client_msg_id, now, False, 0)
             rows.append(f"({', '.join(params.add(v) for v in values)})")
         inserted = await conn.execute_query_dict(
@@ -282,7 +282,7 @@ class MessageWriter:
                 "new_message",
                 {"message": view},
                 channel_id=channel.id,
-                thread_id=message.thread_id,  # type: ignore[attr-defined]
+                thread_id=message.thread_id,
                 context={"message": message, "author": user, "channel": channel, "thread": thread},
             )
         )
