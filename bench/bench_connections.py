@@ -78,7 +78,7 @@ async def _latency(base: str, tokens: list[str], channel_id: int) -> dict[str, f
     sender = socketio.AsyncClient(reconnection=False)
     await sender.connect(base, transports=["websocket"], auth={"token": tokens[0]})
     next_at = time.perf_counter()
-    for i in range(MESSAGES):
+    for _ in range(MESSAGES):
         await sender.call("send_message", {"channel_id": channel_id, "body": json.dumps({"t": time.time()}),
                                            "client_msg_id": uuid.uuid4().hex})
         next_at += 1 / RATE
@@ -163,8 +163,11 @@ def run(quick: bool = False, connections: int | None = None) -> dict[str, Any]:
                  "target_kib", "met"])
     rows = [{"idle_sockets": 0, **before}, {"idle_sockets": connected, **with_idle}]
     rows[1]["p99_ratio"] = with_idle["p99_ms"] / before["p99_ms"] if before["p99_ms"] else float("nan")
-    print_table(f"Broadcast latency: 1 sender at {RATE} msg/s into {LISTENERS} listeners, with and without idle sockets",
-                rows, ["idle_sockets", "delivered_pct", "p50_ms", "p95_ms", "p99_ms", "p99_ratio"])
+    print_table(
+        f"Broadcast latency: 1 sender at {RATE} msg/s into {LISTENERS} listeners, with and without idle sockets",
+        rows,
+        ["idle_sockets", "delivered_pct", "p50_ms", "p95_ms", "p99_ms", "p99_ratio"],
+    )
     result = {"summary": summary, "latency": rows}
     write_results("connections", result)
     return result

@@ -56,7 +56,9 @@ def node_ready() -> str | None:
     if not shutil.which("node") or not shutil.which("npm"):
         return "node/npm not installed"
     if not (HERE / "node_modules" / "socket.io").exists():
-        result = subprocess.run(["npm", "install", "--no-audit", "--no-fund", "--silent"], cwd=HERE, capture_output=True, text=True)
+        result = subprocess.run(
+            ["npm", "install", "--no-audit", "--no-fund", "--silent"], cwd=HERE, capture_output=True, text=True
+        )
         if result.returncode != 0:
             return "npm install failed: " + result.stderr[-300:]
     return None
@@ -176,7 +178,9 @@ async def _receiver(kind: str, state: dict, bases: list[str], rooms: int, indice
         await sio.disconnect()
 
 
-async def _scenario(protocol: Protocol, bases: list[str], rooms: int, per_room: int, mode: str, seconds: float) -> dict[str, Any]:
+async def _scenario(
+    protocol: Protocol, bases: list[str], rooms: int, per_room: int, mode: str, seconds: float
+) -> dict[str, Any]:
     await protocol.setup(bases, rooms, per_room)
     total = rooms * per_room
     workers = []
@@ -290,7 +294,8 @@ def _venn_servers(count: int, embedded: bool = False):
         if not embedded:
             url = pg_url()
             reset_pg(url)
-            env = {"DATABASE_URL": url, "REDIS_URL": os.environ.get("VENN_BENCH_REDIS_URL") or os.environ["VENN_TEST_REDIS_URL"]}
+            redis_url = os.environ.get("VENN_BENCH_REDIS_URL") or os.environ["VENN_TEST_REDIS_URL"]
+            env = {"DATABASE_URL": url, "REDIS_URL": redis_url}
         yield [stack.enter_context(venn_server(env)) for _ in range(count)]
 
 

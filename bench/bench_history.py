@@ -12,7 +12,7 @@ import random
 import sqlite3
 import tempfile
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -35,15 +35,19 @@ async def _prepare(url: str) -> None:
 
 def _load_sqlite(path: str, rows: int) -> None:
     conn = sqlite3.connect(path)
-    now = datetime.now(timezone.utc).isoformat(sep=" ")
+    now = datetime.now(UTC).isoformat(sep=" ")
     conn.execute(
         "INSERT INTO users (id, username, username_key, display_name, role, is_bot, token_version, created_at)"
         " VALUES (1, 'reader', 'reader', 'reader', 'member', 0, 0, ?)", (now,)
     )
-    conn.execute("INSERT INTO channels (id, name, topic, is_private, archived, created_at) VALUES (1, 'big', '', 0, 0, ?)", (now,))
+    conn.execute(
+        "INSERT INTO channels (id, name, topic, is_private, archived, created_at) VALUES (1, 'big', '', 0, 0, ?)",
+        (now,),
+    )
     conn.execute("INSERT INTO memberships (user_id, channel_id, role, joined_at) VALUES (1, 1, 'member', ?)", (now,))
     conn.executemany(
-        "INSERT INTO messages (channel_id, author_id, body, kind, created_at, deleted, reply_count) VALUES (1, 1, ?, 'user', ?, 0, 0)",
+        "INSERT INTO messages (channel_id, author_id, body, kind, created_at, deleted, reply_count)"
+        " VALUES (1, 1, ?, 'user', ?, 0, 0)",
         ((f"message number {i}", now) for i in range(rows)),
     )
     conn.commit()
@@ -54,13 +58,19 @@ async def _load_pg(url: str, rows: int) -> None:
     import asyncpg
 
     conn = await asyncpg.connect(url.replace("postgres://", "postgresql://", 1))
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     await conn.execute(
         "INSERT INTO users (id, username, username_key, display_name, role, is_bot, token_version, created_at)"
         " VALUES (1, 'reader', 'reader', 'reader', 'member', false, 0, $1)", now
     )
-    await conn.execute("INSERT INTO channels (id, name, topic, is_private, archived, created_at) VALUES (1, 'big', '', false, false, $1)", now)
-    await conn.execute("INSERT INTO memberships (user_id, channel_id, role, joined_at) VALUES (1, 1, 'member', $1)", now)
+    await conn.execute(
+        "INSERT INTO channels (id, name, topic, is_private, archived, created_at)"
+        " VALUES (1, 'big', '', false, false, $1)",
+        now,
+    )
+    await conn.execute(
+        "INSERT INTO memberships (user_id, channel_id, role, joined_at) VALUES (1, 1, 'member', $1)", now
+    )
     await conn.copy_records_to_table(
         "messages",
         records=((1, 1, f"message number {i}", "user", now, False, 0) for i in range(rows)),

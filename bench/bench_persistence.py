@@ -28,7 +28,9 @@ async def _venn(base: str, seconds: float) -> dict[str, Any]:
             await http.post("/api/v1/auth/register", json={"username": f"sender{i}", "password": "bench-password"})
             r = await http.post("/api/v1/auth/login", json={"username": f"sender{i}", "password": "bench-password"})
             tokens.append((await r.json())["access_token"])
-        r = await http.post("/api/v1/channels", json={"name": "bench"}, headers={"Authorization": f"Bearer {tokens[0]}"})
+        r = await http.post(
+            "/api/v1/channels", json={"name": "bench"}, headers={"Authorization": f"Bearer {tokens[0]}"}
+        )
         channel_id = (await r.json())["channel"]["id"]
         for token in tokens[1:]:
             await http.post(f"/api/v1/channels/{channel_id}/join", headers={"Authorization": f"Bearer {token}"})
@@ -41,7 +43,9 @@ async def _venn(base: str, seconds: float) -> dict[str, Any]:
             while time.perf_counter() < stop:
                 n += 1
                 t0 = time.perf_counter()
-                r = await http.post("/api/v1/messages", json={"channel_id": channel_id, "body": f"message {n}"}, headers=headers)
+                r = await http.post(
+                    "/api/v1/messages", json={"channel_id": channel_id, "body": f"message {n}"}, headers=headers
+                )
                 await r.read()
                 if r.status == 201:
                     latencies.append(time.perf_counter() - t0)
@@ -81,7 +85,10 @@ async def _raw(url: str, seconds: float, batched: bool) -> dict[str, Any]:
                     rows += BATCH
                 else:
                     await conn.execute(
-                        "INSERT INTO bench_raw (channel_id, author_id, body) VALUES ($1, $2, $3)", 1, author, f"message {n}"
+                        "INSERT INTO bench_raw (channel_id, author_id, body) VALUES ($1, $2, $3)",
+                        1,
+                        author,
+                        f"message {n}",
                     )
                     n += 1
                     rows += 1
@@ -97,7 +104,10 @@ async def _raw(url: str, seconds: float, batched: bool) -> dict[str, Any]:
 def run(seconds: float = 10.0) -> dict[str, Any]:
     url = pg_url()
     if not url:
-        print("persistence: skipped (set VENN_BENCH_DATABASE_URL or VENN_TEST_DATABASE_URL to a PostgreSQL database it may wipe)")
+        print(
+            "persistence: skipped (set VENN_BENCH_DATABASE_URL or VENN_TEST_DATABASE_URL"
+            " to a PostgreSQL database it may wipe)"
+        )
         return {"skipped": "no PostgreSQL"}
     reset_pg(url)
     with venn_server({"DATABASE_URL": url}) as base:

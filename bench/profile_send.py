@@ -50,7 +50,7 @@ async def _load(base: str, messages: int, listeners: int) -> float:
         received += 1
 
     socks = []
-    for i in range(listeners):
+    for _ in range(listeners):
         sio = socketio.AsyncClient(reconnection=False)
         sio.on("new_message", on_message)
         await sio.connect(base, transports=["websocket"], auth={"token": tokens[1]})
@@ -135,7 +135,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  {tt:7.2f} s own  {ct:7.2f} s cum  {calls:>9}  {func} ({where}:{line})")
     interesting = [kv for kv in raw.items() if "/venn/" in kv[0][0] and "/site-packages/" not in kv[0][0]]
     print(f"\ntop {args.top} Venn functions by cumulative time")
-    for (filename, line, func), (_, calls, tt, ct, _) in sorted(interesting, key=lambda kv: -kv[1][3])[: args.top]:
+    for (filename, line, func), (_, calls, _, ct, _) in sorted(interesting, key=lambda kv: -kv[1][3])[: args.top]:
         print(f"  {ct:7.2f} s cum  {calls:>9}  {func} ({filename.split('/work/main/')[-1]}:{line})")
     RESULTS.mkdir(parents=True, exist_ok=True)
     dest = RESULTS / ("send_profile_pg.prof" if args.postgres else "send_profile.prof")

@@ -6,12 +6,12 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from venn_bots.keys import RUNTIME
-from venn_bots.models import BotScope
-from venn_bots.service import BotService
 from venn.api.routing import ApiRouter, Call
 from venn.db.models import Role
 from venn.schemas import Id, Input
+from venn_bots.keys import RUNTIME
+from venn_bots.models import BotScope
+from venn_bots.service import BotService
 
 bots_api = ApiRouter(prefix="/api/v1")
 ID = r"{%s:\d+}"
@@ -77,7 +77,9 @@ def _scoped(scope: BotScope, param: str, noun: str) -> None:
     suffix = scope.value
     for func in (list_bots, enable_bot, update_bot, disable_bot):
         func.__name__ = f"{func.__name__}_{suffix}"
-    bots_api.get(base, response="BotList", errors=(404,), tag="bots", summary=f"The bot settings of {where}.")(list_bots)
+    bots_api.get(
+        base, response="BotList", errors=(404,), tag="bots", summary=f"The bot settings of {where}."
+    )(list_bots)
     bots_api.post(
         base, body=EnableBotIn, status=201, response="BotEnvelope", errors=(403, 404, 409), tag="bots",
         summary=f"Enable a plugin on {scope.value} with its config (admins).",

@@ -138,7 +138,12 @@ def check_args_model(command: str, model: type[BaseModel]) -> None:
 
 
 def help_text(
-    command: str | None, model: type[BaseModel] | None, *, summary: str = "", aliases: tuple[str, ...] = (), hint: str = ""
+    command: str | None,
+    model: type[BaseModel] | None,
+    *,
+    summary: str = "",
+    aliases: tuple[str, ...] = (),
+    hint: str = "",
 ) -> str:
     """What ``/name --help`` answers: usage, summary, each argument, other names."""
     return _parser(command or "", model, summary, aliases, hint).format_help().strip()

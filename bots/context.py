@@ -6,7 +6,7 @@ import json
 import logging
 import re
 import time
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from pydantic import BaseModel
 
@@ -68,7 +68,10 @@ class JobState:
         self.depth = job.depth
 
 
-class Context:
+ConfigT = TypeVar("ConfigT", bound=BaseModel)
+
+
+class Context(Generic[ConfigT]):
     """Everything a handler needs; one per handler call.
 
     Attributes: ``trigger`` (the typed event that woke the handler, see
@@ -79,6 +82,10 @@ class Context:
     (the message text, after the command or mention), ``argv`` and ``args`` (commands),
     ``match`` (pattern handlers), ``command``, ``deadline`` (``time.monotonic()``
     value), ``log``, ``job_id``.
+
+    ``Context[MyConfig]`` types ``ctx.config`` as the plugin's ``Config`` model (a bare
+    ``Context`` leaves it unchecked). ``ctx.args`` is not checked: each command has an
+    ``args`` model of its own.
     """
 
     def __init__(
@@ -91,7 +98,7 @@ class Context:
         trigger: BotEvent,
         channel: ChannelInfo,
         thread: ThreadInfo | None,
-        config: BaseModel,
+        config: ConfigT,
         deadline: float,
         argv: list[str] | None = None,
         args: BaseModel | None = None,
@@ -103,10 +110,11 @@ class Context:
         self.trigger = trigger
         self.channel = channel
         self.thread = thread
-        self.config = config
+        self.config: ConfigT = config
         self.deadline = deadline
         self.argv = argv if argv is not None else []
-        self.args = args
+        #: the command's parsed ``args`` model (None without one)
+        self.args: Any = args
         self.log = JobLog(
             logging.getLogger(f"venn.plugins.{plugin.name}"), {"plugin": plugin.name, "job_id": state.job.id}
         )

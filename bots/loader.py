@@ -103,7 +103,9 @@ class PluginLoader:
             user = await self._services.users.ensure_bot_user(candidate, cls.display_name or cls.name)
             if user.is_bot and user.id not in taken:
                 if candidate != base:
-                    log.warning("bot user renamed: %s is taken", base, extra={"plugin": cls.name, "username": candidate})
+                    log.warning(
+                        "bot user renamed: %s is taken", base, extra={"plugin": cls.name, "username": candidate}
+                    )
                 return user
         raise PluginError(f"no free username for the bot user of {cls.name}")
 

@@ -7,10 +7,14 @@ applied after the core's.
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import TYPE_CHECKING, Any
 
 from tortoise import fields
 from tortoise.indexes import Index
 from tortoise.models import Model
+
+if TYPE_CHECKING:
+    from venn.db.models import Channel, Thread, User
 
 
 class BotScope(StrEnum):
@@ -40,17 +44,22 @@ class BotEnablement(Model):
     scope = fields.CharEnumField(BotScope, max_length=16)
     #: the channel's id for a channel row, the thread's id for a thread row
     scope_id = fields.BigIntField()
-    channel = fields.ForeignKeyField("venn.Channel", related_name="bot_enablements", on_delete=fields.CASCADE)
-    thread = fields.ForeignKeyField(
+    channel: fields.ForeignKeyRelation[Channel] = fields.ForeignKeyField(
+        "venn.Channel", related_name="bot_enablements", on_delete=fields.CASCADE
+    )
+    channel_id: int  # the column behind ``channel``, set by Tortoise
+    thread: fields.ForeignKeyNullableRelation[Thread] = fields.ForeignKeyField(
         "venn.Thread", related_name="bot_enablements", null=True, on_delete=fields.CASCADE
     )
+    thread_id: int | None  # the column behind ``thread``, set by Tortoise
     plugin = fields.CharField(max_length=32)
     #: False only for a thread row that switches off a plugin its channel enables
     enabled = fields.BooleanField(default=True)
-    config = fields.JSONField(default=dict)
-    enabled_by = fields.ForeignKeyField(
+    config: fields.JSONField[dict[str, Any]] = fields.JSONField(default=dict)
+    enabled_by: fields.ForeignKeyNullableRelation[User] = fields.ForeignKeyField(
         "venn.User", related_name="bot_enablements", null=True, on_delete=fields.SET_NULL
     )
+    enabled_by_id: int | None  # the column behind ``enabled_by``, set by Tortoise
     created_at = fields.DatetimeField(auto_now_add=True)
     updated_at = fields.DatetimeField(auto_now=True)
 
@@ -64,9 +73,10 @@ class BotAuditLog(Model):
     """Who enabled, reconfigured or disabled which plugin where, with the configs before and after."""
 
     id = fields.BigIntField(primary_key=True)
-    actor = fields.ForeignKeyField(
+    actor: fields.ForeignKeyNullableRelation[User] = fields.ForeignKeyField(
         "venn.User", related_name="bot_audit_entries", null=True, on_delete=fields.SET_NULL
     )
+    actor_id: int | None  # the column behind ``actor``, set by Tortoise
     #: kept as text too, so that the entry still says who after the account is gone
     actor_username = fields.CharField(max_length=32)
     action = fields.CharEnumField(AuditAction, max_length=16)
@@ -75,8 +85,8 @@ class BotAuditLog(Model):
     # Plain columns, not foreign keys: the log outlives deleted channels and threads.
     channel_id = fields.BigIntField()
     thread_id = fields.BigIntField(null=True)
-    old_config = fields.JSONField(null=True)
-    new_config = fields.JSONField(null=True)
+    old_config: fields.JSONField[dict[str, Any] | None] = fields.JSONField(null=True)
+    new_config: fields.JSONField[dict[str, Any] | None] = fields.JSONField(null=True)
     created_at = fields.DatetimeField(auto_now_add=True)
 
     class Meta:
@@ -96,7 +106,8 @@ class BotKV(Model):
     #: the thread's or channel's id, 0 for the plugin's own storage
     scope_id = fields.BigIntField()
     key = fields.CharField(max_length=200)
-    value = fields.JSONField(null=True)
+    #: any JSON value (None too)
+    value: fields.JSONField[Any] = fields.JSONField(null=True)
     updated_at = fields.DatetimeField(auto_now=True)
 
     class Meta:

@@ -30,18 +30,18 @@ from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 from pydantic import BaseModel, ConfigDict
 
+from venn.extension import Extension
 from venn_bots import args as command_args
 from venn_bots.args import HelpRequested, Positional, UsageError
-
-from venn.extension import Extension
 
 if TYPE_CHECKING:
     from venn_bots.settings import BotSettings
     from venn_bots.storage import KVStore
 
 __all__ = [
-    "EVENT_ALIASES", "KNOWN_EVENTS", "HandlerSpec", "HelpRequested", "Plugin", "PluginConfig", "PluginError", "PluginHost",
-    "Positional", "UsageError", "command", "on_event", "on_mention", "on_message", "validate_plugin_class",
+    "EVENT_ALIASES", "KNOWN_EVENTS", "HandlerSpec", "HelpRequested", "Plugin", "PluginConfig", "PluginError",
+    "PluginHost", "Positional", "UsageError", "command", "on_event", "on_mention", "on_message",
+    "validate_plugin_class",
 ]
 
 NAME_RE = re.compile(r"^[a-z][a-z0-9_-]{1,31}$")
@@ -157,8 +157,9 @@ def command(
 
     ``args`` is a pydantic model: its required fields (and those marked
     :class:`Positional`) are positional arguments in order (a ``list`` one takes the
-    rest), the others are ``--options`` (``bool`` ones are flags, ``list`` ones repeat). The parsed model is ``ctx.args``; the raw text after the
-    command is ``ctx.text`` and its shell-style words ``ctx.argv``. Without a model,
+    rest), the others are ``--options`` (``bool`` ones are flags, ``list`` ones repeat).
+    The parsed model is ``ctx.args``; the raw text after the command is ``ctx.text``
+    and its shell-style words ``ctx.argv``. Without a model,
     ``usage`` describes the arguments in the help (``usage="TEXT"``).
     """
 

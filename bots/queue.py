@@ -117,7 +117,7 @@ class MemoryJobQueue:
     async def get(self, timeout: float) -> Delivery | None:
         try:
             job = await asyncio.wait_for(self._queue.get(), timeout)
-        except (asyncio.TimeoutError, TimeoutError):
+        except TimeoutError:
             return None
         return Delivery(job)
 

@@ -119,7 +119,9 @@ class Router:
     def prepare(self) -> None:
         """After loading: which bus events any plugin wants, and whether any sees bots."""
         plugins = [type(p) for p in self._plugins.values()]
-        self._bot_listeners = any(cls.see_bots or any(h.bots for h in cls.handlers if h.kind != "event") for cls in plugins)
+        self._bot_listeners = any(
+            cls.see_bots or any(h.bots for h in cls.handlers if h.kind != "event") for cls in plugins
+        )
         self.wanted_events = {"new_message", "bot_status"}
         for cls in plugins:
             for name in cls.event_names():

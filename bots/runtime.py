@@ -25,8 +25,8 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from venn.events import Event
 from venn.db.models import User
+from venn.events import Event
 from venn_bots.inbound import Inbound, from_bus
 from venn_bots.loader import PluginLoader
 from venn_bots.plugin import Plugin

@@ -20,13 +20,13 @@ from tortoise.exceptions import IntegrityError
 from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
-from venn_bots.handle import ServiceHost
-from venn_bots.models import AuditAction, BotAuditLog, BotEnablement, BotScope
 from venn.db.models import Channel, Role, Thread, User
 from venn.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from venn.events import Event
 from venn.schemas import field_errors
 from venn.services.views import author_view, iso
+from venn_bots.handle import ServiceHost
+from venn_bots.models import AuditAction, BotAuditLog, BotEnablement, BotScope
 
 log = logging.getLogger("venn.bots.service")
 
@@ -50,11 +50,11 @@ def setting_view(row: BotEnablement, *, show_config: bool) -> dict[str, Any]:
     return {
         "plugin": row.plugin,
         "scope": str(row.scope),
-        "channel_id": row.channel_id,  # type: ignore[attr-defined]
-        "thread_id": row.thread_id,  # type: ignore[attr-defined]
+        "channel_id": row.channel_id,
+        "thread_id": row.thread_id,
         "enabled": row.enabled,
         "config": row.config if show_config else None,
-        "enabled_by": row.enabled_by_id,  # type: ignore[attr-defined]
+        "enabled_by": row.enabled_by_id,
         "created_at": iso(row.created_at),
         "updated_at": iso(row.updated_at),
     }
@@ -64,7 +64,7 @@ def audit_view(entry: BotAuditLog) -> dict[str, Any]:
     return {
         "id": entry.id,
         "at": iso(entry.created_at),
-        "actor": {"id": entry.actor_id, "username": entry.actor_username},  # type: ignore[attr-defined]
+        "actor": {"id": entry.actor_id, "username": entry.actor_username},
         "action": str(entry.action),
         "plugin": entry.plugin,
         "scope": str(entry.scope),
@@ -113,7 +113,9 @@ class BotService:
         try:
             model = type(plugin).Config.model_validate(config)
         except ValidationError as exc:
-            fields = [{**f, "field": f"config.{f['field']}" if f["field"] != "body" else "config"} for f in field_errors(exc)]
+            fields = [
+                {**f, "field": f"config.{f['field']}" if f["field"] != "body" else "config"} for f in field_errors(exc)
+            ]
             raise ValidationFailed(fields) from None
         return model.model_dump(mode="json")
 
@@ -122,7 +124,7 @@ class BotService:
     async def _target(self, user: User, scope: BotScope, target_id: int) -> tuple[Channel, Thread | None]:
         if scope == BotScope.THREAD:
             thread = await self.core.threads.get_visible(user, target_id)
-            channel = await Channel.get(id=thread.channel_id)  # type: ignore[attr-defined]
+            channel = await Channel.get(id=thread.channel_id)
             return channel, thread
         return await self.core.channels.get_visible(user, target_id), None
 
@@ -214,7 +216,7 @@ class BotService:
                         enabled_by_id=user.id,
                     )
                 else:  # a thread that had switched off its channel's plugin
-                    row.enabled, row.config, row.enabled_by_id = True, clean, user.id  # type: ignore[attr-defined]
+                    row.enabled, row.config, row.enabled_by_id = True, clean, user.id
                     await row.save()
                 entry = await self._audit(user, AuditAction.ENABLE, plugin.name, scope, channel, thread, None, clean)
         except IntegrityError:
@@ -238,7 +240,7 @@ class BotService:
             old = dict(row.config or {})
             clean = self._validate_config(plugin, {**old, **changes})
             row.config = clean
-            row.enabled_by_id = user.id  # type: ignore[attr-defined]
+            row.enabled_by_id = user.id
             await row.save()
             entry = await self._audit(user, AuditAction.UPDATE, plugin.name, scope, channel, thread, old, clean)
         await self._announce(user, entry, channel, thread, enabled=True)
@@ -261,7 +263,7 @@ class BotService:
             if row is not None and row.enabled:
                 old = row.config
                 if inherited is not None:
-                    row.enabled, row.config, row.enabled_by_id = False, {}, user.id  # type: ignore[attr-defined]
+                    row.enabled, row.config, row.enabled_by_id = False, {}, user.id
                     await row.save()
                 else:
                     await row.delete()

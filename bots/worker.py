@@ -17,6 +17,8 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
+from pydantic import BaseModel
+
 from venn_bots.args import loose_split, split_args
 from venn_bots.context import Context, JobState, TooManyReplies
 from venn_bots.handle import ContextHandle
@@ -200,7 +202,9 @@ class Worker:
     async def _run_job(self, job: Job, state: JobState) -> JobOutcome:
         plugin = self._plugins.get(job.plugin)
         if plugin is None:
-            log.warning("bot job for a plugin this process does not have", extra={"plugin": job.plugin, "job_id": job.id})
+            log.warning(
+                "bot job for a plugin this process does not have", extra={"plugin": job.plugin, "job_id": job.id}
+            )
             return JobOutcome(job, "skipped", detail="plugin not loaded")
         prepared = await prepare(job, plugin, self._bot_users[plugin.name])
         if isinstance(prepared, JobOutcome):
@@ -229,7 +233,7 @@ class Worker:
     async def _call(self, plugin: Plugin, call: Call, state: JobState) -> JobOutcome:
         job, spec = state.job, call.spec
         timeout = spec.timeout or type(plugin).timeout or self.settings.handler_timeout
-        ctx = Context(
+        ctx: Context[BaseModel] = Context(
             host=self._host, plugin=plugin, state=state, handler=spec, trigger=call.trigger,
             channel=call.channel, thread=call.thread, config=call.config, deadline=time.monotonic() + timeout,
         )
@@ -273,5 +277,7 @@ class Worker:
         self, plugin: Plugin, call: Call, job: Job, exc: BaseException, where: dict[str, Any]
     ) -> JobOutcome:
         log.error("bot handler failed: %s: %s", type(exc).__name__, exc, extra=where, exc_info=exc)
-        await self._poster.notice(job, f"Sorry, {plugin.name} ran into an error. (job {job.id[:8]})", f"error-{call.spec.attr}")
+        await self._poster.notice(
+            job, f"Sorry, {plugin.name} ran into an error. (job {job.id[:8]})", f"error-{call.spec.attr}"
+        )
         return JobOutcome(job, "error", handler=call.spec.attr, error=exc)

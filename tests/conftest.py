@@ -10,10 +10,9 @@ from typing import Any
 
 import pytest
 
+from tests.helpers import Chat, require_postgres, reset_postgres
 from venn.app import create_app
 from venn.config import Settings
-
-from tests.helpers import Chat, PG_URL, require_postgres, reset_postgres
 
 BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
 

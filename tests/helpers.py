@@ -59,7 +59,9 @@ class Chat:
     def __init__(self, client) -> None:
         self.client = client
 
-    async def user(self, username: str | None = None, *, password: str = "correct-horse", admin: bool = False) -> Person:
+    async def user(
+        self, username: str | None = None, *, password: str = "correct-horse", admin: bool = False
+    ) -> Person:
         username = username or f"user{next(_names)}"
         resp = await self.client.post("/api/v1/auth/register", json={"username": username, "password": password})
         assert resp.status == 201, await resp.text()

@@ -20,9 +20,9 @@ from venn.extensions import load_extensions
 from venn.metrics import Metrics
 from venn.presence import MemoryPresence, RedisPresence, redis_prefix
 from venn.ratelimit import MemoryRateLimiter, RedisRateLimiter
+from venn.realtime import setup_realtime
 from venn.realtime.locks import RedisChannelLock
 from venn.security.tokens import TokenSigner
-from venn.realtime import setup_realtime
 from venn.services import Services
 from venn.web import setup_web
 

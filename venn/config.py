@@ -55,7 +55,9 @@ class Settings(BaseSettings):
     # HTTP
     host: str = Field("127.0.0.1", validation_alias=_env("VENN_HOST"))
     port: int = Field(8000, ge=1, le=65535, validation_alias=_env("VENN_PORT"))
-    cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list, validation_alias=_env("VENN_CORS_ORIGINS"))
+    cors_origins: Annotated[list[str], NoDecode] = Field(
+        default_factory=list, validation_alias=_env("VENN_CORS_ORIGINS")
+    )
     max_body_bytes: int = Field(256 * 1024, ge=1024, validation_alias=_env("VENN_MAX_BODY_BYTES"))
     log_format: Literal["text", "json"] = Field("text", validation_alias=_env("VENN_LOG_FORMAT"))
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(

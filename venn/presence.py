@@ -202,7 +202,7 @@ class RedisPresence:
             results = await pipe.execute()
         # A socket whose entry had to be re-added was reaped (this process stalled
         # past the expiry): make sure its user is announced online again.
-        revived = {uid for (uid, _), added in zip(sockets, results[::3]) if int(added)}
+        revived = {uid for (uid, _), added in zip(sockets, results[::3], strict=True) if int(added)}
         back = []
         for user_id in sorted(revived):
             if int(await self._redis.sadd(f"{self._p}online", str(user_id))) == 1:
@@ -239,7 +239,7 @@ class RedisPresence:
             for uid in user_ids:
                 pipe.sismember(f"{self._p}online", str(uid))
             flags = await pipe.execute()
-        return {uid: ONLINE if flag else OFFLINE for uid, flag in zip(user_ids, flags)}
+        return {uid: ONLINE if flag else OFFLINE for uid, flag in zip(user_ids, flags, strict=True)}
 
     async def close(self) -> None:
         # The Redis client belongs to the app, which closes it.

@@ -27,6 +27,7 @@ from typing import Any
 
 import pytest
 
+from venn.events import Event
 from venn_bots.keys import RUNTIME
 from venn_bots.models import BotScope
 from venn_bots.plugin import Plugin
@@ -34,7 +35,6 @@ from venn_bots.runtime import BotRuntime
 from venn_bots.settings import BotSettings
 from venn_bots.storage import KVStore
 from venn_bots.tracking import JobOutcome
-from venn.events import Event
 
 __all__ = ["BotHarness", "BotJobFailed", "Reply", "testbot"]
 
@@ -122,7 +122,8 @@ class BotHarness:
         """Start Venn with ``plugins`` and enable each on the thread (or ``scope="channel"``).
 
         ``config`` is the config of the (first) plugin; ``configs`` gives one per
-        plugin name. ``database_url`` defaults to an in-memory SQLite database. ``bot_settings`` override :class:`venn_bots.settings.BotSettings`
+        plugin name. ``database_url`` defaults to an in-memory SQLite database.
+        ``bot_settings`` override :class:`venn_bots.settings.BotSettings`
         (``handler_timeout=0.5``, ``queue_size=2``, ...). ``discover=True`` also
         loads the installed plugins.
         """
@@ -133,7 +134,7 @@ class BotHarness:
 
         data_dir = Path(data_dir)
         data_dir.mkdir(parents=True, exist_ok=True)
-        settings = Settings(  # type: ignore[call-arg]
+        settings = Settings(
             _env_file=None,
             data_dir=data_dir,
             database_url=database_url or "sqlite://:memory:",
@@ -313,13 +314,15 @@ class BotHarness:
         """The thread's messages, oldest first (as REST shows them)."""
         from venn.schemas import PageQuery
 
-        page = await self.services.messages.thread_history(self.admin, thread_id or self.thread["id"], PageQuery(limit=200))
+        page = await self.services.messages.thread_history(
+            self.admin, thread_id or self.thread["id"], PageQuery(limit=200)
+        )
         return page["messages"]
 
     def storage(self, plugin: str, scope: str = "thread", scope_id: int | None = None) -> KVStore:
         """A plugin's key-value storage, to arrange or inspect it."""
         if scope_id is None:
-            scope_id = {"thread": self.thread.get("id"), "channel": self.channel.get("id"), "plugin": 0}[scope]
+            scope_id = {"thread": self.thread["id"], "channel": self.channel["id"], "plugin": 0}[scope]
         return KVStore(plugin, scope, scope_id)
 
     async def _on_event(self, event: Event) -> None:

@@ -24,16 +24,16 @@ class EchoPlugin(Plugin):
     version = "1.0.0"
     Config = EchoConfig
 
-    def render(self, ctx: Context, text: str) -> str:
+    def render(self, ctx: Context[EchoConfig], text: str) -> str:
         text = text.upper() if ctx.config.uppercase else text
         return f"{ctx.config.prefix}{text}"
 
     @command("echo", usage="TEXT", help="Repeat the text after the command.")
-    async def echo(self, ctx: Context) -> None:
+    async def echo(self, ctx: Context[EchoConfig]) -> None:
         await ctx.reply(self.render(ctx, ctx.text or "(nothing to echo)"))
 
     @on_message
-    async def repeat(self, ctx: Context) -> None:
+    async def repeat(self, ctx: Context[EchoConfig]) -> None:
         # Slash commands are for other bots: echo them only through /echo.
         if ctx.text.startswith("/"):
             return

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from venn_bots import Context, Plugin, command
 
+
 class HelpPlugin(Plugin):
     name = "help"
     description = "Lists the bots enabled in this thread and their commands."
@@ -44,9 +45,9 @@ class HelpPlugin(Plugin):
                     lines.append("It has no commands: it answers messages or events by itself.")
                 return "\n".join(lines)
         for plugin in plugins:
-            spec = type(plugin).command_for(topic)
-            if spec is not None:
-                return f"({type(plugin).name}) " + spec.help_text()
+            found = type(plugin).command_for(topic)
+            if found is not None:
+                return f"({type(plugin).name}) " + found.help_text()
         return f"No bot or command called {topic!r} is enabled here. /help lists them."
 
 

@@ -123,8 +123,8 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Iterable
-from typing import Callable
+from collections.abc import Callable, Iterable
+from typing import overload
 
 import sqlglot
 from sqlglot import exp
@@ -384,7 +384,14 @@ class _Names:
         ident = exp.Identifier(this=name, quoted=quoted)
         return self._dialect.normalize_identifier(ident).name
 
-    def identifier(self, node: exp.Expression | None) -> str | None:
+    @overload
+    def identifier(self, node: exp.Identifier) -> str: ...
+    @overload
+    def identifier(self, node: exp.Expr | None) -> str | None: ...
+
+    def identifier(self, node: exp.Expr | None) -> str | None:
+        """The folded name of an identifier node (None for no node); SQLGuardError for
+        anything else."""
         if node is None:
             return None
         if isinstance(node, exp.Identifier):
@@ -449,8 +456,8 @@ class _Policy:
             parts = names.parse_dotted(entry, what="allowed table name")
             if len(parts) > 3:
                 raise ValueError(f"Invalid allowed table name: {entry!r} (at most DB.SCHEMA.TABLE).")
-            padded = [None] * (3 - len(parts)) + parts
-            allowed.add(names.complete(padded[0], padded[1], padded[2]))
+            database, schema = ([None, None] + parts[:-1])[-2:]
+            allowed.add(names.complete(database, schema, parts[-1]))
         self.allowed = frozenset(allowed)
         self.by_table: dict[str, list[TableName]] = {}
         for name in sorted(allowed, key=lambda n: tuple(p or "" for p in n)):
@@ -475,7 +482,7 @@ def _names(dialect: str, database: str | None, schema: str | None) -> _Names:
 _CALL_NAME = re.compile(r"\s*([A-Za-z_][A-Za-z0-9_$]*)\s*\(")
 
 
-def _func_label(node: exp.Expression, dialect: str) -> str:
+def _func_label(node: exp.Expr, dialect: str) -> str:
     """A function's name as written in ``dialect`` (sqlglot's class names differ)."""
     if isinstance(node, _NAMED_FUNCTION_TYPES):
         return str(node.name).upper()
@@ -495,7 +502,7 @@ def _func_label(node: exp.Expression, dialect: str) -> str:
     return type(node).__name__.upper()
 
 
-def _statement_label(node: exp.Expression, dialect: str) -> str:
+def _statement_label(node: exp.Expr, dialect: str) -> str:
     name = type(node).__name__
     if isinstance(node, exp.Command):
         word = str(node.name).upper()
@@ -524,7 +531,7 @@ def _statement_label(node: exp.Expression, dialect: str) -> str:
     return words[0].upper() if words else name.upper()
 
 
-def _int_literal(node: exp.Expression | None) -> int | None:
+def _int_literal(node: exp.Expr | None) -> int | None:
     if isinstance(node, exp.Literal) and not node.is_string and re.fullmatch(r"\d+", str(node.this)):
         return int(node.this)
     return None
@@ -545,20 +552,20 @@ class _Checker:
 
     # -- entry point -------------------------------------------------------------------
 
-    def run(self, root: exp.Expression) -> None:
+    def run(self, root: exp.Expr) -> None:
         enforce = self.policy is not None
-        stack: list[tuple[exp.Expression, frozenset[str], frozenset[str]]] = [(root, frozenset(), frozenset())]
+        stack: list[tuple[exp.Expr, frozenset[str], frozenset[str]]] = [(root, frozenset(), frozenset())]
         while stack:
             node, ctes, self_refs = stack.pop()
             if enforce:
                 self._check_node(node)
             if isinstance(node, exp.Table):
                 self._table(node, ctes, self_refs)
-            children: list[tuple[exp.Expression, frozenset[str], frozenset[str]]] = []
+            children: list[tuple[exp.Expr, frozenset[str], frozenset[str]]] = []
             with_ = node.args.get("with_") if "with_" in node.args else node.args.get("with")
             if isinstance(with_, exp.With):
                 ctes_inside, bodies = self._with(with_, ctes)
-                for key, value in node.args.items():
+                for value in node.args.values():
                     if value is with_:
                         continue
                     for child in value if isinstance(value, list) else [value]:
@@ -574,7 +581,7 @@ class _Checker:
 
     def _with(
         self, with_: exp.With, outer: frozenset[str]
-    ) -> tuple[frozenset[str], list[tuple[exp.Expression, frozenset[str], frozenset[str]]]]:
+    ) -> tuple[frozenset[str], list[tuple[exp.Expr, frozenset[str], frozenset[str]]]]:
         recursive = bool(with_.args.get("recursive"))
         ctes = [c for c in with_.expressions if isinstance(c, exp.CTE)]
         names: list[str] = []
@@ -583,7 +590,7 @@ class _Checker:
             ident = alias.this if isinstance(alias, exp.TableAlias) else None
             names.append(self.names.identifier(ident) if isinstance(ident, exp.Identifier) else "")
         everything = outer | frozenset(n for n in names if n)
-        bodies = []
+        bodies: list[tuple[exp.Expr, frozenset[str], frozenset[str]]] = []
         for i, cte in enumerate(ctes):
             # Earlier CTEs, plus the CTE itself when recursive. A forward reference is
             # checked as a table: warehouses differ on it, and that reading is the safe one.
@@ -601,7 +608,7 @@ class _Checker:
 
     # -- per node rules ----------------------------------------------------------------
 
-    def _check_node(self, node: exp.Expression) -> None:
+    def _check_node(self, node: exp.Expr) -> None:
         if isinstance(node, _STATEMENT_TYPES):
             label = _statement_label(node, self.dialect)
             raise SQLGuardError(f"{label} statements are not allowed; only read-only SELECT queries can run.")
@@ -639,7 +646,7 @@ class _Checker:
                     f"{ident.name.upper()} reads session information and is not allowed."
                 )
 
-    def _source(self, source: exp.Expression | None, *, in_table: bool = False) -> None:
+    def _source(self, source: exp.Expr | None, *, in_table: bool = False) -> None:
         """A row source in FROM / JOIN / LATERAL / TABLE(...): only FLATTEN-like functions."""
         if source is None or isinstance(source, (exp.Table, exp.Subquery, exp.Values, exp.Query)):
             return
@@ -662,7 +669,7 @@ class _Checker:
             return
         raise SQLGuardError(f"The row source {source.sql(self.dialect)[:80]} is not allowed.")
 
-    def _row_function(self, fn: exp.Expression) -> None:
+    def _row_function(self, fn: exp.Expr) -> None:
         if type(fn) in _ROW_FUNCTION_TYPES and _row_inputs_are_columns(fn):
             return
         label = _func_label(fn, self.dialect)
@@ -773,7 +780,7 @@ def _check_dialect(dialect: str) -> str:
     return key
 
 
-def _parse_one(sql: str, dialect: str) -> exp.Expression:
+def _parse_one(sql: str, dialect: str) -> exp.Expr:
     if not isinstance(sql, str):
         raise SQLGuardError("The SQL statement must be text.")
     if len(sql) > MAX_SQL_LENGTH:
@@ -821,7 +828,7 @@ def _parse_reason(exc: Exception) -> str:
     return (text[0].rstrip(".") if text else "syntax error")[:200]
 
 
-def _check_root(tree: exp.Expression, dialect: str) -> exp.Expression:
+def _check_root(tree: exp.Expr, dialect: str) -> exp.Expr:
     if not isinstance(tree, _ROOT_TYPES):
         label = _statement_label(tree, dialect)
         raise SQLGuardError(f"{label} statements are not allowed; only read-only SELECT queries can run.")
@@ -836,7 +843,7 @@ def _check_root(tree: exp.Expression, dialect: str) -> exp.Expression:
     return tree
 
 
-def _apply_limit(tree: exp.Expression, max_rows: int) -> exp.Expression:
+def _apply_limit(tree: exp.Expr, max_rows: int) -> exp.Expr:
     """Give the outermost query a literal LIMIT <= max_rows (see the module docstring)."""
     limit = tree.args.get("limit")
     if limit is None:
@@ -865,7 +872,7 @@ def _apply_limit(tree: exp.Expression, max_rows: int) -> exp.Expression:
     return tree
 
 
-def _outer_limit(tree: exp.Expression) -> int | None:
+def _outer_limit(tree: exp.Expr) -> int | None:
     limit = tree.args.get("limit")
     if not isinstance(limit, exp.Limit) or limit.args.get("limit_options"):
         return None
@@ -980,19 +987,19 @@ def table_name_parts(name: str, *, dialect: str = "snowflake") -> list[str]:
     return parts
 
 
-def _row_inputs_are_columns(fn: exp.Expression) -> bool:
+def _row_inputs_are_columns(fn: exp.Expr) -> bool:
     """Whether every input of UNNEST / FLATTEN is stored data: a column, or a path,
     cast, split or parse of one (see ``_COLUMN_WRAPPERS``)."""
     inputs = list(fn.expressions) if isinstance(fn, exp.Unnest) else [fn.this]
     return bool(inputs) and all(_is_column_data(_kwarg_value(node)) for node in inputs)
 
 
-def _kwarg_value(node: exp.Expression | None) -> exp.Expression | None:
+def _kwarg_value(node: exp.Expr | None) -> exp.Expr | None:
     # FLATTEN(input => t.col): the named argument's value
     return node.expression if isinstance(node, (exp.Kwarg, exp.PropertyEQ)) else node
 
 
-def _is_column_data(node: exp.Expression | None) -> bool:
+def _is_column_data(node: exp.Expr | None) -> bool:
     while node is not None and type(node) in _COLUMN_WRAPPERS:
         node = node.this
     return isinstance(node, exp.Column)

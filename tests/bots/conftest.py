@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from venn_bots.testing import testbot  # noqa: F401
 from tests.bots import tiny_package
+from venn_bots.testing import testbot  # noqa: F401
 
 
 @pytest.fixture(scope="session")

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from venn_bots.keys import RUNTIME
 from tests.helpers import wait_for
+from venn_bots.keys import RUNTIME
 
 
 async def arrange(chat):
@@ -74,7 +74,10 @@ async def test_listing_shows_thread_and_inherited_channel_settings(client, chat)
     assert resp.status == 201
     resp = await client.get(f"/api/v1/threads/{thread['id']}/bots", headers=admin.headers)
     bots = (await resp.json())["bots"]
-    assert [(b["plugin"], b["scope"], b["enabled"]) for b in bots] == [("echo", "thread", True), ("help", "channel", True)]
+    assert [(b["plugin"], b["scope"], b["enabled"]) for b in bots] == [
+        ("echo", "thread", True),
+        ("help", "channel", True),
+    ]
     assert bots[0]["config"] == {"prefix": "", "uppercase": False}
     # members see which bots are on, not their configs
     resp = await client.get(f"/api/v1/threads/{thread['id']}/bots", headers=alice.headers)
@@ -134,9 +137,13 @@ async def test_a_member_cannot_change_bots(client, chat):
     bob = await chat.user("bob")
     await client.post(f"/api/v1/channels/{channel['id']}/join", headers=bob.headers)
     for person in (alice, bob):  # alice owns the channel, but owners may not by default
-        resp = await client.post(f"/api/v1/threads/{thread['id']}/bots", json={"plugin": "echo"}, headers=person.headers)
+        resp = await client.post(
+            f"/api/v1/threads/{thread['id']}/bots", json={"plugin": "echo"}, headers=person.headers
+        )
         assert resp.status == 403, await resp.text()
-        resp = await client.post(f"/api/v1/channels/{channel['id']}/bots", json={"plugin": "echo"}, headers=person.headers)
+        resp = await client.post(
+            f"/api/v1/channels/{channel['id']}/bots", json={"plugin": "echo"}, headers=person.headers
+        )
         assert resp.status == 403
     await client.post(f"/api/v1/threads/{thread['id']}/bots", json={"plugin": "echo"}, headers=admin.headers)
     assert (await client.delete(f"/api/v1/threads/{thread['id']}/bots/echo", headers=bob.headers)).status == 403

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from venn.errors import ValidationFailed
 from venn_plugins.echo import EchoPlugin
 from venn_plugins.help import HelpPlugin
-from venn.errors import ValidationFailed
 
 
 async def test_echo_repeats_messages_and_the_command(testbot):
@@ -57,5 +57,8 @@ async def test_help_only_lists_what_is_enabled(testbot):
     bot = await testbot(HelpPlugin, EchoPlugin, enable=False)
     await bot.enable("help", scope="channel")
     [reply] = await bot.say("/help", in_channel=True)
-    assert reply.body.splitlines()[:2] == ["Bots enabled in this channel:", "- help: Lists the bots enabled in this thread and their commands. Commands: /help [NAME]"]
+    assert reply.body.splitlines()[:2] == [
+        "Bots enabled in this channel:",
+        "- help: Lists the bots enabled in this thread and their commands. Commands: /help [NAME]",
+    ]
     assert reply.thread_id is None

@@ -70,7 +70,8 @@ def test_venn_plugins_list(tiny_site):
     result = _venn("plugins", "list", pythonpath=tiny_site)
     assert result.returncode == 0, result.stderr
     out = result.stdout
-    assert "echo 1.0.0  (entry point echo = venn_plugins.echo:EchoPlugin (venn-chat " in out and "/echo TEXT  - Repeat the text after the command." in out
+    assert "echo 1.0.0  (entry point echo = venn_plugins.echo:EchoPlugin (venn-chat " in out
+    assert "/echo TEXT  - Repeat the text after the command." in out
     assert "counter 0.3.0  (entry point counter = venn_tiny_plugins:CounterPlugin" in out
     assert '"prefix": {' in out  # echo's config schema
     assert "Skipped (failed to load):" in result.stderr and "ModuleNotFoundError" in result.stderr

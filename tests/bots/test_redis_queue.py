@@ -7,8 +7,8 @@ import uuid
 
 import pytest
 
-from venn_bots.queue import Job, RedisStreamJobQueue
 from tests.helpers import require_redis
+from venn_bots.queue import Job, RedisStreamJobQueue
 
 pytestmark = pytest.mark.redis
 

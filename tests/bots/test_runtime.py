@@ -5,12 +5,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from typing import Annotated
 
 import pytest
 from pydantic import BaseModel, Field
 
-from typing import Annotated
-
+from venn.schemas import MessageCreateIn
 from venn_bots import (
     CommandEvent,
     CustomEvent,
@@ -29,7 +29,6 @@ from venn_bots.models import BotEnablement
 from venn_bots.queue import Delivery, Job
 from venn_bots.testing import BotJobFailed
 from venn_plugins.echo import EchoPlugin
-from venn.schemas import MessageCreateIn
 
 
 class KeyValue(BaseModel):
@@ -196,7 +195,10 @@ async def test_plugins_cannot_emit_core_events(testbot):
 async def test_events_reach_their_handlers(testbot):
     bot = await testbot(Probe, config={"greeting": "yo"})
     # enabling posted a system message and ran the bot_enabled handler
-    assert [m.body for m in bot.messages[:2]] == ["@admin enabled probe in this thread.", "bot_enabled by admin: greeting=yo"]
+    assert [m.body for m in bot.messages[:2]] == [
+        "@admin enabled probe in this thread.",
+        "bot_enabled by admin: greeting=yo",
+    ]
     assert bot.messages[0].kind == "system" and bot.messages[0].payload["bot_status"]["enabled"] is True
     await bot.configure("probe", {"greeting": "hi"})
     assert bot.replies[-1].body == "bot_updated by admin: greeting=hi"
@@ -409,8 +411,10 @@ async def test_a_redelivered_job_does_not_post_twice(testbot):
     bot = await testbot(Probe)
     message = (await post(bot, "/whoami")).message
     await bot.settle()
-    job = Job("f" * 32, "probe", "message", "new_message", bot.channel["id"], bot.thread["id"], message_id=message["id"],
-              user_id=bot.alice.id)
+    job = Job(
+        "f" * 32, "probe", "message", "new_message", bot.channel["id"], bot.thread["id"],
+        message_id=message["id"], user_id=bot.alice.id,
+    )
     for _ in range(2):
         await bot.runtime.worker.run(Delivery(job))
     await bot.settle()
@@ -461,7 +465,9 @@ async def test_a_job_that_keeps_failing_is_given_up(testbot):
     bot = await testbot(Probe, strict=False)
     message = (await post(bot, "/whoami")).message
     await bot.settle()
-    job = Job("e" * 32, "probe", "message", "new_message", bot.channel["id"], bot.thread["id"], message_id=message["id"])
+    job = Job(
+        "e" * 32, "probe", "message", "new_message", bot.channel["id"], bot.thread["id"], message_id=message["id"]
+    )
     await bot.runtime.worker.run(Delivery(job, attempt=bot.runtime.settings.max_attempts + 1))
     assert bot.jobs[-1].outcome == "gave_up"
     assert bot.replies[-1].body == f"probe gave up on this after 3 attempts. (job {'e' * 8})"

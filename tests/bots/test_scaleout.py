@@ -30,8 +30,9 @@ ROOT = Path(__file__).resolve().parents[2]
 async def own_database(url: str) -> str:
     """A database of these tests' own next to the test database (others may be wiping that
     one while our servers run); the test database itself if we may not create one."""
-    import asyncpg
     from urllib.parse import urlparse
+
+    import asyncpg
 
     parsed = urlparse(url)
     name = ((parsed.path or "/").lstrip("/") or "postgres") + "_bots_scaleout"
@@ -163,7 +164,9 @@ class Api:
         await self.user(server, "boss", admin=True)
         await self.user(server, "alice")
         channel = (await self.call(server, "POST", "/api/v1/channels", "alice", json={"name": "general"}))["channel"]
-        root = await self.call(server, "POST", "/api/v1/messages", "alice", json={"channel_id": channel["id"], "body": "hi"})
+        root = await self.call(
+            server, "POST", "/api/v1/messages", "alice", json={"channel_id": channel["id"], "body": "hi"}
+        )
         thread = await self.call(
             server, "POST", "/api/v1/threads", "alice",
             json={"channel_id": channel["id"], "root_message_id": root["message"]["id"]},

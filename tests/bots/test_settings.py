@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from venn_bots.settings import load_bot_settings
 from venn.config import SettingsError
+from venn_bots.settings import load_bot_settings
 
 
 def test_defaults(monkeypatch):

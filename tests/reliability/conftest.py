@@ -9,9 +9,8 @@ import time
 import uuid
 from pathlib import Path
 
-import requests
-
 import pytest
+import requests
 
 from tests.reliability.kit import PASSWORD, base_env, free_port, own_pg_database
 

@@ -116,8 +116,9 @@ class VennProcess:
 @contextlib.asynccontextmanager
 async def own_pg_database(url: str):
     """A fresh database of the test's own on the server of ``url``, dropped afterwards."""
-    import asyncpg
     from urllib.parse import urlparse, urlunparse
+
+    import asyncpg
 
     name = f"venn_rel_{uuid.uuid4().hex[:10]}"
     admin = await asyncpg.connect(url.replace("postgres://", "postgresql://", 1))
@@ -175,12 +176,16 @@ class Rest:
     async def user(self, username: str | None = None) -> dict[str, Any]:
         """Register and log in; returns ``{id, username, token}``."""
         username = username or f"u{uuid.uuid4().hex[:10]}"
-        status, body = await self.request("POST", "/api/v1/auth/register", json={"username": username, "password": PASSWORD})
+        status, body = await self.request(
+            "POST", "/api/v1/auth/register", json={"username": username, "password": PASSWORD}
+        )
         assert status == 201, body
         return await self.login(username)
 
     async def login(self, username: str) -> dict[str, Any]:
-        status, body = await self.request("POST", "/api/v1/auth/login", json={"username": username, "password": PASSWORD})
+        status, body = await self.request(
+            "POST", "/api/v1/auth/login", json={"username": username, "password": PASSWORD}
+        )
         assert status == 200, body
         return {"id": body["user"]["id"], "username": username, "token": body["access_token"]}
 

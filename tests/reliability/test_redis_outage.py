@@ -81,7 +81,9 @@ async def test_redis_outage_servers_stay_up_and_recover(tmp_path, server_databas
                 return False
 
             async def answered():
-                status, page = await r1.request("GET", f"/api/v1/threads/{thread_id}/messages?limit=200", admin["token"])
+                status, page = await r1.request(
+                    "GET", f"/api/v1/threads/{thread_id}/messages?limit=200", admin["token"]
+                )
                 return status == 200 and sum(m["body"] == text for m in page["messages"]) >= 2
 
             try:
@@ -127,7 +129,9 @@ async def test_redis_outage_servers_stay_up_and_recover(tmp_path, server_databas
 
         await _eventually(fanout_resumed, 60, "cross-process fan-out after Redis returned")
         # Bot jobs run again.
-        await _eventually(lambda: echo_works(f"after the outage {uuid.uuid4().hex[:6]}"), 60, "echo after Redis returned")
+        await _eventually(
+            lambda: echo_works(f"after the outage {uuid.uuid4().hex[:6]}"), 60, "echo after Redis returned"
+        )
 
         await sender.finish()
         await listener.finish()

@@ -21,7 +21,8 @@ def run_venn(*args: str, env: dict[str, str], input: str | None = None) -> subpr
 
 @pytest.fixture
 def env(tmp_path):
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("VENN_", "DATABASE_URL", "REDIS_URL", "SECRET_KEY"))}
+    own = ("VENN_", "DATABASE_URL", "REDIS_URL", "SECRET_KEY")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(own)}
     env["VENN_DATA_DIR"] = str(tmp_path / "data")
     return env
 
@@ -67,7 +68,8 @@ def test_serve_answers_and_stops_gracefully_on_sigterm(env):
                     break
             except OSError:
                 if time.time() > deadline or proc.poll() is not None:
-                    raise AssertionError("server did not start: " + (proc.stdout.read() if proc.poll() is not None else ""))
+                    so_far = proc.stdout.read() if proc.poll() is not None else ""
+                    raise AssertionError("server did not start: " + so_far) from None
                 time.sleep(0.2)
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=20) == 0

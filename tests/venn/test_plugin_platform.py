@@ -256,7 +256,9 @@ async def test_an_older_layout_is_adopted_and_a_newer_schema_refused(tmp_path):
     assert not {r for r in records if r[0] == "venn" and r[1] != "0001_initial"}
 
     with sqlite3.connect(db_path) as conn:
-        conn.execute("INSERT INTO tortoise_migrations (app, name, applied_at) VALUES ('venn', '0099_future', '2030-01-01')")
+        conn.execute(
+            "INSERT INTO tortoise_migrations (app, name, applied_at) VALUES ('venn', '0099_future', '2030-01-01')"
+        )
     result = venn("migrate", env=env)
     assert result.returncode == 1 and "venn.0099_future" in result.stderr and "newer version" in result.stderr
     result = venn("serve", "--port", "1", env=env)

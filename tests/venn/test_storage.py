@@ -65,7 +65,7 @@ async def test_redis_rate_limiter_is_shared_between_instances():
     try:
         a, b = RedisRateLimiter(client_a, prefix=prefix), RedisRateLimiter(client_b, prefix=prefix)
         await early_in_a_minute()
-        results = [await a.hit("user:1", 3), await b.hit("user:1", 3), await a.hit("user:1", 3), await b.hit("user:1", 3)]
+        results = [await limiter.hit("user:1", 3) for limiter in (a, b, a, b)]
         assert results[:3] == [None, None, None]
         assert isinstance(results[3], int) and 1 <= results[3] <= 60
         assert await a.hit("user:2", 3) is None

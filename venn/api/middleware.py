@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from venn import keys
-
 import asyncio
 import logging
 import re
@@ -11,7 +9,9 @@ import time
 import uuid
 
 from aiohttp import web
+from tortoise.exceptions import DBConnectionError
 
+from venn import keys
 from venn.errors import Unauthorized, VennError
 
 log = logging.getLogger("venn.http")
@@ -23,8 +23,6 @@ try:  # the PostgreSQL driver's connection errors, when it is installed
     _DB_DOWN: tuple[type[BaseException], ...] = (asyncpg.PostgresConnectionError, asyncpg.InterfaceError)
 except ImportError:  # pragma: no cover
     _DB_DOWN = ()
-from tortoise.exceptions import DBConnectionError
-
 _DB_DOWN = (*_DB_DOWN, DBConnectionError, ConnectionError, OSError)
 
 

@@ -178,7 +178,9 @@ def _path_params(path: str) -> tuple[str, list[dict[str, Any]]]:
     params = []
 
     def repl(match: re.Match[str]) -> str:
-        params.append({"name": match.group(1), "in": "path", "required": True, "schema": {"type": "integer", "minimum": 1}})
+        params.append(
+            {"name": match.group(1), "in": "path", "required": True, "schema": {"type": "integer", "minimum": 1}}
+        )
         return "{" + match.group(1) + "}"
 
     return re.sub(r"\{(\w+)(?::[^}]*)?\}", repl, path), params

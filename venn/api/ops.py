@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from venn import keys
-
 from aiohttp import web
 
-from venn import db
+from venn import db, keys
 from venn.api.openapi import build_openapi
 from venn.api.routing import ApiRouter, Call
 from venn.errors import Unavailable

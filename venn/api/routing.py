@@ -6,8 +6,6 @@ slash), handles auth, body and query validation, and feeds the OpenAPI document.
 
 from __future__ import annotations
 
-from venn import keys
-
 import json
 import re
 from collections.abc import Awaitable, Callable
@@ -17,6 +15,7 @@ from typing import Any, TypeVar
 from aiohttp import web
 from pydantic import BaseModel, ValidationError
 
+from venn import keys
 from venn.db.models import User
 from venn.errors import BadRequest, NotFound, PayloadTooLarge, ValidationFailed
 from venn.schemas import field_errors, parse
@@ -130,7 +129,8 @@ class ApiRouter:
             clash = taken.get(_route_key(spec))
             if clash is not None:
                 raise RouteClash(
-                    f"{spec.method} {spec.path} of {_who(spec)} clashes with {clash.method} {clash.path} of {_who(clash)}"
+                    f"{spec.method} {spec.path} of {_who(spec)} clashes with"
+                    f" {clash.method} {clash.path} of {_who(clash)}"
                 )
             taken[_route_key(spec)] = spec
             self.routes.append(spec)

@@ -25,7 +25,9 @@ ID = r"{%s:\d+}"
 # Auth ---------------------------------------------------------------------
 
 
-@api.post("/auth/register", auth=False, body=RegisterIn, status=201, response="UserEnvelope", errors=(403, 409), tag="auth")
+@api.post(
+    "/auth/register", auth=False, body=RegisterIn, status=201, response="UserEnvelope", errors=(403, 409), tag="auth"
+)
 async def register(call: Call):
     """Create an account."""
     user = await call.services.users.register(call.body)

@@ -6,6 +6,7 @@ The schema is created and changed only by the migrations in ``venn/db/migrations
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Any
 
 from tortoise import fields
 from tortoise.indexes import Index
@@ -51,7 +52,10 @@ class RefreshToken(Model):
 
     id = fields.BigIntField(primary_key=True)
     jti = fields.CharField(max_length=64, unique=True)
-    user = fields.ForeignKeyField("venn.User", related_name="refresh_tokens", on_delete=fields.CASCADE)
+    user: fields.ForeignKeyRelation[User] = fields.ForeignKeyField(
+        "venn.User", related_name="refresh_tokens", on_delete=fields.CASCADE
+    )
+    user_id: int  # the column behind ``user``, set by Tortoise
     token_version = fields.IntField()
     created_at = fields.DatetimeField(auto_now_add=True)
     expires_at = fields.DatetimeField()
@@ -67,9 +71,10 @@ class Channel(Model):
     topic = fields.CharField(max_length=250, default="")
     is_private = fields.BooleanField(default=False)
     archived = fields.BooleanField(default=False)
-    created_by = fields.ForeignKeyField(
+    created_by: fields.ForeignKeyNullableRelation[User] = fields.ForeignKeyField(
         "venn.User", related_name="created_channels", null=True, on_delete=fields.SET_NULL
     )
+    created_by_id: int | None  # the column behind ``created_by``, set by Tortoise
     created_at = fields.DatetimeField(auto_now_add=True)
 
     class Meta:
@@ -78,8 +83,14 @@ class Channel(Model):
 
 class Membership(Model):
     id = fields.BigIntField(primary_key=True)
-    user = fields.ForeignKeyField("venn.User", related_name="memberships", on_delete=fields.CASCADE)
-    channel = fields.ForeignKeyField("venn.Channel", related_name="memberships", on_delete=fields.CASCADE)
+    user: fields.ForeignKeyRelation[User] = fields.ForeignKeyField(
+        "venn.User", related_name="memberships", on_delete=fields.CASCADE
+    )
+    user_id: int  # the column behind ``user``, set by Tortoise
+    channel: fields.ForeignKeyRelation[Channel] = fields.ForeignKeyField(
+        "venn.Channel", related_name="memberships", on_delete=fields.CASCADE
+    )
+    channel_id: int  # the column behind ``channel``, set by Tortoise
     role = fields.CharEnumField(MemberRole, max_length=16, default=MemberRole.MEMBER)
     last_read_message_id = fields.BigIntField(null=True)
     joined_at = fields.DatetimeField(auto_now_add=True)
@@ -92,13 +103,23 @@ class Membership(Model):
 
 class Message(Model):
     id = fields.BigIntField(primary_key=True)
-    channel = fields.ForeignKeyField("venn.Channel", related_name="messages", on_delete=fields.CASCADE)
+    channel: fields.ForeignKeyRelation[Channel] = fields.ForeignKeyField(
+        "venn.Channel", related_name="messages", on_delete=fields.CASCADE
+    )
+    channel_id: int  # the column behind ``channel``, set by Tortoise
     # The thread this message is a reply in; NULL for the channel's own stream.
-    thread = fields.ForeignKeyField("venn.Thread", related_name="replies", null=True, on_delete=fields.CASCADE)
-    author = fields.ForeignKeyField("venn.User", related_name="messages", on_delete=fields.CASCADE)
+    thread: fields.ForeignKeyNullableRelation[Thread] = fields.ForeignKeyField(
+        "venn.Thread", related_name="replies", null=True, on_delete=fields.CASCADE
+    )
+    thread_id: int | None  # the column behind ``thread``, set by Tortoise
+    author: fields.ForeignKeyRelation[User] = fields.ForeignKeyField(
+        "venn.User", related_name="messages", on_delete=fields.CASCADE
+    )
+    author_id: int  # the column behind ``author``, set by Tortoise
     body = fields.TextField()
     kind = fields.CharEnumField(MessageKind, max_length=16, default=MessageKind.USER)
-    payload = fields.JSONField(null=True)
+    #: what bots attach to a message (a JSON object)
+    payload: fields.JSONField[dict[str, Any] | None] = fields.JSONField(null=True)
     client_msg_id = fields.CharField(max_length=64, null=True)
     created_at = fields.DatetimeField(auto_now_add=True)
     edited_at = fields.DatetimeField(null=True)
@@ -121,14 +142,18 @@ class Message(Model):
 
 class Thread(Model):
     id = fields.BigIntField(primary_key=True)
-    channel = fields.ForeignKeyField("venn.Channel", related_name="threads", on_delete=fields.CASCADE)
+    channel: fields.ForeignKeyRelation[Channel] = fields.ForeignKeyField(
+        "venn.Channel", related_name="threads", on_delete=fields.CASCADE
+    )
+    channel_id: int  # the column behind ``channel``, set by Tortoise
     # A plain column rather than a foreign key: Message already points at Thread, and
     # the two-way reference would make a cycle that the schema cannot be built from.
     root_message_id = fields.BigIntField(unique=True)
     title = fields.CharField(max_length=200, default="")
-    created_by = fields.ForeignKeyField(
+    created_by: fields.ForeignKeyNullableRelation[User] = fields.ForeignKeyField(
         "venn.User", related_name="created_threads", null=True, on_delete=fields.SET_NULL
     )
+    created_by_id: int | None  # the column behind ``created_by``, set by Tortoise
     created_at = fields.DatetimeField(auto_now_add=True)
     reply_count = fields.IntField(default=0)
     last_reply_at = fields.DatetimeField(null=True)

@@ -19,7 +19,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import BaseModel
@@ -210,9 +210,9 @@ async def leave_channel(rt: Realtime, state: SocketState, user: None, data: s.Ch
 @event("join_thread", s.ThreadRef)
 async def join_thread(rt: Realtime, state: SocketState, user: User, data: s.ThreadRef):
     thread = await rt.services.threads.get_visible(user, data.thread_id)
-    await rt.services.channels.require_member(user, thread.channel_id)  # type: ignore[attr-defined]
+    await rt.services.channels.require_member(user, thread.channel_id)
     await rt.sio.enter_room(state.sid, thread_room(thread.id))
-    state.threads[thread.id] = thread.channel_id  # type: ignore[attr-defined]
+    state.threads[thread.id] = thread.channel_id
     return {"thread": thread_view(thread)}
 
 
@@ -270,7 +270,7 @@ async def sync(rt: Realtime, state: SocketState, user: User, data: s.SyncIn):
         {int(k): v for k, v in data.thread_cursors.items()},
         data.limit,
     )
-    return {**result, "server_time": iso(datetime.now(timezone.utc))}
+    return {**result, "server_time": iso(datetime.now(UTC))}
 
 
 # Ephemeral ------------------------------------------------------------------------
@@ -296,4 +296,4 @@ async def typing(rt: Realtime, state: SocketState, user: None, data: s.TypingIn)
 
 @event("ping", s.PingIn, needs_user=False, ordered=False, optional=True)
 async def ping(rt: Realtime, state: SocketState, user: None, data: s.PingIn):
-    return {"server_time": iso(datetime.now(timezone.utc))}
+    return {"server_time": iso(datetime.now(UTC))}

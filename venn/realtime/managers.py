@@ -46,7 +46,11 @@ class RedisManager(ResilientRedisManager):
     """
 
     def __init__(
-        self, url: str, channel: str, on_control: OnControl, on_resubscribed: Callable[[], Awaitable[None]] | None = None
+        self,
+        url: str,
+        channel: str,
+        on_control: OnControl,
+        on_resubscribed: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
         super().__init__(url, channel=channel)
         self.on_control = on_control

@@ -4,7 +4,7 @@ They have safe defaults and rarely need changing; tests shorten the timings.
 
 | variable | default | meaning |
 | --- | --- | --- |
-| ``VENN_REDIS_PREFIX`` | ``venn:`` | prefix of Venn's real-time Redis keys and of the Socket.IO pub/sub channel (lets several deployments share one Redis) |
+| ``VENN_REDIS_PREFIX`` | ``venn:`` | real-time Redis key and pub/sub prefix (lets deployments share one Redis) |
 | ``VENN_PRESENCE_GRACE_SECONDS`` | 3 | how long after a user's last socket leaves ``offline`` is announced |
 | ``VENN_TYPING_TTL_SECONDS`` | 5 | a typing indicator ends this long after the last ``typing`` event |
 | ``VENN_SOCKET_EVENTS_PER_SECOND`` | 50 | per-socket flood guard (bursts of four times as many are allowed) |

@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import socketio
@@ -32,7 +32,7 @@ from venn.realtime import sio_compat as compat
 from venn.realtime.connections import Connections, SocketState, TokenBucket
 from venn.realtime.managers import CONTROL_EVENT, CONTROL_ROOM, LocalManager, RedisManager
 from venn.realtime.options import RealtimeOptions
-from venn.realtime.typing_status import MemoryTyping, RedisTyping, Typist, TypingStore
+from venn.realtime.typing_status import MemoryTyping, RedisTyping, TypingStore, Typist
 from venn.services import Services
 from venn.services.views import iso
 
@@ -249,7 +249,7 @@ class Realtime:
 
     async def announce(self, user_id: int, status: str, skip_sid: str | None = None) -> None:
         """``user_status`` to the user's own sockets and to the rooms of their channels."""
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         await self.services.users.touch_last_seen(user_id)
         channel_ids = await self.services.channels.channel_ids_of(user_id)
         rooms = [user_room(user_id)] + [channel_room(c) for c in channel_ids]
@@ -301,7 +301,7 @@ class Realtime:
             try:
                 await asyncio.wait_for(self._stop.wait(), self.options.tick_interval)
                 break
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 pass
             try:
                 await self.tick()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import Any, cast
 
 from tortoise import connections
 from tortoise.exceptions import IntegrityError
@@ -11,8 +11,8 @@ from tortoise.expressions import Q
 from tortoise.functions import Count
 from tortoise.transactions import in_transaction
 
+from venn.db.models import Channel, MemberRole, Membership, Message, Role, User
 from venn.db.sql import SQLParams
-from venn.db.models import Channel, Membership, MemberRole, Message, Role, User
 from venn.errors import Conflict, Forbidden, NotFound
 from venn.events import Event
 from venn.schemas import ChannelCreateIn
@@ -87,11 +87,19 @@ class ChannelService(Service):
         if not deleted:
             raise Forbidden("You are not a member of this channel.", code="not_a_member")
         await self.events.publish(
-            Event("member_left", {"channel_id": channel.id, "user_id": user.id}, channel_id=channel.id, user_ids=(user.id,))
+            Event(
+                "member_left",
+                {"channel_id": channel.id, "user_id": user.id},
+                channel_id=channel.id,
+                user_ids=(user.id,),
+            )
         )
 
     async def add_member(self, user: User, channel_id: int, member_id: int) -> dict[str, Any]:
-        channel = await self.require_member(user, channel_id) if user.role != Role.ADMIN else await self._get(channel_id)
+        if user.role == Role.ADMIN:
+            channel = await self._get(channel_id)
+        else:
+            channel = await self.require_member(user, channel_id)
         if channel.is_private and not await self.can_manage(user, channel):
             raise Forbidden("Only the channel's owners and admins can add people to it.")
         member = await User.get_or_none(id=member_id)
@@ -113,7 +121,12 @@ class ChannelService(Service):
             created = False
         if created:
             await self.events.publish(
-                Event("member_joined", {"channel_id": channel.id, "user_id": user_id}, channel_id=channel.id, user_ids=(user_id,))
+                Event(
+                    "member_joined",
+                    {"channel_id": channel.id, "user_id": user_id},
+                    channel_id=channel.id,
+                    user_ids=(user_id,),
+                )
             )
 
     async def mark_read(self, user: User, channel_id: int, message_id: int) -> dict[str, Any]:
@@ -126,7 +139,11 @@ class ChannelService(Service):
             await Membership.filter(id=membership.id).update(last_read_message_id=message_id)
             membership.last_read_message_id = message_id
         unread = (await self.unread_counts(user.id, [channel.id])).get(channel.id, 0)
-        return {"channel_id": channel.id, "last_read_message_id": membership.last_read_message_id, "unread_count": unread}
+        return {
+            "channel_id": channel.id,
+            "last_read_message_id": membership.last_read_message_id,
+            "unread_count": unread,
+        }
 
     # Queries ------------------------------------------------------------
 
@@ -140,7 +157,9 @@ class ChannelService(Service):
         counts = await self.member_counts(ids)
         unread = await self.unread_counts(user.id, [i for i in ids if i in member_ids])
         return [
-            channel_view(c, member_count=counts.get(c.id, 0), unread_count=unread.get(c.id, 0), is_member=c.id in member_ids)
+            channel_view(
+                c, member_count=counts.get(c.id, 0), unread_count=unread.get(c.id, 0), is_member=c.id in member_ids
+            )
             for c in channels
         ]
 
@@ -156,11 +175,12 @@ class ChannelService(Service):
         statuses = await self.core.presence.statuses([u.id for u in users])
         return [user_view(u, viewer=user, status=statuses.get(u.id, "offline")) for u in users]
 
+    # Tortoise types values_list() as tuples even with flat=True; the rows are ids.
     async def member_ids(self, channel_id: int) -> list[int]:
-        return list(await Membership.filter(channel_id=channel_id).values_list("user_id", flat=True))
+        return cast(list[int], await Membership.filter(channel_id=channel_id).values_list("user_id", flat=True))
 
     async def channel_ids_of(self, user_id: int) -> list[int]:
-        return list(await Membership.filter(user_id=user_id).values_list("channel_id", flat=True))
+        return cast(list[int], await Membership.filter(user_id=user_id).values_list("channel_id", flat=True))
 
     async def member_counts(self, channel_ids: list[int]) -> dict[int, int]:
         if not channel_ids:

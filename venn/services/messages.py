@@ -9,14 +9,14 @@ in id order per channel).
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from tortoise import connections
 from tortoise.expressions import Q
 
-from venn.db.sql import SQLParams
 from venn.db.models import Channel, Message, MessageKind, Role, Thread, User
+from venn.db.sql import SQLParams
 from venn.errors import Conflict, Forbidden, NotFound, Unauthorized, ValidationFailed, VennError
 from venn.events import Event
 from venn.ratelimit import enforce
@@ -124,19 +124,24 @@ class MessageService(Service):
         conn = connections.get("default")
         params = SQLParams(conn)
         rows = await conn.execute_query_dict(
-            f"{SENDER_SELECT} LEFT JOIN memberships mb ON mb.user_id = u.id AND mb.channel_id = {params.add(channel_id)}"
+            f"{SENDER_SELECT} LEFT JOIN memberships mb"
+            f" ON mb.user_id = u.id AND mb.channel_id = {params.add(channel_id)}"
             f" LEFT JOIN channels c ON c.id = mb.channel_id WHERE u.id = {params.add(user_id)}",
             params.values,
         )
         if not rows:
             return None, None
         row = rows[0]
-        user = User(id=row["id"], username=row["username"], display_name=row["display_name"], is_bot=bool(row["is_bot"]),
-                    role=Role(row["role"]), token_version=row["token_version"], email=row["email"])
+        user = User(
+            id=row["id"], username=row["username"], display_name=row["display_name"], is_bot=bool(row["is_bot"]),
+            role=Role(row["role"]), token_version=row["token_version"], email=row["email"],
+        )
         if row["c_id"] is None:
             return user, None
-        channel = Channel(id=row["c_id"], name=row["c_name"], topic=row["c_topic"], is_private=bool(row["c_is_private"]),
-                          archived=bool(row["c_archived"]))
+        channel = Channel(
+            id=row["c_id"], name=row["c_name"], topic=row["c_topic"], is_private=bool(row["c_is_private"]),
+            archived=bool(row["c_archived"]),
+        )
         return user, channel
 
     async def _answer_retry(self, user: User, data: MessageCreateIn, refusal: VennError) -> PostResult:
@@ -173,9 +178,10 @@ class MessageService(Service):
             await self._rate_limit(user)
             channel = await self.core.channels.require_member(user, data.channel_id)
         else:
-            channel = await Channel.get_or_none(id=data.channel_id)
-            if channel is None:
+            found = await Channel.get_or_none(id=data.channel_id)
+            if found is None:
                 raise NotFound("No such channel.")
+            channel = found
         return channel, await self._thread_of(channel, data)
 
     async def _rate_limit(self, user: User) -> None:
@@ -201,8 +207,8 @@ class MessageService(Service):
         message = await Message.get_or_none(id=message_id).prefetch_related("author")
         if message is None:
             raise NotFound("No such message.")
-        await self.core.channels.get_visible(user, message.channel_id)  # type: ignore[attr-defined]
-        if message.author_id != user.id and user.role != Role.ADMIN:  # type: ignore[attr-defined]
+        await self.core.channels.get_visible(user, message.channel_id)
+        if message.author_id != user.id and user.role != Role.ADMIN:
             raise Forbidden("Only the author or an admin can change this message.")
         if message.deleted:
             raise Conflict("The message was deleted.", code="message_deleted")
@@ -212,15 +218,15 @@ class MessageService(Service):
         message, author = await self._editable(user, message_id)
         text = self._check_body(body, message.kind)
         message.body = text
-        message.edited_at = datetime.now(timezone.utc)
+        message.edited_at = datetime.now(UTC)
         await message.save(update_fields=["body", "edited_at"])
         view = message_view(message, author)
         await self.events.publish(
             Event(
                 "message_updated",
                 {"message": view},
-                channel_id=message.channel_id,  # type: ignore[attr-defined]
-                thread_id=message.thread_id,  # type: ignore[attr-defined]
+                channel_id=message.channel_id,
+                thread_id=message.thread_id,
                 context={"message": message, "author": author, "editor": user},
             )
         )
@@ -229,14 +235,14 @@ class MessageService(Service):
     async def delete(self, user: User, message_id: int) -> dict[str, Any]:
         message, author = await self._editable(user, message_id)
         message.deleted = True
-        message.deleted_at = datetime.now(timezone.utc)
+        message.deleted_at = datetime.now(UTC)
         message.body = ""
         message.payload = None
         await message.save(update_fields=["deleted", "deleted_at", "body", "payload"])
         data = {
             "message_id": message.id,
-            "channel_id": message.channel_id,  # type: ignore[attr-defined]
-            "thread_id": message.thread_id,  # type: ignore[attr-defined]
+            "channel_id": message.channel_id,
+            "thread_id": message.thread_id,
         }
         await self.events.publish(
             Event("message_deleted", data, channel_id=data["channel_id"], thread_id=data["thread_id"])
@@ -247,7 +253,7 @@ class MessageService(Service):
         message = await Message.get_or_none(id=message_id).prefetch_related("author")
         if message is None:
             raise NotFound("No such message.")
-        await self.core.channels.get_visible(user, message.channel_id)  # type: ignore[attr-defined]
+        await self.core.channels.get_visible(user, message.channel_id)
         return message_view(message, message.author)
 
     # History ------------------------------------------------------------
@@ -278,7 +284,9 @@ class MessageService(Service):
                 where += f" AND m.id < {params.add(page.before)}"
             order = "DESC"
         limit = params.add(page.limit + 1)
-        rows = await conn.execute_query_dict(f"{PAGE_SELECT} WHERE {where} ORDER BY m.id {order} LIMIT {limit}", params.values)
+        rows = await conn.execute_query_dict(
+            f"{PAGE_SELECT} WHERE {where} ORDER BY m.id {order} LIMIT {limit}", params.values
+        )
         has_more = len(rows) > page.limit
         rows = rows[: page.limit]
         if order == "DESC":
@@ -320,7 +328,7 @@ class MessageService(Service):
             threads.append(
                 {
                     "thread_id": thread.id,
-                    "channel_id": thread.channel_id,  # type: ignore[attr-defined]
+                    "channel_id": thread.channel_id,
                     **await self._catch_up(stream, cursor, limit, None),
                 }
             )

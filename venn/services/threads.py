@@ -28,7 +28,7 @@ class ThreadService(Service):
         existing = await Thread.get_or_none(root_message_id=root.id)
         if existing is not None:
             return thread_view(existing), False
-        if root.thread_id is not None:  # type: ignore[attr-defined]
+        if root.thread_id is not None:
             raise ValidationFailed(
                 [{"field": "root_message_id", "message": "a reply in a thread cannot start another thread"}]
             )
@@ -52,7 +52,7 @@ class ThreadService(Service):
         if thread is None:
             raise NotFound("No such thread.")
         try:
-            await self.core.channels.get_visible(user, thread.channel_id)  # type: ignore[attr-defined]
+            await self.core.channels.get_visible(user, thread.channel_id)
         except NotFound:
             raise NotFound("No such thread.") from None
         return thread

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timedelta, timezone
-from typing import Any
+from datetime import UTC, datetime, timedelta
+from typing import Any, cast
 
 from tortoise.exceptions import IntegrityError
+from tortoise.fields import CharField
 from tortoise.transactions import in_transaction
 
 from venn.db.models import RefreshToken, Role, User
@@ -69,7 +70,7 @@ class UserService(Service):
         )
         key = username_key(data.username)
         # A name longer than any stored one (case folding can lengthen it) matches nobody.
-        fits = len(key) <= User._meta.fields_map["username_key"].max_length
+        fits = len(key) <= cast(CharField, User._meta.fields_map["username_key"]).max_length
         user = await User.get_or_none(username_key=key, is_bot=False) if fits else None
         if not await verify_password(user.password_hash if user else None, data.password) or user is None:
             raise Unauthorized("Wrong username or password.", code="invalid_credentials")
@@ -81,7 +82,7 @@ class UserService(Service):
             claims = self.tokens.verify(refresh_token, REFRESH)
         except TokenError as exc:
             raise Unauthorized(str(exc), code="invalid_token") from None
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         async with in_transaction():
             # Mark used atomically: exactly one of two racing refreshes wins.
             updated = await RefreshToken.filter(jti=claims.jti, used_at=None, user_id=claims.user_id).update(
@@ -104,9 +105,9 @@ class UserService(Service):
             jti=jti,
             user_id=user.id,
             token_version=user.token_version,
-            expires_at=datetime.now(timezone.utc) + timedelta(seconds=self.tokens.ttl[REFRESH]),
+            expires_at=datetime.now(UTC) + timedelta(seconds=self.tokens.ttl[REFRESH]),
         )
-        await RefreshToken.filter(user_id=user.id, expires_at__lt=datetime.now(timezone.utc)).delete()
+        await RefreshToken.filter(user_id=user.id, expires_at__lt=datetime.now(UTC)).delete()
         return {
             "access_token": access,
             "refresh_token": refresh,
@@ -163,4 +164,4 @@ class UserService(Service):
         return user
 
     async def touch_last_seen(self, user_id: int) -> None:
-        await User.filter(id=user_id).update(last_seen_at=datetime.now(timezone.utc))
+        await User.filter(id=user_id).update(last_seen_at=datetime.now(UTC))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from venn.db.models import Channel, Message, Role, Thread, User
@@ -13,8 +13,8 @@ def iso(value: datetime | None) -> str | None:
     if value is None:
         return None
     if value.tzinfo is None:
-        value = value.replace(tzinfo=timezone.utc)
-    return value.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 def author_view(user: User) -> dict[str, Any]:
@@ -39,7 +39,9 @@ def user_view(user: User, *, viewer: User | None = None, status: str | None = No
     return view
 
 
-def channel_view(channel: Channel, *, member_count: int, unread_count: int = 0, is_member: bool = True) -> dict[str, Any]:
+def channel_view(
+    channel: Channel, *, member_count: int, unread_count: int = 0, is_member: bool = True
+) -> dict[str, Any]:
     return {
         "id": channel.id,
         "name": channel.name,
@@ -56,8 +58,8 @@ def channel_view(channel: Channel, *, member_count: int, unread_count: int = 0, 
 def message_view(message: Message, author: User) -> dict[str, Any]:
     return {
         "id": message.id,
-        "channel_id": message.channel_id,  # type: ignore[attr-defined]
-        "thread_id": message.thread_id,  # type: ignore[attr-defined]
+        "channel_id": message.channel_id,
+        "thread_id": message.thread_id,
         "author": author_view(author),
         "body": "" if message.deleted else message.body,
         "kind": str(message.kind),
@@ -113,10 +115,10 @@ def message_row_view(row: dict[str, Any]) -> dict[str, Any]:
 def thread_view(thread: Thread) -> dict[str, Any]:
     return {
         "id": thread.id,
-        "channel_id": thread.channel_id,  # type: ignore[attr-defined]
+        "channel_id": thread.channel_id,
         "root_message_id": thread.root_message_id,
         "title": thread.title,
-        "created_by": thread.created_by_id,  # type: ignore[attr-defined]
+        "created_by": thread.created_by_id,
         "created_at": iso(thread.created_at),
         "reply_count": thread.reply_count,
         "last_reply_at": iso(thread.last_reply_at),

@@ -21,7 +21,7 @@ import contextlib
 from collections.abc import Awaitable, Callable
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from tortoise import connections
@@ -88,7 +88,7 @@ async def find_retry(user: User, client_msg_id: str | None) -> Message | None:
 
 def retry_result(existing: Message, channel_id: int, thread_id: int | None, user: User) -> PostResult:
     """The answer to a retry of ``existing``; :class:`Conflict` if the id was used elsewhere."""
-    if existing.channel_id != channel_id or existing.thread_id != thread_id:  # type: ignore[attr-defined]
+    if existing.channel_id != channel_id or existing.thread_id != thread_id:
         raise Conflict("That client_msg_id was already used for another message.", code="duplicate_client_msg_id")
     return PostResult(message_view(existing, user), False)
 
@@ -167,11 +167,14 @@ class MessageWriter:
                 outcomes = await self._write_batch(channel, None, [w.draft for w in batch], one_insert=True)
         except BaseException as exc:
             # e.g. the database is down, or this post's caller was cancelled mid-way
-            failed = exc if isinstance(exc, Exception) else Unavailable("The message could not be saved; send it again.")
+            failed = (
+                exc if isinstance(exc, Exception) else Unavailable("The message could not be saved; send it again.")
+            )
             outcomes = [exc, *([failed] * (len(batch) - 1))]
             raise
         finally:
-            for other, outcome in zip(batch[1:], outcomes[1:]):
+            # one outcome per post; strict=False: nothing may raise before _pass_lead
+            for other, outcome in zip(batch[1:], outcomes[1:], strict=False):
                 if other.turn.done():
                     continue
                 if isinstance(outcome, BaseException):
@@ -202,14 +205,14 @@ class MessageWriter:
         reply, a post inside a caller's transaction) each post goes through the ORM.
         """
         if one_insert:
-            now = datetime.now(timezone.utc)
+            now = datetime.now(UTC)
             try:
                 ids = await self._insert_rows(channel, batch, now)
             except IntegrityError:
                 pass  # one at a time, below
             else:
                 results: list[PostResult | BaseException] = []
-                for d, message_id in zip(batch, ids):
+                for d, message_id in zip(batch, ids, strict=True):
                     message = Message(
                         id=message_id, channel_id=channel.id, thread_id=None, author_id=d.user.id, body=d.body,
                         kind=d.kind, payload=d.payload, client_msg_id=d.client_msg_id, created_at=now, deleted=False,
@@ -231,7 +234,7 @@ class MessageWriter:
         params = SQLParams(conn)
         rows = []
         for d in batch:
-            values = (channel.id, d.user.id, d.body, d.kind.value, _PAYLOAD.to_db_value(d.payload, None),
+            values = (channel.id, d.user.id, d.body, d.kind.value, _PAYLOAD.to_db_value(d.payload, Message),
                       d.client_msg_id, now, False, 0)
             rows.append(f"({', '.join(params.add(v) for v in values)})")
         inserted = await conn.execute_query_dict(
@@ -279,7 +282,7 @@ class MessageWriter:
                 "new_message",
                 {"message": view},
                 channel_id=channel.id,
-                thread_id=message.thread_id,  # type: ignore[attr-defined]
+                thread_id=message.thread_id,
                 context={"message": message, "author": user, "channel": channel, "thread": thread},
             )
         )

@@ -12,7 +12,12 @@ from venn.security.tokens import TokenSigner
 async def test_register_login_and_me(client):
     resp = await client.post(
         "/api/v1/auth/register",
-        json={"username": "Alice", "password": "correct-horse", "email": "alice@example.com", "display_name": "Alice A"},
+        json={
+            "username": "Alice",
+            "password": "correct-horse",
+            "email": "alice@example.com",
+            "display_name": "Alice A",
+        },
     )
     assert resp.status == 201
     user = (await resp.json())["user"]

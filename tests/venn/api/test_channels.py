@@ -89,14 +89,21 @@ async def test_only_owners_and_admins_add_to_private_channels(client, chat):
     alice, bob, carol = await chat.user("alice"), await chat.user("bob"), await chat.user("carol")
     admin = await chat.user("root", admin=True)
     secret = await chat.channel(alice, "secret", private=True, members=[bob])
-    resp = await client.post(f"/api/v1/channels/{secret['id']}/members", json={"user_id": carol.id}, headers=bob.headers)
+    resp = await client.post(
+        f"/api/v1/channels/{secret['id']}/members", json={"user_id": carol.id}, headers=bob.headers
+    )
     assert resp.status == 403
-    resp = await client.post(f"/api/v1/channels/{secret['id']}/members", json={"user_id": carol.id}, headers=admin.headers)
+    resp = await client.post(
+        f"/api/v1/channels/{secret['id']}/members", json={"user_id": carol.id}, headers=admin.headers
+    )
     assert resp.status == 201
-    members = (await (await client.get(f"/api/v1/channels/{secret['id']}/members", headers=carol.headers)).json())["members"]
+    resp = await client.get(f"/api/v1/channels/{secret['id']}/members", headers=carol.headers)
+    members = (await resp.json())["members"]
     assert sorted(m["username"] for m in members) == ["alice", "bob", "carol"]
     assert all(m["status"] in {"online", "offline"} for m in members)
-    resp = await client.post(f"/api/v1/channels/{secret['id']}/members", json={"user_id": 424242}, headers=alice.headers)
+    resp = await client.post(
+        f"/api/v1/channels/{secret['id']}/members", json={"user_id": 424242}, headers=alice.headers
+    )
     assert resp.status == 404
 
 
@@ -114,17 +121,27 @@ async def test_unread_counts_and_read_marker(client, chat):
 
     listed = (await (await client.get("/api/v1/channels", headers=bob.headers)).json())["channels"]
     assert unread(listed) == {"general": 5}
-    resp = await client.post(f"/api/v1/channels/{channel['id']}/read", json={"message_id": posted[2]["id"]}, headers=bob.headers)
+    resp = await client.post(
+        f"/api/v1/channels/{channel['id']}/read", json={"message_id": posted[2]["id"]}, headers=bob.headers
+    )
     assert resp.status == 200
-    assert (await resp.json()) == {"channel_id": channel["id"], "last_read_message_id": posted[2]["id"], "unread_count": 2}
+    assert (await resp.json()) == {
+        "channel_id": channel["id"],
+        "last_read_message_id": posted[2]["id"],
+        "unread_count": 2,
+    }
     # the marker never moves back
-    resp = await client.post(f"/api/v1/channels/{channel['id']}/read", json={"message_id": posted[0]["id"]}, headers=bob.headers)
+    resp = await client.post(
+        f"/api/v1/channels/{channel['id']}/read", json={"message_id": posted[0]["id"]}, headers=bob.headers
+    )
     assert (await resp.json())["unread_count"] == 2
     # a deleted message is no longer unread
     await client.delete(f"/api/v1/messages/{posted[4]['id']}", headers=alice.headers)
     listed = (await (await client.get("/api/v1/channels", headers=bob.headers)).json())["channels"]
     assert unread(listed) == {"general": 1}
-    resp = await client.post(f"/api/v1/channels/{channel['id']}/read", json={"message_id": 99999999}, headers=bob.headers)
+    resp = await client.post(
+        f"/api/v1/channels/{channel['id']}/read", json={"message_id": 99999999}, headers=bob.headers
+    )
     assert resp.status == 404
 
 

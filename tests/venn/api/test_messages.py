@@ -9,7 +9,9 @@ async def test_post_message_shape(client, chat):
     alice = await chat.user("alice")
     channel = await chat.channel(alice, "general")
     resp = await client.post(
-        "/api/v1/messages/", json={"channel_id": channel["id"], "body": "  hello  ", "client_msg_id": "c-1"}, headers=alice.headers
+        "/api/v1/messages/",
+        json={"channel_id": channel["id"], "body": "  hello  ", "client_msg_id": "c-1"},
+        headers=alice.headers,
     )
     assert resp.status == 201
     message = (await resp.json())["message"]
@@ -47,7 +49,9 @@ async def test_concurrent_retries_create_one_message(client, chat):
     alice = await chat.user("alice")
     channel = await chat.channel(alice, "general")
     body = {"channel_id": channel["id"], "body": "race", "client_msg_id": "race-1"}
-    responses = await asyncio.gather(*[client.post("/api/v1/messages", json=body, headers=alice.headers) for _ in range(5)])
+    responses = await asyncio.gather(
+        *[client.post("/api/v1/messages", json=body, headers=alice.headers) for _ in range(5)]
+    )
     ids = {(await r.json())["message"]["id"] for r in responses}
     assert len(ids) == 1
     assert sorted(r.status for r in responses) == [200, 200, 200, 200, 201]
@@ -137,7 +141,9 @@ async def test_threads(client, chat):
     channel = await chat.channel(alice, "general", members=[bob])
     root = await chat.post(alice, channel["id"], "a question")
     resp = await client.post(
-        "/api/v1/threads", json={"channel_id": channel["id"], "root_message_id": root["id"], "title": "Q"}, headers=bob.headers
+        "/api/v1/threads",
+        json={"channel_id": channel["id"], "root_message_id": root["id"], "title": "Q"},
+        headers=bob.headers,
     )
     assert resp.status == 201
     thread = (await resp.json())["thread"]
@@ -160,27 +166,34 @@ async def test_threads(client, chat):
 
     # a reply cannot start a thread; a thread of another channel is not found
     resp = await client.post(
-        "/api/v1/threads", json={"channel_id": channel["id"], "root_message_id": replies[0]["id"]}, headers=alice.headers
+        "/api/v1/threads",
+        json={"channel_id": channel["id"], "root_message_id": replies[0]["id"]},
+        headers=alice.headers,
     )
     assert resp.status == 422
     other = await chat.channel(alice, "other")
     resp = await client.post(
-        "/api/v1/messages", json={"channel_id": other["id"], "body": "x", "thread_id": thread["id"]}, headers=alice.headers
+        "/api/v1/messages",
+        json={"channel_id": other["id"], "body": "x", "thread_id": thread["id"]},
+        headers=alice.headers,
     )
     assert resp.status == 404
 
 
 async def test_message_rate_limit(aiohttp_client, make_settings, database_url):
-    from venn.app import create_app
     from tests.helpers import Chat
+    from venn.app import create_app
 
-    client = await aiohttp_client(create_app(make_settings(database_url=database_url, rate_limit_messages_per_minute=5)))
+    settings = make_settings(database_url=database_url, rate_limit_messages_per_minute=5)
+    client = await aiohttp_client(create_app(settings))
     chat = Chat(client)
     alice = await chat.user("alice")
     channel = await chat.channel(alice, "general")
     statuses = []
     for i in range(7):
-        resp = await client.post("/api/v1/messages", json={"channel_id": channel["id"], "body": f"m{i}"}, headers=alice.headers)
+        resp = await client.post(
+            "/api/v1/messages", json={"channel_id": channel["id"], "body": f"m{i}"}, headers=alice.headers
+        )
         statuses.append(resp.status)
     assert statuses == [201] * 5 + [429, 429]
     assert int(resp.headers["Retry-After"]) >= 1

@@ -134,7 +134,7 @@ async def test_garbage_packets_do_not_hurt_the_server(client, chat, sockets):
         for frame in garbage:
             async with session.ws_connect(url) as ws:
                 await ws.receive(timeout=5)  # engine.io open packet
-                await ws.send_str("40" + '{"token":"%s"}' % alice.token)
+                await ws.send_str(f'40{{"token":"{alice.token}"}}')
                 await ws.receive(timeout=5)  # socket.io connect answer
                 await ws.send_str(frame)
                 await asyncio.sleep(0.02)

@@ -16,7 +16,6 @@ from pathlib import Path
 
 import pytest
 
-
 HERE = Path(__file__).parent
 REPO = HERE.parents[2]
 NODE_DIR = REPO / "test-artifacts" / "node"
@@ -71,14 +70,17 @@ async def test_official_javascript_client(client, chat, sockets, socket_io_clien
             assert step["step"] != "failed", step
             if step["step"] == "ready":
                 # python → javascript
-                await b.ok("send_message", {"channel_id": channel["id"], "body": "from python", "client_msg_id": "py-1"})
+                await b.ok(
+                    "send_message", {"channel_id": channel["id"], "body": "from python", "client_msg_id": "py-1"}
+                )
         assert await asyncio.wait_for(proc.wait(), 10) == 0, (await proc.stderr.read()).decode()
     finally:
         if proc.returncode is None:
             proc.kill()
             await proc.wait()
 
-    assert steps["refused"]["message"] == "The token is invalid." and steps["refused"]["data"] == {"code": "invalid_token"}
+    assert steps["refused"]["message"] == "The token is invalid."
+    assert steps["refused"]["data"] == {"code": "invalid_token"}
     assert steps["joined"]["ok"] is True and steps["joined"]["channel"]["id"] == channel["id"]
     assert steps["bad"]["ok"] is False and steps["bad"]["error"]["code"] == "validation_error"
     sent = steps["sent"]

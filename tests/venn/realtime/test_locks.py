@@ -10,6 +10,7 @@ import asyncio
 import logging
 import socket
 import time
+from itertools import pairwise
 
 import pytest
 
@@ -117,7 +118,7 @@ async def test_hand_off_alternates_between_two_busy_processes(locks, redis_prefi
         await asyncio.sleep(0.001)
     await asyncio.wait_for(asyncio.gather(first, contender("two", two, "one")), 20)
     assert len(order) == 20
-    assert all(a != b for a, b in zip(order, order[1:])), order
+    assert all(a != b for a, b in pairwise(order)), order
     await assert_nothing_left(redis, prefix)
 
 
@@ -135,7 +136,7 @@ async def test_back_to_back_posts_take_turns(locks, redis_prefix):
                 await asyncio.sleep(0.01)
 
     await asyncio.gather(contender("one", one), contender("two", two))
-    repeats = sum(a == b for a, b in zip(order, order[1:]))
+    repeats = sum(a == b for a, b in pairwise(order))
     assert repeats <= 8, order  # the old polling lock: nearly all repeats
     await assert_nothing_left(redis, prefix)
 

@@ -75,7 +75,8 @@ async def two_servers(tmp_path, own_database):
     pg_url, redis_url = own_database, require_redis()
     await db.apply_migrations(pg_url)  # once, before two processes race to do it
     prefix = f"venntest:{uuid.uuid4().hex[:12]}:"
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("VENN_", "DATABASE_URL", "REDIS_URL", "SECRET_KEY"))}
+    own = ("VENN_", "DATABASE_URL", "REDIS_URL", "SECRET_KEY")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(own)}
     env.update(FAST_TIMINGS)
     env.update(
         DATABASE_URL=pg_url,
@@ -93,12 +94,12 @@ async def two_servers(tmp_path, own_database):
         subprocess.Popen(
             [sys.executable, "-m", "venn", "serve", "--port", str(port)], env=env, stdout=log, stderr=subprocess.STDOUT
         )
-        for port, log in zip(ports, logs)
+        for port, log in zip(ports, logs, strict=True)
     ]
     urls = [f"http://127.0.0.1:{port}" for port in ports]
     try:
         async with aiohttp.ClientSession() as http:
-            for url, proc in zip(urls, procs):
+            for url, proc in zip(urls, procs, strict=True):
                 deadline = asyncio.get_running_loop().time() + 30
                 while True:
                     try:
@@ -148,9 +149,11 @@ async def test_two_processes_act_as_one(two_servers):
                 await sock.ok("join_channel", {"channel_id": cid})
 
             # messages, both ways
-            sent = (await b.ok("send_message", {"channel_id": cid, "body": "from two", "client_msg_id": "b1"}))["message"]
+            answer = await b.ok("send_message", {"channel_id": cid, "body": "from two", "client_msg_id": "b1"})
+            sent = answer["message"]
             assert (await a.wait("new_message", lambda d: d["message"]["id"] == sent["id"]))["message"] == sent
-            sent = (await a.ok("send_message", {"channel_id": cid, "body": "from one", "client_msg_id": "a1"}))["message"]
+            answer = await a.ok("send_message", {"channel_id": cid, "body": "from one", "client_msg_id": "a1"})
+            sent = answer["message"]
             assert (await b.wait("new_message", lambda d: d["message"]["id"] == sent["id"]))["message"] == sent
             # REST on either process is broadcast alike
             rest = await Chat(two).post(carol, cid, "via REST on two")
@@ -175,7 +178,9 @@ async def test_two_processes_act_as_one(two_servers):
 
             async def burst(sock, tag):
                 for i in range(10):
-                    await sock.ok("send_message", {"channel_id": cid, "body": f"{tag}{i}", "client_msg_id": f"{tag}-{i}"})
+                    await sock.ok(
+                        "send_message", {"channel_id": cid, "body": f"{tag}{i}", "client_msg_id": f"{tag}-{i}"}
+                    )
 
             await asyncio.gather(burst(a, "x"), burst(b, "y"), *[Chat(two).post(carol, cid, f"z{i}") for i in range(5)])
             for sock in (a, b):

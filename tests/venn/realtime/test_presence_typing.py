@@ -26,7 +26,8 @@ async def test_presence_online_offline_and_no_flap_on_reload(client, chat, socke
     online = await b.wait("user_status", lambda d: d["user_id"] == alice.id)
     assert online["status"] == "online" and online["last_seen"].endswith("Z")
     assert await status_of(client, bob, alice) == "online"
-    members = (await (await client.get(f"/api/v1/channels/{channel['id']}/members", headers=bob.headers)).json())["members"]
+    resp = await client.get(f"/api/v1/channels/{channel['id']}/members", headers=bob.headers)
+    members = (await resp.json())["members"]
     assert {m["username"]: m["status"] for m in members} == {"alice": "online", "bob": "online"}
 
     # a second tab, then a reload of the first: no new status, no offline

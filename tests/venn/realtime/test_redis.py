@@ -119,7 +119,8 @@ async def test_one_server_on_the_redis_manager(redis_client, redis_prefix):
         await b.wait("user_status", lambda d: d["user_id"] == alice.id and d["status"] == "online")
         assert await redis.sismember(f"{prefix}presence:online", str(alice.id))
         await a.ok("join_channel", {"channel_id": channel["id"]})
-        sent = (await a.ok("send_message", {"channel_id": channel["id"], "body": "hi", "client_msg_id": "1"}))["message"]
+        answer = await a.ok("send_message", {"channel_id": channel["id"], "body": "hi", "client_msg_id": "1"})
+        sent = answer["message"]
         assert await b.wait("new_message") == {"message": sent}
         await quiet(0.1)
         assert len(b.of("new_message")) == 1  # once, though it went through Redis

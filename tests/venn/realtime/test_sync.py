@@ -19,7 +19,9 @@ async def test_sync_after_a_disconnect_fills_the_gap(client, chat, sockets):
 
     # while bob is away
     missed = [await chat.post(alice, cid, f"missed {i}") for i in range(5)]
-    edit = await client.patch(f"/api/v1/messages/{before[0]['id']}", json={"body": "old 0, edited"}, headers=alice.headers)
+    edit = await client.patch(
+        f"/api/v1/messages/{before[0]['id']}", json={"body": "old 0, edited"}, headers=alice.headers
+    )
     assert edit.status == 200
     assert (await client.delete(f"/api/v1/messages/{before[1]['id']}", headers=alice.headers)).status == 200
     assert (await client.delete(f"/api/v1/messages/{missed[4]['id']}", headers=alice.headers)).status == 200
@@ -38,7 +40,8 @@ async def test_sync_after_a_disconnect_fills_the_gap(client, chat, sockets):
     updates = {m["id"]: m for m in page["updates"]}
     assert updates[before[0]["id"]]["body"] == "old 0, edited"
     assert updates[before[1]["id"]]["deleted"] is True
-    assert updates[before[2]["id"]]["reply_count"] == 1 and updates[before[2]["id"]]["started_thread_id"] == thread["id"]
+    assert updates[before[2]["id"]]["reply_count"] == 1
+    assert updates[before[2]["id"]]["started_thread_id"] == thread["id"]
     assert seen["id"] not in updates
     while page["has_more"]:
         [page] = (await b.ok("sync", {"cursors": {str(cid): got[-1]}, "limit": 2}))["channels"]
