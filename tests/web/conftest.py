@@ -12,7 +12,14 @@ import re
 
 import pytest
 
-from tests.web.kit import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, Server, ensure_web_packages
+from tests.web.kit import (
+    ARTIFACTS,
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    InThread,
+    Server,
+    ensure_web_packages,
+)
 
 
 @pytest.fixture(scope="module")
@@ -40,6 +47,36 @@ def browser():
 def server(browser, tmp_path_factory):
     """One server for the module's tests (each test makes its own users and channels)."""
     srv = Server(tmp_path_factory.mktemp("web-server")).start()
+    yield srv
+    srv.stop()
+
+
+@pytest.fixture
+def own_server(browser, tmp_path):
+    """A server of this test's own, which the test stops and starts again."""
+    srv = Server(tmp_path / "data").start()
+    yield srv
+    srv.stop()
+
+
+@pytest.fixture(scope="module")
+def llm_stub(browser):
+    """The scripted OpenAI-compatible server of the SQL agent's tests, on its own loop."""
+    from tests.plugins.sql_agent.openai_stub_server import OpenAIStub
+
+    runner = InThread()
+    stub = runner.run(OpenAIStub.start())
+    yield stub
+    runner.run(stub.close())
+    runner.stop()
+
+
+@pytest.fixture(scope="module")
+def bots_server(browser, llm_stub, tmp_path_factory):
+    """A server whose SQL agent talks to the scripted LLM server, with an admin "boss"."""
+    srv = Server(tmp_path_factory.mktemp("bots-server"), OPENAI_BASE_URL=llm_stub.base_url)
+    srv.create_admin("boss")
+    srv.start()
     yield srv
     srv.stop()
 

@@ -142,9 +142,17 @@ class Server:
         assert result.returncode == 0, result.stderr
 
 
+# what the browser tests need from web/node_modules: the page's Socket.IO client, and
+# axe-core (a devDependency) for the accessibility checks
+WEB_PACKAGE_FILES = (
+    WEB / "node_modules" / "socket.io-client" / "dist" / "socket.io.esm.min.js",
+    WEB / "node_modules" / "axe-core" / "axe.min.js",
+)
+
+
 def ensure_web_packages() -> str | None:
     """Install web/node_modules with npm when missing; the reason to skip, or None."""
-    if (WEB / "node_modules" / "socket.io-client" / "dist" / "socket.io.esm.min.js").is_file():
+    if all(path.is_file() for path in WEB_PACKAGE_FILES):
         return None
     npm = shutil.which("npm")
     if npm is None:
@@ -154,7 +162,7 @@ def ensure_web_packages() -> str | None:
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     with open(ARTIFACTS / ".npm.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
-        if not (WEB / "node_modules" / "socket.io-client" / "dist" / "socket.io.esm.min.js").is_file():
+        if not all(path.is_file() for path in WEB_PACKAGE_FILES):
             command = "ci" if (WEB / "package-lock.json").is_file() else "install"
             result = subprocess.run(
                 [npm, command, "--no-audit", "--no-fund", "--loglevel=error"],
@@ -162,6 +170,21 @@ def ensure_web_packages() -> str | None:
             )
             assert result.returncode == 0, f"npm {command} failed:\n{result.stdout}\n{result.stderr}"
     return None
+
+
+def watch_llm_responses(page) -> list[dict]:
+    """The data of the ``llm_response`` events the page's socket receives from now on."""
+    seen: list[dict] = []
+
+    def frame(payload) -> None:
+        # a Socket.IO event is "42" followed by the JSON array [name, data]
+        if isinstance(payload, str) and payload.startswith("42") and "llm_response" in payload:
+            name, data = json.loads(payload[2:])[:2]
+            if name == "llm_response":
+                seen.append(data)
+
+    page.on("websocket", lambda ws: ws.on("framereceived", frame))
+    return seen
 
 
 class InThread:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-
 import pytest
 
 pytest.importorskip("playwright.sync_api", reason="the playwright package is not installed (pip install -e '.[dev]')")
@@ -12,15 +10,7 @@ from playwright.sync_api import expect  # noqa: E402
 
 from tests.web import ui  # noqa: E402
 from tests.web.conftest import shot  # noqa: E402
-from tests.web.kit import Server  # noqa: E402
-
-
-@pytest.fixture
-def own_server(browser, tmp_path):
-    """A server of this test's own, which the test stops and starts again."""
-    srv = Server(tmp_path / "data").start()
-    yield srv
-    srv.stop()
+from tests.web.kit import watch_llm_responses  # noqa: E402
 
 
 def test_reconnects_after_a_restart_and_catches_up(browser_pages, own_server):
@@ -139,44 +129,6 @@ def test_admin_enables_echo_on_a_thread_and_a_channel_from_the_page(browser_page
     expect(theirs.get_by_role("button", name="Disable")).to_have_count(0)
     expect(channel_bots.locator(".bot-item[data-plugin=echo]")).to_contain_text("on (the channel and its threads)")
     assert pages.errors == [] and pages.dialogs == []
-
-
-def watch_llm_responses(page) -> list[dict]:
-    """The data of the ``llm_response`` events the page's socket receives from now on."""
-    seen: list[dict] = []
-
-    def frame(payload) -> None:
-        # a Socket.IO event is "42" followed by the JSON array [name, data]
-        if isinstance(payload, str) and payload.startswith("42") and "llm_response" in payload:
-            name, data = json.loads(payload[2:])[:2]
-            if name == "llm_response":
-                seen.append(data)
-
-    page.on("websocket", lambda ws: ws.on("framereceived", frame))
-    return seen
-
-
-@pytest.fixture(scope="module")
-def llm_stub(browser):
-    """The scripted OpenAI-compatible server of the SQL agent's tests, on its own loop."""
-    from tests.plugins.sql_agent.openai_stub_server import OpenAIStub
-    from tests.web.kit import InThread
-
-    runner = InThread()
-    stub = runner.run(OpenAIStub.start())
-    yield stub
-    runner.run(stub.close())
-    runner.stop()
-
-
-@pytest.fixture(scope="module")
-def bots_server(browser, llm_stub, tmp_path_factory):
-    """A server whose SQL agent talks to the scripted LLM server, with an admin "boss"."""
-    srv = Server(tmp_path_factory.mktemp("bots-server"), OPENAI_BASE_URL=llm_stub.base_url)
-    srv.create_admin("boss")
-    srv.start()
-    yield srv
-    srv.stop()
 
 
 def test_sql_agent_in_the_page_table_csv_and_progress(browser_pages, bots_server, llm_stub):

@@ -105,7 +105,9 @@ export function reconcile(container, items, { key, sig, render }) {
       fresh.dataset.sig = s;
       if (el) {
         if (el === cursor) cursor = fresh;
+        const focused = el.contains(document.activeElement) ? document.activeElement : null;
         el.replaceWith(fresh);
+        if (focused) refocus(focused, el, fresh);
       }
       el = fresh;
     }
@@ -116,6 +118,17 @@ export function reconcile(container, items, { key, sig, render }) {
   for (const child of [...container.children]) {
     if (!keep.has(child)) child.remove();
   }
+}
+
+/**
+ * An item drawn anew while the keyboard's focus was in it (a reply count changed under
+ * a focused button): the focus moves to the same control in the new drawing, found by
+ * its tag and classes, instead of falling back to the top of the page.
+ */
+function refocus(focused, old, fresh) {
+  if (focused === old) return fresh.focus();
+  const classes = [...focused.classList].map((c) => `.${CSS.escape(c)}`).join("");
+  fresh.querySelector(`${focused.localName}${classes}`)?.focus();
 }
 
 // Times ------------------------------------------------------------------------
@@ -188,8 +201,10 @@ export function icon(pathData, label = null) {
   const svg = document.createElementNS(ns, "svg");
   svg.setAttribute("viewBox", "0 0 16 16");
   svg.setAttribute("class", "icon");
-  if (label) svg.setAttribute("aria-label", label);
-  else svg.setAttribute("aria-hidden", "true");
+  if (label) {
+    svg.setAttribute("role", "img");
+    svg.setAttribute("aria-label", label);
+  } else svg.setAttribute("aria-hidden", "true");
   const path = document.createElementNS(ns, "path");
   path.setAttribute("d", pathData);
   svg.append(path);

@@ -33,7 +33,7 @@ async function route(view) {
     thread = null;
     if (channel) history.replaceState(null, "", `#/channel/${channel}`);
   }
-  document.body.classList.remove("nav-open");
+  setNav(false);
   if (channel !== store.currentChannel || !view.channelId) {
     if (store.openThread && !thread) chat.closeThread();
     try {
@@ -48,22 +48,38 @@ async function route(view) {
   else if (!thread && store.openThread) chat.closeThread();
 }
 
+/** Open or close the sidebar of the narrow layout; the menu buttons say which (aria-expanded). */
+function setNav(open) {
+  document.body.classList.toggle("nav-open", open);
+  for (const button of document.querySelectorAll(".menu-button")) button.setAttribute("aria-expanded", String(open));
+}
+
 async function startChat(user) {
   running = true;
   // the plugins' payload renderers load with the channels, before any message is drawn
   await Promise.all([chat.start(user), loadRenderers()]);
   const banner = h("div.connection-banner", { role: "status", "aria-live": "polite", hidden: true });
   const sidebar = new Sidebar({
-    onOpen: () => document.body.classList.remove("nav-open"),
+    onOpen: () => setNav(false),
     onLogout: () => logout(),
   });
   const view = new ChannelView({
-    onMenu: () => document.body.classList.toggle("nav-open"),
+    onMenu: () => {
+      const open = !document.body.classList.contains("nav-open");
+      setNav(open);
+      if (open) sidebar.focus();
+    },
     onCreate: () => sidebar.createDialog(),
     onBrowse: () => sidebar.browseDialog(),
   });
   const thread = new ThreadPanel();
-  const scrim = h("div.scrim", { onclick: () => document.body.classList.remove("nav-open") });
+  const scrim = h("div.scrim", { onclick: () => setNav(false) });
+  // Escape closes the narrow layout's sidebar, and the keyboard goes back to the menu button
+  sidebar.el.addEventListener("keydown", (event) => {
+    if (event.key !== "Escape" || event.defaultPrevented || !document.body.classList.contains("nav-open")) return;
+    setNav(false);
+    view.el.querySelector(".menu-button")?.focus();
+  });
   clear(root).append(h("div.layout", sidebar.el, scrim, h("div.main-column", banner, view.el), thread.el));
   const showConnection = (state) => {
     banner.hidden = state === "online";
@@ -103,7 +119,7 @@ function showAuth(notice) {
 function fatal(err) {
   console.error(err);
   clear(root).append(
-    h("div.auth-page", h("div.auth-card", h("h1", "Something went wrong"), h("p", err.message || String(err)), h("button.button", { type: "button", onclick: () => location.reload() }, "Reload"))),
+    h("main.auth-page", h("div.auth-card", h("h1", "Something went wrong"), h("p", err.message || String(err)), h("button.button", { type: "button", onclick: () => location.reload() }, "Reload"))),
   );
 }
 
@@ -119,7 +135,7 @@ async function boot() {
     user = await restore();
   } catch (err) {
     // the server is unreachable: try again shortly, keeping the session
-    clear(root).append(h("div.auth-page", h("div.auth-card", h("h1", "Venn"), h("p", `${err.message} Retrying…`))));
+    clear(root).append(h("main.auth-page", h("div.auth-card", h("h1", "Venn"), h("p", `${err.message} Retrying…`))));
     setTimeout(boot, 3000);
     return;
   }

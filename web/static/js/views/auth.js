@@ -63,7 +63,7 @@ export function renderAuth(root, { notice, onDone }) {
   setMode("login");
   clear(root).append(
     h(
-      "div.auth-page",
+      "main.auth-page",
       h("div.auth-card", h("div.brand.big", h("span.logo", { "aria-hidden": "true" }, "V"), "Venn"), form),
     ),
   );

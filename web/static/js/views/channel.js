@@ -49,7 +49,12 @@ export class ChannelView {
   }
 
   menuButton() {
-    return h("button.icon-button.menu-button", { type: "button", "aria-label": "Channels", title: "Channels", onclick: this.onMenu }, icon(MENU));
+    const open = document.body.classList.contains("nav-open");
+    return h(
+      "button.icon-button.menu-button",
+      { type: "button", "aria-label": "Channels", title: "Channels", "aria-expanded": String(open), onclick: this.onMenu },
+      icon(MENU),
+    );
   }
 
   renderEmpty() {

@@ -2,12 +2,15 @@
 
 import { h, clear } from "../dom.js";
 
+let dialogs = 0; // for the ids that name each dialog by its title
+
 /**
  * Show a modal with `title` and `body` (nodes). `actions` are buttons. Returns
  * {close, el}. Escape or a click on the backdrop closes it.
  */
 export function modal(title, body, { wide = false } = {}) {
-  const dialog = h(`dialog.modal${wide ? ".wide" : ""}`);
+  const titleId = `dialog-title-${++dialogs}`;
+  const dialog = h(`dialog.modal${wide ? ".wide" : ""}`, { "aria-labelledby": titleId });
   const close = () => {
     dialog.close();
     dialog.remove();
@@ -15,7 +18,7 @@ export function modal(title, body, { wide = false } = {}) {
   dialog.append(
     h(
       "div.modal-head",
-      h("h2", title),
+      h("h2", { id: titleId }, title),
       h("button.icon-button", { type: "button", "aria-label": "Close", title: "Close", onclick: close }, "×"),
     ),
     h("div.modal-body", body),

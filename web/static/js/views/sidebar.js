@@ -11,19 +11,19 @@ export class Sidebar {
     this.onOpen = onOpen;
     this.list = h("ul.channel-list", { "aria-label": "Channels" });
     this.people = h("ul.people-list", { "aria-label": "People in this channel" });
-    this.peopleTitle = h("h3.section-title", "People");
+    this.peopleTitle = h("h2.section-title", "People");
     const me = store.me;
     this.el = h(
       "nav.sidebar",
       h(
         "div.workspace",
-        h("div.brand", h("span.logo", { "aria-hidden": "true" }, "V"), "Venn"),
+        h("h1.brand", h("span.logo", { "aria-hidden": "true" }, "V"), "Venn"),
       ),
       h(
         "div.sidebar-scroll",
         h(
           "div.section-head",
-          h("h3.section-title", "Channels"),
+          h("h2.section-title", "Channels"),
           h("button.icon-button.light", { type: "button", title: "Create a channel", "aria-label": "Create a channel", onclick: () => this.createDialog() }, "+"),
         ),
         this.list,
@@ -48,6 +48,11 @@ export class Sidebar {
     this.renderChannels();
   }
 
+  /** Put the keyboard's focus on the channel shown (else the first control): the narrow layout opening the sidebar. */
+  focus() {
+    (this.list.querySelector("a[aria-current=page]") || this.el.querySelector("a[href], button"))?.focus();
+  }
+
   renderChannels() {
     const channels = store.memberChannels().sort((a, b) => a.name.localeCompare(b.name));
     reconcile(this.list, channels, {
@@ -62,7 +67,9 @@ export class Sidebar {
             { href: `#/channel/${c.id}`, "aria-current": c.id === store.currentChannel ? "page" : null, onclick: () => this.onOpen?.() },
             h("span.hash", c.is_private ? icon(LOCK, "private") : "#"),
             h("span.channel-name", c.name),
-            unread ? h("span.unread-badge", { title: `${c.unread_count} unread` }, String(c.unread_count)) : null,
+            // the badge shows the number; screen readers hear "3 unread"
+            unread ? h("span.unread-badge", { title: `${c.unread_count} unread`, "aria-hidden": "true" }, String(c.unread_count)) : null,
+            unread ? h("span.visually-hidden", `${c.unread_count} unread`) : null,
           ),
         );
       },
@@ -86,7 +93,8 @@ export class Sidebar {
         h(
           "li.person",
           { title: online(u) ? "online" : "offline" },
-          h(`span.dot.${online(u) ? "online" : "offline"}`, { "aria-label": online(u) ? "online" : "offline" }),
+          // a picture that says the status (a bare span may not carry a label)
+          h(`span.dot.${online(u) ? "online" : "offline"}`, { role: "img", "aria-label": online(u) ? "online" : "offline" }),
           h("span.person-name", u.display_name || u.username),
           u.is_bot ? h("span.badge", "BOT") : null,
         ),

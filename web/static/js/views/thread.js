@@ -12,6 +12,7 @@ export class ThreadPanel {
   constructor() {
     this.el = h("aside.thread-panel", { "aria-label": "Thread", hidden: true });
     this.parts = [];
+    this.opener = null; // what had the keyboard's focus when the thread opened
     // Escape in the panel (outside a dialog or an edit box) closes the thread
     this.el.addEventListener("keydown", (event) => {
       if (event.key === "Escape" && !event.defaultPrevented && !event.target.closest(".edit-box")) closeThreadRoute();
@@ -25,11 +26,14 @@ export class ThreadPanel {
   }
 
   show(threadId) {
+    const focused = this.el.contains(document.activeElement);
+    if (threadId && !focused) this.opener = document.activeElement;
     this.teardown();
     clear(this.el);
     document.body.classList.toggle("thread-open", Boolean(threadId));
     if (!threadId) {
       this.el.hidden = true;
+      if (focused) this.returnFocus();
       return;
     }
     this.el.hidden = false;
@@ -58,6 +62,23 @@ export class ThreadPanel {
     );
     list.render({ bottom: true });
     composer.input.focus();
+  }
+
+  /**
+   * After closing, the keyboard goes back where the thread was opened from, not to the
+   * top of the page. The message that opened it is usually drawn anew meanwhile (its
+   * reply count changed): then its thread button takes the focus; else the composer.
+   */
+  returnFocus() {
+    const opener = this.opener;
+    this.opener = null;
+    let back = opener?.isConnected && opener !== document.body ? opener : null;
+    const id = opener?.closest?.(".msg")?.dataset.id;
+    if (!back && id) {
+      const msg = document.querySelector(`.channel-view .msg[data-id="${CSS.escape(id)}"]`);
+      back = msg?.querySelector(".thread-link") || msg?.querySelector(".act-thread");
+    }
+    (back || document.querySelector(".channel-view .composer-input"))?.focus();
   }
 }
 
