@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import re
 import uuid
-from typing import Any
+from typing import Self
 
 import pytest
 
@@ -23,7 +23,7 @@ pytestmark = pytest.mark.redis
 #: pub/sub commands: their arguments after the name are channels (or patterns), not keys
 PUBSUB = {"PUBLISH": 1, "SPUBLISH": 1, "SUBSCRIBE": None, "UNSUBSCRIBE": None, "PSUBSCRIBE": None,
           "PUNSUBSCRIBE": None, "SSUBSCRIBE": None, "SUNSUBSCRIBE": None}
-_LINE = re.compile(r"^\d+\.\d+ \[(\d+) ([^\]]*)\] (.*)$", re.S)
+_LINE = re.compile(r"^\d+\.\d+ \[(\d+) ([^\]]*)\] (.*)$", re.DOTALL)
 _ARG = re.compile(r'"((?:[^"\\]|\\.)*)"')
 _ESCAPE = re.compile(r"\\(x[0-9a-fA-F]{2}|.)")
 
@@ -49,7 +49,7 @@ class Monitor:
         self.commands: list[list[str]] = []
         self._task: asyncio.Task[None] | None = None
 
-    async def __aenter__(self) -> Monitor:
+    async def __aenter__(self) -> Self:
         self._monitor = self._client.monitor()
         await self._monitor.__aenter__()
         self._task = asyncio.create_task(self._read())
@@ -63,7 +63,7 @@ class Monitor:
             if match and int(match.group(1)) == self.db:
                 self.commands.append([_unescape(a) for a in _ARG.findall(match.group(3))])
 
-    async def __aexit__(self, *exc: Any) -> None:
+    async def __aexit__(self, *exc: object) -> None:
         assert self._task is not None
         self._task.cancel()
         await asyncio.gather(self._task, return_exceptions=True)
