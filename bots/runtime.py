@@ -123,8 +123,9 @@ class BotRuntime:
             self._classes, with_installed=self._discover, host=self, setup_timeout=settings.handler_timeout
         )
         self.router.prepare()
-        queue = await self._open_queue()
-        self.channels.use(local=queue.local, redis=self._redis, channel=f"{settings.stream_key}:settings-changed")
+        stream = settings.stream_name(self.services.settings.redis_prefix)
+        queue = await self._open_queue(stream)
+        self.channels.use(local=queue.local, redis=self._redis, channel=f"{stream}:settings-changed")
         self.worker = worker = Worker(
             settings, queue, plugins=self.loader.plugins, bot_users=self.loader.bot_users,
             tracker=self.tracker, poster=self.poster, host=self,
@@ -147,7 +148,7 @@ class BotRuntime:
             },
         )
 
-    async def _open_queue(self) -> JobQueue:
+    async def _open_queue(self, stream: str) -> JobQueue:
         """The in-process queue, or with ``redis_url`` the stream every process shares."""
         queue: JobQueue
         if self.redis_url:
@@ -156,7 +157,7 @@ class BotRuntime:
             self._redis = aioredis.from_url(self.redis_url, decode_responses=True)
             queue = RedisStreamJobQueue(
                 self._redis,
-                stream=self.settings.stream_key,
+                stream=stream,
                 maxlen=self.settings.queue_size,
                 reclaim_seconds=self.settings.reclaim_seconds,
             )

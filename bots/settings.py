@@ -7,7 +7,7 @@ naming the variable, like the core settings.
 
 from __future__ import annotations
 
-from pydantic import AliasChoices, Field, model_validator
+from pydantic import AliasChoices, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings
 
 from venn.config import SETTINGS_CONFIG, read_settings
@@ -36,8 +36,19 @@ class BotSettings(BaseSettings):
     max_attempts: int = Field(3, ge=1, le=100, validation_alias=_env("VENN_BOT_MAX_ATTEMPTS"))
     #: let channel owners (not only admins) enable, configure and disable bots in their channels
     channel_owners_can_enable: bool = Field(False, validation_alias=_env("VENN_BOT_CHANNEL_OWNERS_CAN_ENABLE"))
-    #: (Redis) the stream that carries jobs; processes of one deployment must share it
-    stream_key: str = Field("venn:bots:jobs", min_length=1, max_length=200, validation_alias=_env("VENN_BOT_STREAM"))
+    #: (Redis) the stream that carries jobs; processes of one deployment must share it.
+    #: Unset: ``<VENN_REDIS_PREFIX>bots:jobs`` (see :meth:`stream_name`)
+    stream_key: str | None = Field(None, min_length=1, max_length=200, validation_alias=_env("VENN_BOT_STREAM"))
+
+    @field_validator("stream_key", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    def stream_name(self, redis_prefix: str) -> str:
+        """The job stream's key: ``VENN_BOT_STREAM`` if set, else ``<redis_prefix>bots:jobs``.
+        Its settings-changed channel and job keys start with it too."""
+        return self.stream_key or f"{redis_prefix}bots:jobs"
 
     @model_validator(mode="after")
     def _check(self) -> BotSettings:

@@ -18,7 +18,7 @@ from venn.events import EventBus
 from venn.extension import Extension
 from venn.extensions import load_extensions
 from venn.metrics import Metrics
-from venn.presence import MemoryPresence, RedisPresence, redis_prefix
+from venn.presence import MemoryPresence, RedisPresence
 from venn.ratelimit import MemoryRateLimiter, RedisRateLimiter
 from venn.realtime import setup_realtime
 from venn.realtime.locks import RedisChannelLock
@@ -68,18 +68,18 @@ def create_app(
     services = Services(
         settings=settings,
         events=EventBus(),
-        limiter=RedisRateLimiter(redis) if redis is not None else MemoryRateLimiter(),
+        limiter=RedisRateLimiter(redis, f"{settings.redis_prefix}rl:") if redis is not None else MemoryRateLimiter(),
         tokens=TokenSigner(
             settings.secret_key_value(),
             access_ttl=settings.access_token_ttl_seconds,
             refresh_ttl=settings.refresh_token_ttl_seconds,
         ),
         # With Redis, presence is shared by every process (see venn/presence.py).
-        presence=RedisPresence(redis) if redis is not None else MemoryPresence(),
+        presence=RedisPresence(redis, prefix=settings.redis_prefix) if redis is not None else MemoryPresence(),
         metrics=Metrics(),
         # With Redis, posts to a channel are written one group at a time across every
         # process, so that new_message reaches every client in id order.
-        channel_lock=RedisChannelLock(redis, prefix=redis_prefix()) if redis is not None else None,
+        channel_lock=RedisChannelLock(redis, prefix=settings.redis_prefix) if redis is not None else None,
     )
     app[keys.SERVICES] = services
     router = build_router()

@@ -11,16 +11,19 @@ from __future__ import annotations
 import logging
 import os
 import secrets
+from ipaddress import IPv4Network, IPv6Network, ip_network
 from pathlib import Path
 from typing import Annotated, Literal, TypeVar
 from urllib.parse import urlparse
 
-from pydantic import AliasChoices, ByteSize, Field, SecretStr, ValidationError, field_validator
+from pydantic import AliasChoices, Field, SecretStr, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 log = logging.getLogger("venn.config")
 
 SECRET_KEY_FILE = "secret_key"
+#: the start of every Redis key and pub/sub channel name Venn uses (``VENN_REDIS_PREFIX``)
+DEFAULT_REDIS_PREFIX = "venn:"
 
 
 def _env(name: str, *more: str) -> AliasChoices:
@@ -51,6 +54,8 @@ class Settings(BaseSettings):
     database_url: str | None = Field(None, validation_alias=_env("DATABASE_URL"))
     redis_url: str | None = Field(None, validation_alias=_env("REDIS_URL"))
     secret_key: SecretStr | None = Field(None, validation_alias=_env("SECRET_KEY"))
+    #: every Redis key and channel name starts with it, so deployments can share a Redis
+    redis_prefix: str = Field(DEFAULT_REDIS_PREFIX, max_length=64, validation_alias=_env("VENN_REDIS_PREFIX"))
 
     # HTTP
     host: str = Field("127.0.0.1", validation_alias=_env("VENN_HOST"))
@@ -58,12 +63,23 @@ class Settings(BaseSettings):
     cors_origins: Annotated[list[str], NoDecode] = Field(
         default_factory=list, validation_alias=_env("VENN_CORS_ORIGINS")
     )
+    #: reverse proxies whose X-Forwarded-For / X-Forwarded-Host are believed (venn/proxies.py)
+    trusted_proxies: Annotated[list[IPv4Network | IPv6Network], NoDecode] = Field(
+        default_factory=list, validation_alias=_env("VENN_TRUSTED_PROXIES")
+    )
     max_body_bytes: int = Field(256 * 1024, ge=1024, validation_alias=_env("VENN_MAX_BODY_BYTES"))
     log_format: Literal["text", "json"] = Field("text", validation_alias=_env("VENN_LOG_FORMAT"))
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
         "INFO", validation_alias=_env("VENN_LOG_LEVEL")
     )
     shutdown_timeout_seconds: float = Field(10.0, gt=0, validation_alias=_env("VENN_SHUTDOWN_TIMEOUT"))
+
+    # Real time (Socket.IO)
+    presence_grace_seconds: float = Field(3.0, ge=0, le=3600, validation_alias=_env("VENN_PRESENCE_GRACE_SECONDS"))
+    typing_ttl_seconds: float = Field(5.0, ge=0.1, le=600, validation_alias=_env("VENN_TYPING_TTL_SECONDS"))
+    socket_events_per_second: float = Field(
+        50.0, ge=1, le=100_000, validation_alias=_env("VENN_SOCKET_EVENTS_PER_SECOND")
+    )
 
     # Accounts and auth
     registration_open: bool = Field(True, validation_alias=_env("VENN_REGISTRATION_OPEN"))
@@ -89,6 +105,37 @@ class Settings(BaseSettings):
     def _split_origins(cls, value: object) -> object:
         if isinstance(value, str):
             return [o.strip().rstrip("/") for o in value.split(",") if o.strip()]
+        return value
+
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _parse_networks(cls, value: object) -> object:
+        if not isinstance(value, str):
+            return value
+        networks = []
+        for item in (part.strip() for part in value.split(",")):
+            if not item:
+                continue
+            try:
+                networks.append(ip_network(item))
+            except ValueError as exc:
+                raise ValueError(f"{exc} (give IP addresses or networks: 10.0.0.5, 10.0.0.0/8, fd00::/8)") from None
+        return networks
+
+    @field_validator("redis_prefix", "presence_grace_seconds", "typing_ttl_seconds", "socket_events_per_second",
+                     mode="before")
+    @classmethod
+    def _empty_is_default(cls, value: object, info: ValidationInfo) -> object:
+        # `VENN_REDIS_PREFIX=` in a file means "the default", as it always did
+        if isinstance(value, str) and not value.strip():
+            return cls.model_fields[str(info.field_name)].default
+        return value
+
+    @field_validator("redis_prefix")
+    @classmethod
+    def _check_redis_prefix(cls, value: str) -> str:
+        if any(c.isspace() for c in value):
+            raise ValueError("no spaces")
         return value
 
     @field_validator("plugins_disabled", mode="before")

@@ -20,5 +20,7 @@ AUTHENTICATE: web.AppKey[Any] = web.AppKey("authenticate")
 EXTENSIONS: web.AppKey[ExtensionSet] = web.AppKey("extensions")
 
 REQUEST_ID: web.RequestKey[str] = web.RequestKey("request_id")
+#: the client's address, behind trusted proxies too (venn.proxies.client_address)
+CLIENT_IP: web.RequestKey[str] = web.RequestKey("client_ip")
 USER: web.RequestKey[Any] = web.RequestKey("user")
 ROUTE_SPEC: web.RequestKey[Any] = web.RequestKey("route_spec")

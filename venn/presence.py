@@ -20,31 +20,13 @@ announced state (:meth:`statuses`).
 
 from __future__ import annotations
 
-import os
 import time
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable
 from typing import Protocol
 
 ONLINE = "online"
 OFFLINE = "offline"
-DEFAULT_REDIS_PREFIX = "venn:"
-
-
-def redis_prefix(env: Mapping[str, str] | None = None) -> str:
-    """``VENN_REDIS_PREFIX``: the prefix of Venn's real-time keys in Redis (default ``venn:``).
-
-    Lets several deployments (or test runs) share one Redis without mixing.
-    """
-    from venn.config import SettingsError
-
-    env = os.environ if env is None else env
-    value = env.get("VENN_REDIS_PREFIX")
-    if value is None or value == "":
-        return DEFAULT_REDIS_PREFIX
-    if len(value) > 64 or any(c.isspace() for c in value):
-        raise SettingsError("Invalid setting VENN_REDIS_PREFIX: at most 64 characters, no spaces")
-    return value
 
 
 class Presence(Protocol):
@@ -143,7 +125,7 @@ return 0
 class RedisPresence:
     """Presence shared by every server process through Redis.
 
-    Keys (under ``prefix``, default ``venn:``): ``presence:s:<uid>`` a sorted set of
+    Keys (under ``prefix``, ``VENN_REDIS_PREFIX``): ``presence:s:<uid>`` a sorted set of
     the user's socket ids scored by expiry; ``presence:all`` every socket
     (``<uid>:<sid>``) by expiry, for reaping; ``presence:online`` the users announced
     online; ``presence:pending`` users due to go offline, scored by due time.
@@ -153,12 +135,12 @@ class RedisPresence:
         self,
         redis,
         *,
-        prefix: str | None = None,
+        prefix: str,
         socket_ttl: float = 30.0,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._redis = redis
-        self._p = f"{redis_prefix() if prefix is None else prefix}presence:"
+        self._p = f"{prefix}presence:"
         self.socket_ttl = socket_ttl
         self._clock = clock
         self._settle = redis.register_script(_SETTLE)

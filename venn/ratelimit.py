@@ -57,9 +57,12 @@ return count
 
 
 class RedisRateLimiter:
-    """Counters in Redis, so that every server process shares them."""
+    """Counters in Redis, so that every server process shares them.
 
-    def __init__(self, redis, prefix: str = "venn:rl:") -> None:
+    Keys are ``<prefix><key>:<window number>``; the app's prefix is ``<VENN_REDIS_PREFIX>rl:``.
+    """
+
+    def __init__(self, redis, prefix: str) -> None:
         self._redis = redis
         self._prefix = prefix
         self._hit = redis.register_script(_HIT)

@@ -31,3 +31,12 @@ def test_a_bad_value_names_the_variable(monkeypatch):
     monkeypatch.setenv("VENN_BOT_QUEUE_SIZE", "-1")
     with pytest.raises(SettingsError, match="VENN_BOT_QUEUE_SIZE"):
         load_bot_settings(_env_file=None)
+
+
+def test_the_job_stream_follows_the_redis_prefix_unless_named(monkeypatch):
+    monkeypatch.delenv("VENN_BOT_STREAM", raising=False)
+    assert load_bot_settings(_env_file=None).stream_name("vdop:") == "vdop:bots:jobs"
+    monkeypatch.setenv("VENN_BOT_STREAM", "")  # empty: not set
+    assert load_bot_settings(_env_file=None).stream_name("vdop:") == "vdop:bots:jobs"
+    monkeypatch.setenv("VENN_BOT_STREAM", "shared:jobs")
+    assert load_bot_settings(_env_file=None).stream_name("vdop:") == "shared:jobs"

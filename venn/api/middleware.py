@@ -13,6 +13,7 @@ from tortoise.exceptions import DBConnectionError
 
 from venn import keys
 from venn.errors import Unauthorized, VennError
+from venn.proxies import client_address
 
 log = logging.getLogger("venn.http")
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
@@ -99,7 +100,11 @@ async def api_middleware(request: web.Request, handler):
         route,
         response.status,
         elapsed * 1000,
-        extra={"request_id": request[keys.REQUEST_ID], "user_id": user.id if user is not None else None},
+        extra={
+            "request_id": request[keys.REQUEST_ID],
+            "user_id": user.id if user is not None else None,
+            "client_ip": client_address(request),
+        },
     )
     return response
 

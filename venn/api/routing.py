@@ -18,6 +18,7 @@ from pydantic import BaseModel, ValidationError
 from venn import keys
 from venn.db.models import User
 from venn.errors import BadRequest, NotFound, PayloadTooLarge, ValidationFailed
+from venn.proxies import client_address
 from venn.schemas import field_errors, parse
 
 M = TypeVar("M", bound=BaseModel)
@@ -54,7 +55,8 @@ class Call:
 
     @property
     def client_ip(self) -> str:
-        return self.request.remote or "unknown"
+        """The client's address (``X-Forwarded-For`` only from ``VENN_TRUSTED_PROXIES``)."""
+        return client_address(self.request)
 
 
 Handler = Callable[[Call], Awaitable[Any]]

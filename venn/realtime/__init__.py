@@ -21,7 +21,7 @@ def setup_realtime(app: web.Application, router) -> None:
     settings = app[keys.SETTINGS]
     services = app[keys.SERVICES]
     redis = app[keys.REDIS]
-    options = RealtimeOptions.from_env()
+    options = RealtimeOptions.from_settings(settings)
     rt = Realtime(settings, services, options, redis)
     register_handlers(rt)
     services.events.subscribe(Fanout(rt))

@@ -76,6 +76,8 @@ class SocketState:
     username: str
     token_version: int
     bucket: TokenBucket
+    #: the client's address (behind VENN_TRUSTED_PROXIES, the one they forwarded), for logs
+    client_ip: str = "unknown"
     #: channel rooms this socket joined
     channels: set[int] = field(default_factory=set)
     #: thread rooms this socket joined: thread id -> its channel id

@@ -186,7 +186,10 @@ def _log_flood(state: SocketState, event: str) -> None:
     now = time.monotonic()
     if now - state.last_flood_log >= 5:
         state.last_flood_log = now
-        log.warning("socket flood: events refused", extra={"sid": state.sid, "user_id": state.user_id, "event": event})
+        log.warning(
+            "socket flood: events refused",
+            extra={"sid": state.sid, "user_id": state.user_id, "event": event, "client_ip": state.client_ip},
+        )
 
 
 # Rooms --------------------------------------------------------------------------

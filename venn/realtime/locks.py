@@ -98,7 +98,7 @@ class RedisChannelLock:
     #: a waiter re-runs acquire after this many seconds without a wake-up
     recheck = 0.2
 
-    def __init__(self, redis, *, prefix: str = "venn:", ttl: float = 5.0, wait: float = 5.0) -> None:
+    def __init__(self, redis, *, prefix: str, ttl: float = 5.0, wait: float = 5.0) -> None:
         self._redis = redis
         self._prefix = f"{prefix}chanlock:"
         self._ttl_ms = max(1, int(ttl * 1000))

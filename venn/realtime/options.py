@@ -1,10 +1,10 @@
-"""Tuning knobs of the real-time layer, read from the environment.
+"""Tuning knobs of the real-time layer, taken from the settings (``venn.config``).
 
 They have safe defaults and rarely need changing; tests shorten the timings.
 
 | variable | default | meaning |
 | --- | --- | --- |
-| ``VENN_REDIS_PREFIX`` | ``venn:`` | real-time Redis key and pub/sub prefix (lets deployments share one Redis) |
+| ``VENN_REDIS_PREFIX`` | ``venn:`` | start of every Redis key and channel name, the Socket.IO pub/sub channel's included (lets several deployments share one Redis) |
 | ``VENN_PRESENCE_GRACE_SECONDS`` | 3 | how long after a user's last socket leaves ``offline`` is announced |
 | ``VENN_TYPING_TTL_SECONDS`` | 5 | a typing indicator ends this long after the last ``typing`` event |
 | ``VENN_SOCKET_EVENTS_PER_SECOND`` | 50 | per-socket flood guard (bursts of four times as many are allowed) |
@@ -12,12 +12,9 @@ They have safe defaults and rarely need changing; tests shorten the timings.
 
 from __future__ import annotations
 
-import os
-from collections.abc import Mapping
 from dataclasses import dataclass
 
-from venn.config import SettingsError
-from venn.presence import DEFAULT_REDIS_PREFIX, redis_prefix
+from venn.config import DEFAULT_REDIS_PREFIX, Settings
 
 
 @dataclass
@@ -38,27 +35,13 @@ class RealtimeOptions:
         return max(0.02, min(0.5, self.presence_grace / 4, self.typing_ttl / 4))
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None) -> RealtimeOptions:
-        env = os.environ if env is None else env
-        options = cls()
-        options.redis_prefix = redis_prefix(env)
-        options.presence_grace = _number(env, "VENN_PRESENCE_GRACE_SECONDS", options.presence_grace, 0, 3600)
-        options.typing_ttl = _number(env, "VENN_TYPING_TTL_SECONDS", options.typing_ttl, 0.1, 600)
-        options.typing_throttle = min(options.typing_throttle, options.typing_ttl / 2)
-        options.events_per_second = _number(
-            env, "VENN_SOCKET_EVENTS_PER_SECOND", options.events_per_second, 1, 100_000
+    def from_settings(cls, settings: Settings) -> RealtimeOptions:
+        """The options of ``settings`` (read, like every setting, from the environment and `.env`)."""
+        options = cls(
+            redis_prefix=settings.redis_prefix,
+            presence_grace=settings.presence_grace_seconds,
+            typing_ttl=settings.typing_ttl_seconds,
+            events_per_second=settings.socket_events_per_second,
         )
+        options.typing_throttle = min(options.typing_throttle, options.typing_ttl / 2)
         return options
-
-
-def _number(env: Mapping[str, str], name: str, default: float, low: float, high: float) -> float:
-    raw = env.get(name)
-    if raw is None or raw.strip() == "":
-        return default
-    try:
-        value = float(raw)
-    except ValueError:
-        raise SettingsError(f"Invalid setting {name}: not a number") from None
-    if not low <= value <= high:
-        raise SettingsError(f"Invalid setting {name}: must be between {low:g} and {high:g}")
-    return value

@@ -28,6 +28,7 @@ from venn.config import Settings
 from venn.db.models import User
 from venn.errors import VennError
 from venn.presence import OFFLINE, ONLINE
+from venn.proxies import client_address, origin_matches_host, public_host
 from venn.realtime import sio_compat as compat
 from venn.realtime.connections import Connections, SocketState, TokenBucket
 from venn.realtime.managers import CONTROL_EVENT, CONTROL_ROOM, LocalManager, RedisManager
@@ -77,6 +78,41 @@ def refuse(message: str, code: str) -> Refused:
     return Refused(message, {"code": code})
 
 
+def check_origin(settings: Settings, environ: Any, logged: set[tuple[str, str]] | None = None) -> None:
+    """Refuse (``origin_not_allowed``) a browser whose page is on another origin than the
+    server's public host and not in ``VENN_CORS_ORIGINS``. Clients that send no
+    ``Origin`` (not browsers) pass.
+
+    The public host is ``X-Forwarded-Host`` from a trusted proxy, else ``Host``, port
+    included (venn/proxies.py). A refusal is logged once per origin and host in ``logged``.
+    """
+    origin = environ.get("HTTP_ORIGIN") if isinstance(environ, dict) else None
+    if not origin:
+        return
+    allowed = settings.cors_origins
+    if "*" in allowed or origin.rstrip("/") in allowed:
+        return
+    request = compat.http_request(environ)
+    host = public_host(request) if request is not None else str(environ.get("HTTP_HOST", ""))
+    if origin_matches_host(origin, host):
+        return
+    if logged is None or ((origin, host) not in logged and len(logged) < 100):
+        if logged is not None:
+            logged.add((origin, host))
+        log.warning(
+            "socket refused: origin not allowed (behind a proxy, pass the public host with its port: "
+            "Host $http_host, or X-Forwarded-Host from VENN_TRUSTED_PROXIES; or list the origin in "
+            "VENN_CORS_ORIGINS)",
+            extra={"origin": origin[:200], "host": host[:200],
+                   "client_ip": client_address(request) if request is not None else "unknown"},
+        )
+    raise refuse(
+        f"The origin {origin[:200]} may not open a socket on this server: open the page from the "
+        "server's own address, or ask its administrator to add the origin to VENN_CORS_ORIGINS.",
+        "origin_not_allowed",
+    )
+
+
 class Realtime:
     def __init__(self, settings: Settings, services: Services, options: RealtimeOptions, redis=None) -> None:
         self.settings = settings
@@ -99,15 +135,19 @@ class Realtime:
         self.sio = compat.SocketServer(
             async_mode="aiohttp",
             client_manager=manager,
-            # Browsers on other origins need VENN_CORS_ORIGINS; by default only the
-            # server's own origin may open a socket (non-browser clients send no Origin).
-            cors_allowed_origins=list(settings.cors_origins) or None,
+            # Every origin passes engine.io (which answers a refused origin with a bare
+            # 400 that clients retry forever); the connect handler refuses the origins
+            # that may not connect, with a connect_error clients can show
+            # (check_origin). No event flows before a connect is accepted.
+            cors_allowed_origins="*",
             max_http_buffer_size=max(MIN_ENGINE_BUFFER, 4 * settings.max_body_bytes),
             logger=False,
             engineio_logger=False,
             async_handlers=True,
         )
         self._websockets: set = set()
+        #: refused (origin, host) pairs already logged: one warning each, not one a try
+        self._refused_origins: set[tuple[str, str]] = set()
         compat.guard_websockets(self.sio, self._websockets)
         self.sio.on("connect", self.on_connect)
         self.sio.on("disconnect", self.on_disconnect)
@@ -172,6 +212,9 @@ class Realtime:
             return self.sio.not_handled
         if self._closing:
             raise refuse("The server is shutting down; connect again.", "unavailable")
+        check_origin(self.settings, environ, self._refused_origins)
+        request = compat.http_request(environ)
+        client_ip = client_address(request) if request is not None else "unknown"
         token = auth.get("token") if isinstance(auth, dict) else None
         if token is None:
             raise refuse("Missing access token: connect with auth {token: <access token>}.", "missing_token")
@@ -194,6 +237,7 @@ class Realtime:
             username=user.username,
             token_version=user.token_version,
             bucket=TokenBucket(rate, BURST_FACTOR * rate),
+            client_ip=client_ip,
         )
         self.connections.add(state)
         await self.sio.save_session(sid, {"user_id": user.id})
@@ -205,7 +249,7 @@ class Realtime:
                 await self.announce(user.id, ONLINE, skip_sid=sid)
         except Exception:
             log.warning("presence update failed", extra={"user_id": user.id}, exc_info=True)
-        log.info("socket connected", extra={"sid": sid, "user_id": user.id})
+        log.info("socket connected", extra={"sid": sid, "user_id": user.id, "client_ip": client_ip})
         return True
 
     async def on_disconnect(self, sid: str, reason: Any = None, *rest: Any):
@@ -223,7 +267,10 @@ class Realtime:
         if state is None:
             return
         self.services.metrics.sockets.dec()
-        log.info("socket disconnected", extra={"sid": sid, "user_id": state.user_id, "reason": str(reason)})
+        log.info(
+            "socket disconnected",
+            extra={"sid": sid, "user_id": state.user_id, "reason": str(reason), "client_ip": state.client_ip},
+        )
         try:
             await self.services.presence.disconnected(state.user_id, sid, self.options.presence_grace)
         except Exception:

@@ -50,7 +50,8 @@ Undocumented names (no ``_``, but not promised either):
   its packets went out (:func:`queued_packets`).
 - ``engineio.async_drivers.aiohttp.WebSocket``: ``__call__(environ)`` and
   ``wait()`` are wrapped, and ``environ["aiohttp.request"]`` (set by the driver's
-  ``translate_request``) gives the connection to abort at shutdown.
+  ``translate_request``) gives the connection to abort at shutdown, and the
+  request a socket connected with (:func:`http_request`: its peer and headers).
 """
 
 from __future__ import annotations
@@ -63,6 +64,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import socketio
+from aiohttp import web
 from engineio import packet as engine_packet
 from socketio import packet as sio_packet
 
@@ -319,6 +321,12 @@ def engine_socket(sio: socketio.AsyncServer, sid: str) -> Any | None:
 def is_connected(sio: socketio.AsyncServer, sid: str) -> bool:
     """Whether Socket.IO socket ``sid`` is (still) connected to the namespace."""
     return sio.manager.is_connected(sid, NAMESPACE)
+
+
+def http_request(environ: Any) -> web.Request | None:
+    """The aiohttp request behind an engine.io ``environ`` (the connect handler's)."""
+    request = environ.get("aiohttp.request") if isinstance(environ, dict) else None
+    return request if isinstance(request, web.Request) else None
 
 
 def engine_sockets(sio: socketio.AsyncServer) -> list[Any]:

@@ -94,10 +94,10 @@ return removed
 
 
 class RedisTyping:
-    """Keys: ``typing:active`` (a sorted set of typists by expiry) and a short-lived
+    """Keys (under ``prefix``, ``VENN_REDIS_PREFIX``): ``typing:active`` (a sorted set of typists by expiry) and a short-lived
     ``typing:thr:<typist>`` per typist that throttles re-broadcasts."""
 
-    def __init__(self, redis, *, prefix: str = "venn:", clock: Callable[[], float] = time.time) -> None:
+    def __init__(self, redis, *, prefix: str, clock: Callable[[], float] = time.time) -> None:
         self._redis = redis
         self._active = f"{prefix}typing:active"
         self._thr = f"{prefix}typing:thr:"

@@ -16,8 +16,27 @@ function refusedWith(auth) {
   });
 }
 
+// A page on an origin the server does not accept, with the client's default reconnection:
+// the refusal must reach the application (message and data.code) and stop the retries
+// (socket.active is false once the server itself refused the connection).
+function refusedOrigin(transports) {
+  return new Promise((resolve) => {
+    const socket = io(url, {
+      auth: { token: process.env.VENN_TOKEN }, transports, extraHeaders: { Origin: "https://elsewhere.example" },
+    });
+    socket.on("connect", () => fail("connected from a refused origin"));
+    socket.on("connect_error", (err) => {
+      const active = socket.active;
+      socket.close();
+      resolve({ message: err.message, data: err.data, active });
+    });
+  });
+}
+
 async function main() {
   say("refused", await refusedWith({ token: "not-a-token" }));
+  say("origin_websocket", await refusedOrigin(["websocket"]));
+  say("origin_polling", await refusedOrigin(["polling"]));
   // Default transports: long-polling first, then the upgrade to websocket, as in a browser.
   const socket = io(url, { auth: { token: process.env.VENN_TOKEN }, reconnection: false });
   socket.on("connect_error", (err) => fail("connect_error: " + err.message));

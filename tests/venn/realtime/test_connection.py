@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 
 import pytest
@@ -93,16 +94,79 @@ async def test_browser_origins(client, chat, sockets, aiohttp_client, make_setti
     same_origin = str(client.make_url("/")).rstrip("/")
     # by default only the server's own origin (non-browser clients send none)
     await sockets(alice, headers={"Origin": same_origin})
-    with pytest.raises(socketio.exceptions.ConnectionError):
-        await sockets(alice, headers={"Origin": "https://evil.example"})
+    # (over long-polling too: test_js_client.py; python-socketio's client takes 30 s to
+    # give up on any refusal over polling)
+    error = await refused_origin(sockets.new(alice), "https://evil.example")
+    assert error["data"] == {"code": "origin_not_allowed"}
+    assert "https://evil.example" in error["message"] and "VENN_CORS_ORIGINS" in error["message"]
     # VENN_CORS_ORIGINS opens it to the origins listed
     other = await aiohttp_client(
         create_app(make_settings(database_url=database_url, cors_origins="https://chat.example.com"))
     )
     url = str(other.make_url("/"))
     await sockets.new(alice, url=url).connect(headers={"Origin": "https://chat.example.com"})
+    error = await refused_origin(sockets.new(alice, url=url), "https://evil.example")
+    assert error["data"] == {"code": "origin_not_allowed"}
+
+
+async def refused_origin(sock, origin: str, **headers: str) -> dict:
     with pytest.raises(socketio.exceptions.ConnectionError):
-        await sockets.new(alice, url=url).connect(headers={"Origin": "https://evil.example"})
+        await sock.connect(headers={"Origin": origin, **headers})
+    assert len(sock.connect_errors) == 1
+    return sock.connect_errors[0]
+
+
+@pytest.mark.parametrize("backend", ["sqlite"])
+async def test_page_origin_behind_a_proxy_on_another_port(aiohttp_client, make_settings, database_url, caplog):
+    """nginx on :8980 in front of the server: the page's origin is http://127.0.0.1:8980."""
+    from tests.helpers import Chat
+    from venn.app import create_app
+
+    page = "http://127.0.0.1:8980"
+    plain = await aiohttp_client(create_app(make_settings(database_url=database_url)))
+    alice = await Chat(plain).user("alice")
+    url = str(plain.make_url("/"))
+
+    def sock():
+        from tests.venn.realtime.kit import Sock
+
+        return Sock(url, alice)
+
+    # `proxy_set_header Host $http_host`: the Host the browser sent, port included
+    opened = await sock().connect(headers={"Origin": page, "Host": "127.0.0.1:8980"})
+    await opened.close()
+    # `proxy_set_header Host $host` drops the port: refused, saying so, and logged for the operator
+    with caplog.at_level(logging.WARNING, logger="venn.realtime"):
+        error = await refused_origin(sock(), page, Host="127.0.0.1")
+    assert error["data"] == {"code": "origin_not_allowed"}
+    assert any(r.getMessage().startswith("socket refused: origin not allowed") and r.host == "127.0.0.1"
+               for r in caplog.records)
+    # X-Forwarded-Host is the proxy's word only when the proxy is trusted
+    error = await refused_origin(sock(), page, Host="127.0.0.1", **{"X-Forwarded-Host": "127.0.0.1:8980"})
+    assert error["data"] == {"code": "origin_not_allowed"}
+
+    behind = await aiohttp_client(
+        create_app(make_settings(database_url=database_url, trusted_proxies="127.0.0.1"))
+    )
+    url = str(behind.make_url("/"))
+    opened = await sock().connect(headers={"Origin": page, "Host": "127.0.0.1", "X-Forwarded-Host": "127.0.0.1:8980"})
+    await opened.close()
+
+
+@pytest.mark.parametrize("backend", ["sqlite"])
+async def test_socket_logs_name_the_client_behind_a_trusted_proxy(aiohttp_client, make_settings, database_url, caplog):
+    from tests.helpers import Chat
+    from tests.venn.realtime.kit import Sock
+    from venn.app import create_app
+
+    client = await aiohttp_client(create_app(make_settings(database_url=database_url, trusted_proxies="127.0.0.0/8")))
+    alice = await Chat(client).user("alice")
+    with caplog.at_level(logging.INFO, logger="venn.realtime"):
+        sock = await Sock(str(client.make_url("/")), alice).connect(headers={"X-Forwarded-For": "203.0.113.9"})
+        await sock.close()
+        await wait_for(lambda: any(r.getMessage() == "socket disconnected" for r in caplog.records))
+    connected = [r for r in caplog.records if r.getMessage() in ("socket connected", "socket disconnected")]
+    assert [r.client_ip for r in connected] == ["203.0.113.9", "203.0.113.9"]
 
 
 @pytest.mark.parametrize("backend", ["sqlite"])

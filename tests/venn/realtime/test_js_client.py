@@ -81,6 +81,12 @@ async def test_official_javascript_client(client, chat, sockets, socket_io_clien
 
     assert steps["refused"]["message"] == "The token is invalid."
     assert steps["refused"]["data"] == {"code": "invalid_token"}
+    # a page on an origin the server does not accept: an error the page can show, no retry loop
+    for transport in ("websocket", "polling"):
+        refusal = steps[f"origin_{transport}"]
+        assert refusal["data"] == {"code": "origin_not_allowed"}, refusal
+        assert "https://elsewhere.example" in refusal["message"] and "VENN_CORS_ORIGINS" in refusal["message"]
+        assert refusal["active"] is False
     assert steps["joined"]["ok"] is True and steps["joined"]["channel"]["id"] == channel["id"]
     assert steps["bad"]["ok"] is False and steps["bad"]["error"]["code"] == "validation_error"
     sent = steps["sent"]

@@ -237,7 +237,7 @@ async def test_without_redis_the_post_goes_ahead(caplog):
     import redis.asyncio as aioredis
 
     client = aioredis.from_url(f"redis://127.0.0.1:{closed_port()}/0", socket_connect_timeout=0.5)
-    lock = RedisChannelLock(client)
+    lock = RedisChannelLock(client, prefix="venn-test:")
     ran = False
     with caplog.at_level(logging.WARNING, logger="venn.realtime.locks"):
         async with lock(5):
