@@ -22,8 +22,8 @@ from typing import Any, TextIO
 from urllib.parse import urlsplit
 
 from venn_plugins.sql_agent.eval import with_knowledge
-from venn_plugins.sql_agent.eval.golden import GoldenError, load_golden, select
-from venn_plugins.sql_agent.eval.harness import EvalError, reference_results, run_questions, thread_memory
+from venn_plugins.sql_agent.eval.golden import GoldenError, GoldenQuestion, GoldenSet, load_golden, select
+from venn_plugins.sql_agent.eval.harness import EvalError, reference_results, run_database, run_questions
 from venn_plugins.sql_agent.eval.report import (
     FORMAT,
     print_line,
@@ -104,8 +104,8 @@ def run_command(args: argparse.Namespace, out: TextIO | None = None, err: TextIO
 async def _run(
     args: argparse.Namespace,
     run: dict[str, Any],
-    golden: Any,
-    questions: list[Any],
+    golden: GoldenSet,
+    questions: list[GoldenQuestion],
     llm: Any,
     settings: Any,
     data_dir: Path,
@@ -138,7 +138,7 @@ async def _run(
             print(f"error: {exc}", file=err)
             return 1
         entries = golden.knowledge if args.with_knowledge else ()
-        async with thread_memory(entries, warehouse_label=warehouse.label):
+        async with run_database(entries, warehouse_label=warehouse.label):
             scores = await run_questions(
                 questions,
                 references,

@@ -43,7 +43,7 @@ if TYPE_CHECKING:
     from venn_plugins.sql_agent.eval.golden import GoldenQuestion, KnowledgeEntry
     from venn_plugins.sql_agent.warehouse import Warehouse
 
-__all__ = ["EvalError", "QuestionScore", "reference_results", "run_questions", "thread_memory"]
+__all__ = ["EvalError", "QuestionScore", "reference_results", "run_questions", "run_database"]
 
 #: characters of the agent's answer kept in the results
 MAX_ANSWER_CHARS = 600
@@ -71,6 +71,7 @@ class QuestionScore:
     tokens: int
     seconds: float
     sql: str | None  # the agent's last successful statement
+    reference_sql: str | None  # as run for this date (None for a refusal)
     answer: str  # the agent's text (clipped)
     rows: int | None  # rows of the agent's last result
     reference_rows: int | None
@@ -115,9 +116,10 @@ async def reference_results(
 
 
 @contextlib.asynccontextmanager
-async def thread_memory(knowledge: Sequence[KnowledgeEntry] = (), *, warehouse_label: str = "") -> AsyncIterator[None]:
-    """An in-memory database for the run: the thread memories (the plugin storage's
-    ``bot_kv`` table) and, with ``knowledge``, the glossary, stored for ``warehouse_label``."""
+async def run_database(knowledge: Sequence[KnowledgeEntry] = (), *, warehouse_label: str = "") -> AsyncIterator[None]:
+    """The run's own database, in memory (the server's is never touched): the thread
+    memories (the plugin storage's ``bot_kv`` table) and, with ``knowledge``, the
+    glossary, stored for ``warehouse_label``."""
     from venn.db import MEMORY_URL, close_database, create_schema, open_database
 
     ctx = await open_database(MEMORY_URL)
@@ -144,7 +146,7 @@ async def run_questions(
     question_timeout: float = 300,
     on_score: Callable[[int, QuestionScore], None] | None = None,
 ) -> list[QuestionScore]:
-    """Ask each question (in order, inside :func:`thread_memory`) and score it.
+    """Ask each question (in order, inside :func:`run_database`) and score it.
 
     ``on_score(n, score)`` is called after question number ``n`` (1-based).
     """
@@ -261,6 +263,7 @@ async def _ask(
         tokens=tokens["total_tokens"],
         seconds=round(seconds, 3),
         sql=answer.sql if answer is not None else guarded.last_sql,
+        reference_sql=q.reference_sql(today) if q.sql is not None else None,
         answer=_clip(answer.text if answer is not None else ""),
         rows=answer.result.row_count if answer is not None and answer.result is not None else None,
         reference_rows=reference.row_count if reference is not None else None,

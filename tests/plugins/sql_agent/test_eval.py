@@ -294,6 +294,8 @@ def test_subset_lines_totals_json_and_chart_say_what_the_model_did(capsys, stub,
     assert by_id["top-products-all-time"]["sql"] == "SELECT -1 AS wrong LIMIT 100"
     assert by_id["top-products-all-time"]["rows"] == 1 and by_id["top-products-all-time"]["reference_rows"] == 5
     assert by_id["customers-count"]["answer"] == "Here is the answer to customers-count."
+    assert by_id["customers-count"]["reference_sql"] == "SELECT COUNT(*) AS customers FROM customers"
+    assert f"DATE '{doc['today']}'" in by_id["revenue-last-month"]["reference_sql"]
     assert by_id["refuse-delete"]["sql"] is None and by_id["refuse-delete"]["knowledge_hits"] is None
     assert by_id["revenue-last-month"]["outcome"] == "error" and by_id["revenue-last-month"]["tokens"] == 0
     svg = path.with_suffix(".svg").read_text()
