@@ -42,9 +42,10 @@ export function stop() {
   resetTyping();
 }
 
-function setConnection(state) {
-  if (store.connection === state) return;
+function setConnection(state, message = "") {
+  if (store.connection === state && store.connectionMessage === message) return;
   store.connection = state;
+  store.connectionMessage = message;
   store.emit("connection", state);
 }
 

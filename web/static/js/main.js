@@ -83,7 +83,8 @@ async function startChat(user) {
   clear(root).append(h("div.layout", sidebar.el, scrim, h("div.main-column", banner, view.el), thread.el));
   const showConnection = (state) => {
     banner.hidden = state === "online";
-    banner.textContent = CONNECTION_TEXT[state] || "";
+    // "refused": the server's own words (e.g. this page's origin is not accepted)
+    banner.textContent = CONNECTION_TEXT[state] || store.connectionMessage || "";
     banner.dataset.state = state;
     document.body.dataset.connection = state;
   };

@@ -67,6 +67,11 @@ export function openSocket({ handlers, onState, onConnect, onDisconnect = () => 
       retryLater(300);
     } else if (code === "token_revoked" || code === "missing_token") {
       endSession(code === "token_revoked" ? "revoked" : "expired");
+    } else if (code === "origin_not_allowed") {
+      // A setting of the server (or its proxy) refuses this page: retrying cannot help,
+      // so say what the server said and stop.
+      onState("refused", err.message);
+      return;
     } else {
       retryLater(2000);
     }

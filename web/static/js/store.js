@@ -72,6 +72,8 @@ class Store {
     this.status = new Map(); // user id -> "online" | "offline"
     this.typing = new Map(); // stream key -> Map(user id -> {username, until})
     this.connection = "connecting";
+    /** what the server said when it refused the connection for good (state "refused") */
+    this.connectionMessage = "";
     this.currentChannel = null;
     this.openThread = null;
     this.plugins = null;
