@@ -67,6 +67,8 @@ class Settings(BaseSettings):
     trusted_proxies: Annotated[list[IPv4Network | IPv6Network], NoDecode] = Field(
         default_factory=list, validation_alias=_env("VENN_TRUSTED_PROXIES")
     )
+    #: the web client's folder (default: web/ of the source tree), e.g. a copy installed elsewhere
+    web_dir: Path | None = Field(None, validation_alias=_env("VENN_WEB_DIR"))
     max_body_bytes: int = Field(256 * 1024, ge=1024, validation_alias=_env("VENN_MAX_BODY_BYTES"))
     log_format: Literal["text", "json"] = Field("text", validation_alias=_env("VENN_LOG_FORMAT"))
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(

@@ -19,8 +19,7 @@ sqlite_only = pytest.mark.parametrize("backend", ["sqlite"])
 @pytest.fixture
 async def web_client(aiohttp_client, settings, monkeypatch):
     async def make(web_dir=WEB):
-        monkeypatch.setenv("VENN_WEB_DIR", str(web_dir))
-        return await aiohttp_client(create_app(settings))
+        return await aiohttp_client(create_app(settings.model_copy(update={"web_dir": web_dir})))
 
     return make
 

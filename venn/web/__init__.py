@@ -21,12 +21,13 @@ connections from this origin only; no inline scripts or styles), ``nosniff`` and
 from __future__ import annotations
 
 import logging
-import os
 from pathlib import Path
 
 from aiohttp import web
 
+from venn import keys
 from venn.api.routing import ApiRouter
+from venn.config import Settings
 from venn.web.files import CONTENT_TYPES, CSP, SECURITY_HEADERS, secure, send_file, serve_from
 from venn.web.plugins import setup_plugin_web
 
@@ -73,9 +74,9 @@ Socket.IO endpoint (<code>/socket.io/</code>) work without it.</p>
 """
 
 
-def web_dir() -> Path:
-    override = os.environ.get("VENN_WEB_DIR", "").strip()
-    return Path(override).resolve() if override else DEFAULT_WEB_DIR
+def web_dir(settings: Settings) -> Path:
+    """The web client's folder: ``VENN_WEB_DIR``, or ``web/`` of the source tree."""
+    return settings.web_dir.resolve() if settings.web_dir else DEFAULT_WEB_DIR
 
 
 def missing_assets(root: Path) -> list[str]:
@@ -127,7 +128,7 @@ async def vendor(request: web.Request) -> web.StreamResponse:
 def setup_web(app: web.Application, router: ApiRouter | None = None) -> None:
     """Serve the web client from ``web/`` (``VENN_WEB_DIR``): ``/`` and ``/static/``; the
     enabled plugins' files at ``/plugins/`` and, on ``router``, ``GET /api/v1/web/renderers``."""
-    root = web_dir()
+    root = web_dir(app[keys.SETTINGS])
     app[WEB_DIR] = root
     # Plain aiohttp routes on purpose: these are not part of the REST API.
     app.router.add_get("/", index, name="web-index")
