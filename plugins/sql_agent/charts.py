@@ -67,6 +67,7 @@ SCHEMA = "https://vega.github.io/schema/vega-lite/v6.json"
 _TEMPORAL = re.compile(
     r"^\d{4}-\d{2}(?:-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?:Z|[+-]\d{2}(?::?\d{2})?)?)?)?$"
 )
+_MIDNIGHT = re.compile(r"[T ]00:00(?::00(?:\.0+)?)?$")
 _NUMBER = re.compile(r"^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$")
 
 
@@ -213,7 +214,7 @@ def choose_chart(columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> Chart
     * a date/time column and a number: a **line** (a category column with at most
       :data:`MAX_SERIES` values splits it into coloured lines);
     * the first column an evenly stepped integer (years, months) and another number: a **line**;
-    * one category and one number: a **bar** chart (at most :data:`MAX_BARS` bars);
+    * one category and one number: a **bar** chart (at most :data:`MAX_BARS` categories);
     * two numbers: a **scatter** plot (coloured by a category column, as for lines);
     * anything else, or fewer than two rows: none.
     """
@@ -236,7 +237,7 @@ def choose_chart(columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> Chart
     ordered = len(numbers) >= 2 and numbers[0] == 0 and _evenly_stepped(_values(rows, 0))
     if ordered and _one_y_per_x(rows, 0, color):
         return chart("line", 0, numbers[1], color)
-    if len(numbers) == 1 and len(categories) == 1 and len(rows) <= MAX_BARS:
+    if len(numbers) == 1 and len(categories) == 1 and _distinct(rows, categories[0]) <= MAX_BARS:
         return chart("bar", categories[0], numbers[0])
     if len(numbers) == 2 and not temporal:
         return chart("scatter", numbers[0], numbers[1], color)
@@ -250,7 +251,7 @@ def check_suggestion(
 
     Raises :class:`UnfitSuggestion` when a named column is not in the result, a column's
     kind does not suit the mark (line: x a date/time or number, y a number; bar: y a
-    number, at most :data:`MAX_BARS` rows; scatter: x a date/time or number, y a number),
+    number, at most :data:`MAX_BARS` values of x; scatter: x a date/time or number, y a number),
     ``color`` has more than :data:`MAX_SERIES` values, a line would have two points at
     one x, or the result has fewer than two rows.
     """
@@ -276,8 +277,8 @@ def check_suggestion(
     mark: Mark = suggestion.type
     if mark in ("line", "scatter") and kinds[x] not in ("temporal", "quantitative"):
         raise UnfitSuggestion(f"a {mark} chart needs x to hold dates, times or numbers; {columns[x]!r} does not.")
-    if mark == "bar" and len(rows) > MAX_BARS:
-        raise UnfitSuggestion(f"a bar chart has at most {MAX_BARS} bars; the result has {len(rows)} rows.")
+    if mark == "bar" and _distinct(rows, x) > MAX_BARS:
+        raise UnfitSuggestion(f"a bar chart has at most {MAX_BARS} bars; {columns[x]!r} has {_distinct(rows, x)} values.")
     if not _series(rows, color):
         raise UnfitSuggestion(f"color={columns[color]!r} has more than {MAX_SERIES} values.")  # type: ignore[index]
     if mark == "line" and not _one_y_per_x(rows, x, color):
@@ -321,6 +322,9 @@ def _label(value: Any) -> str:
 
 def _x_value(value: Any, kind: Kind | None, mark: Mark) -> Any:
     if mark == "bar":
+        if kind == "temporal" and isinstance(value, str):
+            # a bar's label, as written: 2024-05-01 rather than 2024-05-01T00:00:00
+            return _MIDNIGHT.sub("", value).replace("T", " ")
         return _label(value)
     if kind == "temporal":
         moment = _instant(value) if isinstance(value, str) else None

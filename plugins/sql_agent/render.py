@@ -116,7 +116,7 @@ def result_payload(
     :data:`PAYLOAD_CELL_CHARS` characters); ``row_count`` counts every row the query kept.
     ``chart`` (see :func:`venn_plugins.sql_agent.charts.pick_chart`) becomes the payload's
     ``chart``, a Vega-Lite specification of at most :func:`chart_bytes` (null without one)."""
-    payload = {
+    payload: dict[str, Any] = {
         "type": "sql_result",
         "query_id": query_id,
         "question": question,

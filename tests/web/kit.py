@@ -142,9 +142,18 @@ class Server:
         assert result.returncode == 0, result.stderr
 
 
+#: the npm folders the browser tests need, each with a file its packages install
+NPM_FOLDERS = (
+    (WEB, "socket.io-client/dist/socket.io.esm.min.js"),
+    (REPO / "plugins" / "sql_agent" / "web", "vega-embed/build/vega-embed.min.js"),  # the SQL agent's charts
+)
+
+
 def ensure_web_packages() -> str | None:
-    """Install web/node_modules with npm when missing; the reason to skip, or None."""
-    if (WEB / "node_modules" / "socket.io-client" / "dist" / "socket.io.esm.min.js").is_file():
+    """Install web/node_modules (and the SQL agent's chart libraries) with npm when
+    missing; the reason to skip, or None."""
+    missing = [folder for folder, asset in NPM_FOLDERS if not (folder / "node_modules" / asset).is_file()]
+    if not missing:
         return None
     npm = shutil.which("npm")
     if npm is None:
@@ -154,13 +163,15 @@ def ensure_web_packages() -> str | None:
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     with open(ARTIFACTS / ".npm.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
-        if not (WEB / "node_modules" / "socket.io-client" / "dist" / "socket.io.esm.min.js").is_file():
-            command = "ci" if (WEB / "package-lock.json").is_file() else "install"
+        for folder, asset in NPM_FOLDERS:
+            if (folder / "node_modules" / asset).is_file():
+                continue
+            command = "ci" if (folder / "package-lock.json").is_file() else "install"
             result = subprocess.run(
                 [npm, command, "--no-audit", "--no-fund", "--loglevel=error"],
-                cwd=WEB, capture_output=True, text=True, timeout=300,
+                cwd=folder, capture_output=True, text=True, timeout=300,
             )
-            assert result.returncode == 0, f"npm {command} failed:\n{result.stdout}\n{result.stderr}"
+            assert result.returncode == 0, f"npm {command} failed in {folder}:\n{result.stdout}\n{result.stderr}"
     return None
 
 
