@@ -121,3 +121,22 @@ def test_an_answer_with_a_chart_draws_it_under_the_csp_and_the_button_shows_the_
     assert not [line for line in console if "Content Security Policy" in line], console
     assert not [line for line in console if line.startswith("warning: sql:")], console
     assert pages.errors == [] and pages.dialogs == []
+
+
+def test_without_the_chart_libraries_the_result_shows_as_a_table(browser_pages, chart_server, llm_stub):
+    """The npm packages not installed (here: not served): the same answer, as a table, no button."""
+    from tests.plugins.sql_agent.openai_stub_server import call, text
+
+    pages = browser_pages(chart_server.url)
+    page = pages.new()
+    page.context.route("**/plugins/sql/node_modules/**", lambda route: route.fulfill(status=404, body="not installed"))
+    ui.sign_in(page, "boss")
+    ui.open_channel(page, "charts")
+    llm_stub.script(call("run_query", sql=MONTHLY_REVENUE), text("Revenue by month, without libraries."))
+    ui.send(page, "/ask Revenue by month, once more?")
+    result = ui.message(page, "Revenue by month, without libraries.").locator(".sql-result")
+    expect(result.locator(".table-wrap")).to_be_visible(timeout=30_000)
+    expect(result.locator(".result-table th")).to_have_text(["month", "revenue"])
+    expect(result.locator(".sql-chart")).to_have_count(0)
+    expect(result.get_by_role("button", name="Show table")).to_have_count(0)
+    assert pages.errors == [] and pages.dialogs == []
