@@ -139,4 +139,5 @@ def test_without_the_chart_libraries_the_result_shows_as_a_table(browser_pages, 
     expect(result.locator(".result-table th")).to_have_text(["month", "revenue"])
     expect(result.locator(".sql-chart")).to_have_count(0)
     expect(result.get_by_role("button", name="Show table")).to_have_count(0)
+    expect(result.locator(".sql-views")).to_have_count(0)
     assert pages.errors == [] and pages.dialogs == []

@@ -94,20 +94,27 @@ function chartAndTable(spec, tableView, helpers) {
   const chart = h("figure.sql-chart", { "aria-label": String(spec.description || "Chart of the result") },
     h("p.muted", "Drawing the chart…"));
   tableView.hidden = true;
-  const toggle = h("button.sql-view-toggle", { type: "button" }, "Show table");
-  toggle.addEventListener("click", () => {
-    const showTable = tableView.hidden;
-    tableView.hidden = !showTable;
-    chart.hidden = showTable;
-    toggle.textContent = showTable ? "Show chart" : "Show table";
-  });
+  const toggle = h(
+    "button.sql-view-toggle",
+    {
+      type: "button",
+      onclick: () => {
+        const showTable = tableView.hidden;
+        tableView.hidden = !showTable;
+        chart.hidden = showTable;
+        toggle.textContent = showTable ? "Show chart" : "Show table";
+      },
+    },
+    "Show table",
+  );
+  const bar = h("div.sql-views", toggle);
   drawChart(chart, spec, helpers).catch((err) => {
     console.warn("sql: the chart could not be drawn; showing the table", err);
+    bar.remove();
     chart.remove();
-    toggle.remove();
     tableView.hidden = false;
   });
-  return [h("div.sql-views", toggle), chart, tableView];
+  return [bar, chart, tableView];
 }
 
 /** While the agent runs a statement, say so, with the statement (the rest: the core's labels). */
