@@ -29,16 +29,25 @@ $(VENV)/.installed-dev: pyproject.toml $(LOCK_DEV) | $(BIN)/python
 install: $(VENV)/.installed
 install-dev: $(VENV)/.installed-dev
 
-# The web client's npm packages (web/node_modules). Without npm the server still
-# starts: the API works and / says how to install the client.
-WEB_ASSET := web/node_modules/socket.io-client/dist/socket.io.esm.min.js
-web:
-	@if [ -f $(WEB_ASSET) ] && [ web/node_modules/.package-lock.json -nt web/package-lock.json ]; then :; \
+# The web client's npm packages (web/node_modules), and the SQL agent's chart libraries
+# (plugins/sql_agent/web/node_modules: Vega, Vega-Lite, vega-embed, served with the plugin's
+# web files). Without npm the server still starts: the API works, / says how to install
+# the client, and SQL results show as tables (their charts as PNG/SVG from the API).
+# $(call npm_install,FOLDER,FILE IT INSTALLS,WHAT)
+define npm_install
+	@if [ -f $(2) ] && [ $(1)/node_modules/.package-lock.json -nt $(1)/package-lock.json ]; then :; \
 	elif command -v npm >/dev/null 2>&1; then \
-		echo "web: installing the web client's packages (npm ci)"; \
-		(cd web && (npm ci --no-audit --no-fund --loglevel=error || npm install --no-audit --no-fund --loglevel=error)) \
-		|| echo "web: npm failed; the API works, and / says how to install the web client"; \
+		echo "web: installing $(3) (npm ci in $(1))"; \
+		(cd $(1) && (npm ci --no-audit --no-fund --loglevel=error || npm install --no-audit --no-fund --loglevel=error)) \
+		|| echo "web: npm failed in $(1); the API works, and / says how to install the web client"; \
 	else echo "web: npm is not installed; the API works, and / says how to install the web client"; fi
+endef
+WEB_ASSET := web/node_modules/socket.io-client/dist/socket.io.esm.min.js
+SQL_WEB := plugins/sql_agent/web
+SQL_WEB_ASSET := $(SQL_WEB)/node_modules/vega-embed/build/vega-embed.min.js
+web:
+	$(call npm_install,web,$(WEB_ASSET),the web client's packages)
+	$(call npm_install,$(SQL_WEB),$(SQL_WEB_ASSET),the SQL agent's chart libraries)
 
 serve: $(VENV)/.installed web
 	$(BIN)/venn serve --host $(HOST) --port $(PORT)

@@ -27,6 +27,7 @@ from typing import Any
 
 from venn_bots import Context, Plugin, command, on_event, on_mention
 from venn_plugins.sql_agent.api import sql_api
+from venn_plugins.sql_agent.charts import ChartSuggestion, pick_chart
 from venn_plugins.sql_agent.config import (
     ASK_HANDLER_TIMEOUT,
     LLM_QUERY_EVENT,
@@ -232,7 +233,7 @@ class SQLAgentPlugin(Plugin):
         if answer.result is None or answer.sql is None:
             await self._answer_text(ctx, query, answer.text)
             return
-        await self._answer(ctx, query, answer.text, answer.sql, answer.result)
+        await self._answer(ctx, query, answer.text, answer.sql, answer.result, chart=answer.chart)
 
     # Shared -------------------------------------------------------------------------------
 
@@ -269,16 +270,20 @@ class SQLAgentPlugin(Plugin):
         await ctx.emit("llm_response", {"thread_id": ctx.thread_id, "query_id": query.id, "status": status, **extra})
 
     async def _answer(
-        self, ctx: Context, query: SqlQuery, text: str | None, sql: str, result: QueryResult
+        self, ctx: Context, query: SqlQuery, text: str | None, sql: str, result: QueryResult,
+        *, chart: ChartSuggestion | None = None,
     ) -> None:
         config: SQLConfig = ctx.config
+        # the model's chart suggestion if it fits the result, else Venn's own choice (charts.py)
+        drawn = pick_chart(result.columns, result.rows, chart)
+        payload = result_payload(
+            query.id, query.question or None, sql, result, allow_csv=config.allow_csv,
+            max_bytes=int(self.settings.sql_max_result_bytes), chart=drawn,
+        )
         await _finish(
             query, QueryStatus.DONE, sql=sql, columns=result.columns, rows=result.rows,
             row_count=result.row_count, truncated=result.truncated, elapsed_ms=result.elapsed_ms,
-        )
-        payload = result_payload(
-            query.id, query.question or None, sql, result, allow_csv=config.allow_csv,
-            max_bytes=int(self.settings.sql_max_result_bytes),
+            chart=drawn.as_dict() if drawn is not None and payload["chart"] is not None else None,
         )
         message = await ctx.reply(_lead(query) + result_body(text, sql, result, max_rows=config.max_rows), payload=payload)
         await self._emit(ctx, query, "done", sql=sql, row_count=result.row_count, message_id=message["id"])

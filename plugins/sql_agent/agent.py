@@ -33,7 +33,7 @@ from langchain.agents.middleware import AgentMiddleware, ModelCallLimitMiddlewar
 from langchain.agents.middleware.model_call_limit import ModelCallLimitExceededError
 from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
 
-from venn_plugins.sql_agent.toolkit import TOOL_NAMES, VennSQLToolkit
+from venn_plugins.sql_agent.toolkit import CHART_TOOL, TOOL_NAMES, VennSQLToolkit
 
 if TYPE_CHECKING:
     from langchain.agents.middleware import ModelRequest, ModelResponse, ToolCallRequest
@@ -41,6 +41,7 @@ if TYPE_CHECKING:
     from langgraph.runtime import Runtime
     from langgraph.types import Command
 
+    from venn_plugins.sql_agent.charts import ChartSuggestion
     from venn_plugins.sql_agent.runner import GuardedSQL
     from venn_plugins.sql_agent.warehouse import QueryResult
 
@@ -67,6 +68,7 @@ class AgentAnswer:
     sql: str | None  # the last statement that ran successfully (as run, with its LIMIT)
     result: QueryResult | None  # its result
     steps: int  # model calls made
+    chart: ChartSuggestion | None = None  # the model's last suggest_chart (checked when drawn)
 
 
 class AgentError(Exception):
@@ -222,7 +224,7 @@ class _QuestionMiddleware(AgentMiddleware):
     ) -> ToolMessage | Command:
         call = request.tool_call
         if request.tool is None:
-            tools = ", ".join(sorted(TOOL_NAMES))
+            tools = ", ".join(sorted((*TOOL_NAMES, CHART_TOOL)))
             return _tool_error(call, f"There is no tool named {str(call['name'])[:60]!r}. The tools are: {tools}.")
         if not isinstance(call.get("args"), dict):
             return _tool_error(call, "The tool arguments must be a JSON object.")
@@ -273,7 +275,7 @@ async def answer_question(
     question_mw = _QuestionMiddleware(sql, on_status, max_steps)
     agent = create_agent(
         llm,
-        tools=toolkit.get_tools(),
+        tools=[*toolkit.get_tools(), toolkit.chart_tool()],
         system_prompt=system_prompt(sql, history, today),
         # The limit first: its check runs before each model call, ahead of the status event.
         middleware=[ModelCallLimitMiddleware(run_limit=max_steps, exit_behavior="error"), question_mw],
@@ -290,7 +292,8 @@ async def answer_question(
     reply = state["messages"][-1]
     text = reply.text.strip() if isinstance(reply, AIMessage) else ""
     return AgentAnswer(
-        text=text or _fallback_text(sql), sql=sql.last_sql, result=sql.last_result, steps=question_mw.steps
+        text=text or _fallback_text(sql), sql=sql.last_sql, result=sql.last_result, steps=question_mw.steps,
+        chart=toolkit.chart_suggestion,
     )
 
 

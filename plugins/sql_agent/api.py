@@ -7,16 +7,20 @@
   arrive in the thread (``llm_response`` events, then the bot's message).
 * ``GET /api/v1/queries/{query_id}/result.csv``: a result as CSV, for members of its
   channel, when the thread's config allows CSV.
+* ``GET /api/v1/queries/{query_id}/chart.png`` and ``chart.svg``: a result's chart drawn
+  on the server (vl-convert), for members of its channel.
 * ``GET /api/v1/admin/queries``: the audit (admins): questions with their statements,
   newest first, filtered by thread, user, verdict, status and time, paged with ``before``.
 """
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import datetime as dt
 import io
 import json
+from concurrent.futures import ThreadPoolExecutor
 from typing import Annotated, Any
 
 from aiohttp import web
@@ -26,8 +30,10 @@ from tortoise.expressions import Subquery
 
 from venn_bots.keys import RUNTIME
 from venn_bots.service import effective_enablements
+from venn_plugins.sql_agent.charts import Chart
 from venn_plugins.sql_agent.config import LLM_QUERY_EVENT, PLUGIN_NAME, SQLConfig
 from venn_plugins.sql_agent.models import QuerySource, QueryStatus, SqlQuery, SqlStatement, Verdict
+from venn_plugins.sql_agent.render import DEFAULT_PAYLOAD_BYTES, chart_spec
 from venn.api.routing import ApiRouter, Call
 from venn.db.models import Role
 from venn.errors import Conflict, Forbidden, NotFound
@@ -125,9 +131,9 @@ def _csv_cell(value: Any) -> str:
     return text
 
 
-@sql_api.get(r"/queries/{query_id:\d+}/result.csv", errors=(403, 404), tag="sql")
-async def query_result_csv(call: Call):
-    """A query's result as CSV (members of its channel, when the thread allows CSV)."""
+async def _members_query(call: Call) -> tuple[SqlQuery, int]:
+    """The query of the path and its channel, for members of that channel; 404 for
+    anyone else (outsiders learn nothing, not even that the query exists)."""
     query = await SqlQuery.get_or_none(id=call.path_id("query_id"))
     if query is None:
         raise NotFound("No such query.")
@@ -140,8 +146,14 @@ async def query_result_csv(call: Call):
             channel_id = query.channel_id
         await services.channels.require_member(call.user, channel_id)
     except (NotFound, Forbidden):
-        # Outsiders learn nothing, not even that the query exists.
         raise NotFound("No such query.") from None
+    return query, channel_id
+
+
+@sql_api.get(r"/queries/{query_id:\d+}/result.csv", errors=(403, 404), tag="sql")
+async def query_result_csv(call: Call):
+    """A query's result as CSV (members of its channel, when the thread allows CSV)."""
+    query, channel_id = await _members_query(call)
     current = (await effective_enablements(channel_id, query.thread_id)).get(PLUGIN)
     allowed_now = bool((current.config or {}).get("allow_csv", True)) if current is not None else True
     if not query.allow_csv or not allowed_now:
@@ -159,6 +171,63 @@ async def query_result_csv(call: Call):
         charset="utf-8",
         headers={"Content-Disposition": f'attachment; filename="venn-query-{query.id}.csv"'},
     )
+
+
+# GET /queries/{id}/chart.png and chart.svg ---------------------------------------------
+
+#: PNG pixels per chart pixel (a 640 x 320 chart is a 1280 x 640 image: sharp on dense screens)
+PNG_SCALE = 2
+# vl-convert runs Vega in its own JavaScript runtime, a few hundred milliseconds of CPU a
+# chart: never on the event loop, and at most two at a time per process.
+_drawing = ThreadPoolExecutor(max_workers=2, thread_name_prefix="venn-sql-chart")
+
+
+def _draw(spec: dict[str, Any], kind: str) -> bytes:
+    import vl_convert
+
+    # Venn's specifications carry their data inline: no data, image or font is fetched.
+    if kind == "png":
+        return bytes(vl_convert.vegalite_to_png(spec, scale=PNG_SCALE, allowed_base_urls=[]))
+    return str(vl_convert.vegalite_to_svg(spec, allowed_base_urls=[])).encode("utf-8")
+
+
+async def _query_chart(call: Call, kind: str) -> web.Response:
+    query, _ = await _members_query(call)
+    chart = Chart.from_dict(query.chart)
+    settings = call.plugin_settings(PLUGIN)
+    max_bytes = int(getattr(settings, "sql_max_result_bytes", DEFAULT_PAYLOAD_BYTES))
+    spec = None
+    if query.status == QueryStatus.DONE and query.columns is not None:
+        # the payload's chart, drawn again from the kept rows (the same rows, the same bounds)
+        spec = chart_spec(chart, query.columns, query.rows or [], max_bytes)
+    if spec is None:
+        raise NotFound("This query's result has no chart.", code="no_chart")
+    body = await asyncio.get_running_loop().run_in_executor(_drawing, _draw, spec, kind)
+    response = web.Response(
+        body=body,
+        content_type="image/png" if kind == "png" else "image/svg+xml",
+        headers={
+            "Content-Disposition": f'inline; filename="venn-query-{query.id}-chart.{kind}"',
+            "X-Content-Type-Options": "nosniff",
+            "Cache-Control": "private, no-cache",
+        },
+    )
+    if kind == "svg":
+        # an SVG opened on its own is a document: it may run nothing and load nothing
+        response.headers["Content-Security-Policy"] = "default-src 'none'; style-src 'unsafe-inline'"
+    return response
+
+
+@sql_api.get(r"/queries/{query_id:\d+}/chart.png", errors=(404,), tag="sql")
+async def query_chart_png(call: Call):
+    """A query's chart as a PNG image (members of its channel; 404 when it has none)."""
+    return await _query_chart(call, "png")
+
+
+@sql_api.get(r"/queries/{query_id:\d+}/chart.svg", errors=(404,), tag="sql")
+async def query_chart_svg(call: Call):
+    """A query's chart as an SVG image (members of its channel; 404 when it has none)."""
+    return await _query_chart(call, "svg")
 
 
 # GET /admin/queries ----------------------------------------------------------------------

@@ -62,6 +62,9 @@ class SqlQuery(Model):
     elapsed_ms = fields.IntField(default=0)
     error = fields.TextField(null=True)
     allow_csv = fields.BooleanField(default=True)
+    # GET /queries/{id}/chart.png and .svg draw it again from the kept rows.
+    #: the chart drawn with the result: type, x, y and color (charts.Chart), null for none
+    chart = fields.JSONField(null=True)
     created_at = fields.DatetimeField(auto_now_add=True)
     finished_at = fields.DatetimeField(null=True)
 

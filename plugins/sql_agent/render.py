@@ -1,13 +1,15 @@
 """How a result looks in the thread: a readable body with a Markdown table, and the
 ``sql_result`` payload the web client renders (up to :data:`PAYLOAD_ROWS` rows and
 ``VENN_SQL_MAX_RESULT_BYTES``, cells cut at :data:`PAYLOAD_CELL_CHARS`; the CSV link
-serves every kept row)."""
+serves every kept row), with the result's chart as a Vega-Lite specification (see
+:mod:`.charts`) when it has one."""
 
 from __future__ import annotations
 
 import json
 from typing import Any
 
+from venn_plugins.sql_agent.charts import CHART_BYTES, Chart, vega_lite
 from venn_plugins.sql_agent.warehouse import QueryResult
 from venn_plugins.sql_agent.warehouse.values import cut_text, size_text
 
@@ -29,6 +31,20 @@ BODY_CHARS = 12_000
 
 def csv_url(query_id: int) -> str:
     return f"/api/v1/queries/{query_id}/result.csv"
+
+
+def chart_bytes(max_bytes: int) -> int:
+    """Bytes a payload's chart may take: a quarter of the payload, at most
+    :data:`~venn_plugins.sql_agent.charts.CHART_BYTES` (the rest is for the rows)."""
+    return min(CHART_BYTES, max_bytes // 4)
+
+
+def chart_spec(chart: Chart | None, columns: list[Any], rows: list[list[Any]], max_bytes: int) -> dict[str, Any] | None:
+    """The Vega-Lite specification of a result's chart, as the payload carries it (the
+    chart endpoints draw the same one from the kept rows)."""
+    if chart is None:
+        return None
+    return vega_lite(chart, [str(c) for c in columns], rows, max_bytes=chart_bytes(max_bytes))
 
 
 def _cell(value: Any) -> str:
@@ -93,11 +109,14 @@ def result_payload(
     *,
     allow_csv: bool,
     max_bytes: int = DEFAULT_PAYLOAD_BYTES,
+    chart: Chart | None = None,
 ) -> dict[str, Any]:
     """The documented ``sql_result`` payload, at most ``max_bytes`` as JSON. ``rows``
     holds the first rows that fit (at most :data:`PAYLOAD_ROWS`, each cell at most
-    :data:`PAYLOAD_CELL_CHARS` characters); ``row_count`` counts every row the query kept."""
-    payload = {
+    :data:`PAYLOAD_CELL_CHARS` characters); ``row_count`` counts every row the query kept.
+    ``chart`` (see :func:`venn_plugins.sql_agent.charts.pick_chart`) becomes the payload's
+    ``chart``, a Vega-Lite specification of at most :func:`chart_bytes` (null without one)."""
+    payload: dict[str, Any] = {
         "type": "sql_result",
         "query_id": query_id,
         "question": question,
@@ -108,6 +127,7 @@ def result_payload(
         "truncated": result.truncated,
         "elapsed_ms": result.elapsed_ms,
         "csv_url": csv_url(query_id) if allow_csv else None,
+        "chart": chart_spec(chart, result.columns, result.rows, max_bytes),
     }
     # Measured as json.dumps writes it by default (with spaces), an upper bound of what is sent.
     room = max_bytes - _size(payload)

@@ -15,6 +15,10 @@
     :class:`~venn_plugins.sql_agent.warehouse.QueryResult` is the tool message's
     ``artifact``).
 
+Besides these, :meth:`VennSQLToolkit.chart_tool` gives ``suggest_chart``: the model
+may name a chart type and columns for the result (a fixed schema, never code); Venn
+checks the suggestion against the result and draws the chart itself (:mod:`.charts`).
+
 Unlike LangChain's ``SQLDatabaseToolkit``, which runs whatever the model writes, every
 statement here passes the sqlglot guard first (allowed tables only, one read-only
 SELECT, a row limit) and is recorded by the runner. A refusal, a warehouse error or
@@ -33,6 +37,7 @@ from typing import TYPE_CHECKING, Any
 from langchain_core.tools import BaseTool, BaseToolkit, StructuredTool, ToolException
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 
+from venn_plugins.sql_agent.charts import ChartSuggestion, UnfitSuggestion, check_suggestion, describe, pick_chart
 from venn_plugins.sql_agent.guard import SQLGuardError
 from venn_plugins.sql_agent.runner import GuardedSQL
 from venn_plugins.sql_agent.warehouse import WarehouseError
@@ -41,6 +46,7 @@ if TYPE_CHECKING:
     from venn_plugins.sql_agent.warehouse import QueryResult, TableInfo, Warehouse
 
 __all__ = [
+    "CHART_TOOL",
     "MAX_ROWS_SHOWN",
     "TOOL_NAMES",
     "VennSQLToolkit",
@@ -58,6 +64,8 @@ MAX_TOOL_RESULT_CHARS = 12_000
 
 #: the tools' names, in the order :meth:`VennSQLToolkit.get_tools` gives them
 TOOL_NAMES = ("list_tables", "describe_table", "check_query", "run_query")
+#: the chart suggestion tool (:meth:`VennSQLToolkit.chart_tool`), not one of :meth:`~VennSQLToolkit.get_tools`
+CHART_TOOL = "suggest_chart"
 
 OnRun = Callable[[str], Awaitable[None]]
 
@@ -171,6 +179,7 @@ class VennSQLToolkit(BaseToolkit):
     on_run: OnRun | None = Field(default=None, description="Awaited with each statement before it runs.")
 
     _lock: asyncio.Lock = PrivateAttr(default_factory=asyncio.Lock)
+    _chart: ChartSuggestion | None = PrivateAttr(default=None)
 
     @classmethod
     def from_warehouse(
@@ -212,6 +221,50 @@ class VennSQLToolkit(BaseToolkit):
                 artifact=True,
             ),
         ]
+
+    # The chart suggestion ------------------------------------------------------------
+
+    @property
+    def chart_suggestion(self) -> ChartSuggestion | None:
+        """The model's last ``suggest_chart`` call (None: it made none)."""
+        return self._chart
+
+    def chart_tool(self) -> BaseTool:
+        """``suggest_chart(type, x, y, color?)``: the model's suggestion of how to chart the
+        result of its last query, kept in :attr:`chart_suggestion`. Only names go through
+        this schema; whoever draws the chart checks them against the result
+        (:func:`~venn_plugins.sql_agent.charts.pick_chart`)."""
+
+        async def suggest(**kwargs: Any) -> str:
+            suggestion = ChartSuggestion.model_validate(kwargs)
+            async with self._lock:
+                self._chart = suggestion
+                result = self.sql.last_result
+            if result is None:
+                return "Noted. It will be checked against the result of your last run_query."
+            try:
+                chart = check_suggestion(suggestion, result.columns, result.rows)
+            except UnfitSuggestion as exc:
+                fallback = describe(pick_chart(result.columns, result.rows))
+                return f"Not used: {exc} The thread gets {fallback} instead."
+            return f"Noted: the thread gets {describe(chart)} with the result."
+
+        return StructuredTool.from_function(
+            coroutine=suggest,
+            name=CHART_TOOL,
+            description=(
+                "Optional: suggest how to chart the result of your last run_query. type: line (x a date/time "
+                "or ordered number column, y a number column), bar (x a category, y a number), scatter (x and y "
+                "numbers) or none; x, y and color are column names of the result (color splits the series). "
+                "Venn draws the chart; a suggestion that does not fit the result is ignored."
+            ),
+            args_schema=ChartSuggestion,
+            handle_tool_error=True,
+            handle_validation_error=(
+                f"{CHART_TOOL} needs type (line, bar, scatter or none), x and y (column names of the result) "
+                "and optionally color."
+            ),
+        )
 
     # Inside ------------------------------------------------------------------------
 

@@ -47,7 +47,8 @@ async def world(client, chat: Chat, settings):
         query = await SqlQuery.create(
             thread_id=thread["id"], channel_id=channel["id"], user_id=alice.id, username="alice",
             source=QuerySource.API, question="the secret question", status=QueryStatus.DONE, sql="select 1",
-            columns=["c"], rows=[["the secret cell"]], row_count=1,
+            columns=["c", "n"], rows=[["the secret cell", 1], ["another cell", 2]], row_count=2,
+            chart={"type": "bar", "x": "c", "y": "n", "color": None},  # so chart.png and .svg have a chart
         )
         ids["query_id"] = query.id
     return {"alice": alice, "mallory": mallory, "ids": ids, "settings": settings}
@@ -158,6 +159,22 @@ async def test_the_web_renderers_are_the_same_for_an_outsider_and_hold_nothing_p
         answers.append(await resp.json())
     assert answers[0] == answers[1]
     assert all(entry["module"].startswith(f"/plugins/{entry['plugin']}/") for entry in answers[0]["renderers"])
+
+
+async def test_the_query_endpoints_answer_alice_and_refuse_mallory(client, world):
+    """The private query's CSV and chart images exist (Alice gets them), so the 404s the
+    tests above see for Mallory are refusals, not missing resources."""
+    query_id = world["ids"]["query_id"]
+    if query_id == 999_999:
+        pytest.skip("the SQL agent is not installed")
+    for name, kind in (("result.csv", "text/csv"), ("chart.png", "image/png"), ("chart.svg", "image/svg+xml")):
+        url = f"/api/v1/queries/{query_id}/{name}"
+        resp = await client.get(url, headers=world["alice"].headers)
+        assert resp.status == 200 and resp.content_type == kind, (name, resp.status)
+        resp = await client.get(url, headers=world["mallory"].headers)
+        text = await resp.text()
+        assert resp.status == 404, name
+        assert not any(s in text for s in SECRETS)
 
 
 #: an event's data aimed at Alice's private channel (every client event must be listed)

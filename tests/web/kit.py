@@ -142,17 +142,19 @@ class Server:
         assert result.returncode == 0, result.stderr
 
 
-# what the browser tests need from web/node_modules: the page's Socket.IO client, and
-# axe-core (a devDependency) for the accessibility checks
-WEB_PACKAGE_FILES = (
-    WEB / "node_modules" / "socket.io-client" / "dist" / "socket.io.esm.min.js",
-    WEB / "node_modules" / "axe-core" / "axe.min.js",
+#: the npm folders the browser tests need, each with a file its packages install
+NPM_FOLDERS = (
+    (WEB, "socket.io-client/dist/socket.io.esm.min.js"),
+    (WEB, "axe-core/axe.min.js"),  # a devDependency, for the accessibility checks
+    (REPO / "plugins" / "sql_agent" / "web", "vega-embed/build/vega-embed.min.js"),  # the SQL agent's charts
 )
 
 
 def ensure_web_packages() -> str | None:
-    """Install web/node_modules with npm when missing; the reason to skip, or None."""
-    if all(path.is_file() for path in WEB_PACKAGE_FILES):
+    """Install web/node_modules (and the SQL agent's chart libraries) with npm when
+    missing; the reason to skip, or None."""
+    missing = [folder for folder, asset in NPM_FOLDERS if not (folder / "node_modules" / asset).is_file()]
+    if not missing:
         return None
     npm = shutil.which("npm")
     if npm is None:
@@ -162,13 +164,15 @@ def ensure_web_packages() -> str | None:
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     with open(ARTIFACTS / ".npm.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
-        if not all(path.is_file() for path in WEB_PACKAGE_FILES):
-            command = "ci" if (WEB / "package-lock.json").is_file() else "install"
+        for folder, asset in NPM_FOLDERS:
+            if (folder / "node_modules" / asset).is_file():
+                continue
+            command = "ci" if (folder / "package-lock.json").is_file() else "install"
             result = subprocess.run(
                 [npm, command, "--no-audit", "--no-fund", "--loglevel=error"],
-                cwd=WEB, capture_output=True, text=True, timeout=300,
+                cwd=folder, capture_output=True, text=True, timeout=300,
             )
-            assert result.returncode == 0, f"npm {command} failed:\n{result.stdout}\n{result.stderr}"
+            assert result.returncode == 0, f"npm {command} failed in {folder}:\n{result.stdout}\n{result.stderr}"
     return None
 
 

@@ -3,6 +3,10 @@
 // with the statement. Loaded by the page after sign-in (served at /plugins/sql/);
 // the contract is in docs/plugins.md, "Drawing your payloads in the web client".
 // Text only: every value goes into the page through the helpers, never as HTML.
+// A result with a chart (`payload.chart`, built by the server) shows the chart first,
+// with a button that switches to the table and back (sql-chart.js draws it).
+
+import { drawChart, isDrawable } from "./sql-chart.js";
 
 const MAX_ROWS_SHOWN = 500;
 
@@ -68,15 +72,49 @@ function drawResult(p, helpers) {
   const facts = [plural(count, "row")];
   if (p.truncated) facts.push("truncated");
   if (Number.isFinite(p.elapsed_ms)) facts.push(`${p.elapsed_ms} ms`);
+  const tableView =
+    rows.length || columns.length
+      ? h("div.table-wrap", { tabindex: "0", role: "region", "aria-label": "Query result" }, table)
+      : h("div.muted", "No rows.");
   return h(
     "div.sql-result",
     p.question ? h("div.sql-question", String(p.question)) : null,
     p.sql ? h("details.sql-block", h("summary", "SQL"), h("pre", h("code", String(p.sql)))) : null,
-    rows.length || columns.length
-      ? h("div.table-wrap", { tabindex: "0", role: "region", "aria-label": "Query result" }, table)
-      : h("div.muted", "No rows."),
+    isDrawable(p.chart) ? chartAndTable(p.chart, tableView, helpers) : tableView,
     h("div.sql-footer", h("span.row-count", facts.join(" · ")), csvLink(helpers, p)),
   );
+}
+
+/**
+ * The chart, with a button that shows the table instead (and back). Without the chart
+ * libraries (their npm packages not installed) the table stays, without the button.
+ */
+function chartAndTable(spec, tableView, helpers) {
+  const { h } = helpers;
+  const chart = h("figure.sql-chart", { "aria-label": String(spec.description || "Chart of the result") },
+    h("p.muted", "Drawing the chart…"));
+  tableView.hidden = true;
+  const toggle = h(
+    "button.sql-view-toggle",
+    {
+      type: "button",
+      onclick: () => {
+        const showTable = tableView.hidden;
+        tableView.hidden = !showTable;
+        chart.hidden = showTable;
+        toggle.textContent = showTable ? "Show chart" : "Show table";
+      },
+    },
+    "Show table",
+  );
+  const bar = h("div.sql-views", toggle);
+  drawChart(chart, spec, helpers).catch((err) => {
+    console.warn("sql: the chart could not be drawn; showing the table", err);
+    bar.remove();
+    chart.remove();
+    tableView.hidden = false;
+  });
+  return [bar, chart, tableView];
 }
 
 /** While the agent runs a statement, say so, with the statement (the rest: the core's labels). */

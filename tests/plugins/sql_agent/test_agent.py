@@ -20,7 +20,7 @@ from tests.plugins.sql_agent.openai_stub_server import Reply, call, calls, http_
 
 KEY = "sk-agent-test-key-5f1e2d3c4b5a"
 ALL_TABLES = ["customers", "products", "orders", "order_items"]
-TOOLS = ["list_tables", "describe_table", "check_query", "run_query"]
+TOOLS = ["list_tables", "describe_table", "check_query", "run_query", "suggest_chart"]
 
 TOP_CUSTOMERS = """
 SELECT c.name, SUM(oi.quantity * oi.unit_price) AS revenue

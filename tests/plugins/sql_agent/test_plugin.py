@@ -13,7 +13,7 @@ from tests.plugins.sql_agent.openai_stub_server import call, text
 from venn.errors import ValidationFailed
 
 PAYLOAD_KEYS = {
-    "type", "query_id", "question", "sql", "columns", "rows", "row_count", "truncated", "elapsed_ms", "csv_url",
+    "type", "query_id", "question", "sql", "columns", "rows", "row_count", "truncated", "elapsed_ms", "csv_url", "chart",
 }
 
 
