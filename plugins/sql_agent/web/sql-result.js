@@ -4,12 +4,15 @@
 // the contract is in docs/plugins.md, "Drawing your payloads in the web client".
 // Text only: every value goes into the page through the helpers, never as HTML.
 
+import registerKnowledge from "./knowledge.js";
+
 const MAX_ROWS_SHOWN = 500;
 
 export default function register(venn) {
   venn.addStylesheet(new URL("sql-result.css", import.meta.url));
   venn.registerRenderer("sql_result", drawResult, { body: withoutResultCopy });
   venn.registerProgress(drawProgress);
+  registerKnowledge(venn); // the curated knowledge's panel (knowledge.js)
 }
 
 /**
@@ -75,8 +78,36 @@ function drawResult(p, helpers) {
     rows.length || columns.length
       ? h("div.table-wrap", { tabindex: "0", role: "region", "aria-label": "Query result" }, table)
       : h("div.muted", "No rows."),
-    h("div.sql-footer", h("span.row-count", facts.join(" · ")), csvLink(helpers, p)),
+    h("div.sql-footer", h("span.row-count", facts.join(" · ")), csvLink(helpers, p), verifyButton(helpers, p)),
   );
+}
+
+/** Admins: save the question and its SQL as a verified example of the curated knowledge. */
+function verifyButton({ h, request, user }, p) {
+  if (user()?.role !== "admin" || !p.question || !p.sql || !Number.isInteger(p.query_id)) return null;
+  const status = h("span.verify-status", { role: "status" });
+  const button = h(
+    "button.verify-button",
+    {
+      type: "button",
+      onclick: () => {
+        button.disabled = true;
+        status.textContent = "Saving…";
+        request("POST", `/queries/${p.query_id}/verify`).then(
+          () => {
+            button.hidden = true;
+            status.textContent = "Saved as a verified example.";
+          },
+          (err) => {
+            button.disabled = false;
+            status.textContent = err.message;
+          },
+        );
+      },
+    },
+    "Save as verified example",
+  );
+  return h("span", button, " ", status);
 }
 
 /** While the agent runs a statement, say so, with the statement (the rest: the core's labels). */
