@@ -248,7 +248,9 @@ async def test_an_older_layout_is_adopted_and_a_newer_schema_refused(tmp_path):
     # Before plugins had their own migration histories, their tables were the core's 0002 and 0003.
     with sqlite3.connect(db_path) as conn:
         conn.execute("UPDATE tortoise_migrations SET app = 'venn', name = '0002_bots' WHERE app = 'bots'")
-        conn.execute("UPDATE tortoise_migrations SET app = 'venn', name = '0003_sql_agent' WHERE app = 'sql'")
+        conn.execute(
+            "UPDATE tortoise_migrations SET app = 'venn', name = '0003_sql_agent' WHERE app = 'sql' AND name = '0001_initial'"
+        )
     result = venn("migrate", env={**env, "VENN_PLUGINS_DISABLED": "sql"})
     assert result.returncode == 0 and "0 migrations applied" in result.stdout, result.stdout + result.stderr
     records = set(await fetch_rows(f"sqlite:///{db_path}", "SELECT app, name FROM tortoise_migrations"))

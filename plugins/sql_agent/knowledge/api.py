@@ -229,12 +229,13 @@ async def list_knowledge(call: Call):
         # holds at most MAX_ENTRIES)
         every = await rows.order_by("-id").limit(MAX_ENTRIES)
         assert running is not None
-        options = {
-            "dialect": running.dialect, "default_database": running.default_database,
-            "default_schema": running.default_schema,
-        }
+        wh = running
         found = await asyncio.to_thread(
-            lambda: [e for e in every if readable(e, config.allowed_tables, **options)][: q.limit + 1]
+            lambda: [
+                e for e in every
+                if readable(e, config.allowed_tables, dialect=wh.dialect, default_database=wh.default_database,
+                            default_schema=wh.default_schema)
+            ][: q.limit + 1]
         )
     return {
         "entries": [entry_view(e) for e in found[: q.limit]],

@@ -84,13 +84,13 @@ def _document(entry: KnowledgeEntry) -> str:
 
 @lru_cache(maxsize=1)
 def _stemmer() -> Any:
-    import Stemmer  # PyStemmer
+    import Stemmer  # type: ignore[import-not-found]  # PyStemmer, untyped
 
     return Stemmer.Stemmer("english")
 
 
 def _tokens(texts: list[str]) -> list[list[str]]:
-    import bm25s
+    import bm25s  # type: ignore[import-untyped]
 
     return bm25s.tokenize(
         [_IDENTIFIER_JOINTS.sub(" ", t) for t in texts], stopwords="en", stemmer=_stemmer(),
@@ -100,7 +100,7 @@ def _tokens(texts: list[str]) -> list[list[str]]:
 
 def rank(question: str, entries: Sequence[KnowledgeEntry]) -> list[tuple[KnowledgeEntry, float]]:
     """The entries that share a word (stem) with the question, best BM25 score first."""
-    import bm25s
+    import bm25s  # type: ignore[import-untyped]
 
     [query] = _tokens([question])
     if not entries or not query:
