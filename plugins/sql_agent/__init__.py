@@ -6,6 +6,8 @@ In a thread where an admin enabled it with a list of tables:
   (:func:`venn_plugins.sql_agent.agent.answer_question`) over the allowed tables;
 * ``/sql <SELECT ...>`` runs the user's own query through the same guard;
 * ``POST /api/v1/threads/{id}/llm-query`` does what ``/ask`` does (see :mod:`.api`).
+* admins keep curated knowledge of the warehouse (:mod:`.knowledge`, ``/api/v1/sql/knowledge``);
+  each question's prompt gets the entries that fit it and that the thread may see.
 
 While it works it sends ``llm_response`` events to the thread's room (``thinking``,
 ``running_sql`` with the SQL, then ``done`` or ``error``); the answer is a bot message

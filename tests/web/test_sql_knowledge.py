@@ -151,3 +151,27 @@ def test_an_admin_saves_an_answer_as_a_verified_example(browser_pages, sql_serve
     assert example["sql"].startswith("SELECT COUNT(*) AS n FROM orders WHERE status = 'returned'")
     assert example["source_query_id"] is not None
     assert pages.errors == [] and pages.dialogs == []
+
+
+PANELS = """async () => {
+    const r = await import("/static/js/renderers.js");
+    const refused = [];
+    for (const bad of [{ id: "x", label: "", open: () => null }, { id: "y", label: "Y" }, { id: "", label: "Z", open: () => null }]) {
+        try { r.registerPanel(bad, "probe"); } catch (err) { refused.push(err instanceof TypeError); }
+    }
+    const taken = r.registerPanel({ id: "sql-knowledge", label: "Mine", open: () => null }, "probe");
+    const admin = r.panelsFor({ role: "admin" }).map((p) => `${p.plugin}:${p.label}`);
+    const member = r.panelsFor({ role: "member" }).map((p) => p.label);
+    return { refused, taken, admin, member };
+}"""
+
+
+def test_the_panel_registry_checks_what_it_is_given(browser_pages, sql_server):
+    pages = browser_pages(sql_server.url)
+    page = pages.new()
+    ui.sign_in(page, "boss")
+    expect(page.get_by_role("button", name="SQL knowledge")).to_be_visible()
+    state = page.evaluate(PANELS)
+    assert state["refused"] == [True, True, True]  # no label, no open function, no id
+    assert state["taken"] is False  # an id is kept by the first plugin that registers it
+    assert state["admin"] == ["sql:SQL knowledge"] and state["member"] == []
