@@ -167,6 +167,20 @@ async def _validated(call: Call, kind: str, values: dict[str, Any]) -> None:
         await asyncio.to_thread(_check_example_sql, values["sql"], running)
 
 
+def _readable_only(
+    entries: list[KnowledgeEntry], config: SQLConfig, warehouse: Warehouse, limit: int
+) -> list[KnowledgeEntry]:
+    """The first ``limit`` entries a thread with ``config`` may see."""
+    kept = []
+    for entry in entries:
+        if readable(entry, config.allowed_tables, dialect=warehouse.dialect,
+                    default_database=warehouse.default_database, default_schema=warehouse.default_schema):
+            kept.append(entry)
+            if len(kept) >= limit:
+                break
+    return kept
+
+
 def entry_view(e: KnowledgeEntry) -> dict[str, Any]:
     return {
         "id": e.id,
@@ -203,10 +217,12 @@ async def list_knowledge(call: Call):
     if q.thread_id is None and not _is_admin(call):
         raise Forbidden("Pass thread_id: members read the knowledge a thread's questions may get.")
     running = _warehouse(call)
-    config = await _thread_config(call, q.thread_id) if q.thread_id is not None else None
-    if config is not None:
+    thread: tuple[SQLConfig, Warehouse] | None = None
+    if q.thread_id is not None:
+        config = await _thread_config(call, q.thread_id)
         if running is None:
             return {"entries": [], "has_more": False, "warehouse": None}
+        thread = (config, running)
         label: str | None = running.label  # a thread's questions use the running warehouse
     else:
         label = q.warehouse or (running.label if running is not None else None)
@@ -222,21 +238,13 @@ async def list_knowledge(call: Call):
             Q(table__icontains=q.q) | Q(column__icontains=q.q) | Q(term__icontains=q.q)
             | Q(question__icontains=q.q) | Q(sql__icontains=q.q) | Q(description__icontains=q.q)
         )
-    if config is None:
+    if thread is None:
         found = await rows.order_by("-id").limit(q.limit + 1)
     else:
-        # what the thread may see is decided by the guard, entry by entry (a warehouse
-        # holds at most MAX_ENTRIES)
+        # what a thread may see is decided by the guard, entry by entry (a warehouse
+        # holds at most MAX_ENTRIES); CPU work, off the event loop
         every = await rows.order_by("-id").limit(MAX_ENTRIES)
-        assert running is not None
-        wh = running
-        found = await asyncio.to_thread(
-            lambda: [
-                e for e in every
-                if readable(e, config.allowed_tables, dialect=wh.dialect, default_database=wh.default_database,
-                            default_schema=wh.default_schema)
-            ][: q.limit + 1]
-        )
+        found = await asyncio.to_thread(_readable_only, every, *thread, q.limit + 1)
     return {
         "entries": [entry_view(e) for e in found[: q.limit]],
         "has_more": len(found) > q.limit,
