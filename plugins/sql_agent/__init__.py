@@ -6,6 +6,8 @@ In a thread where an admin enabled it with a list of tables:
   (:func:`venn_plugins.sql_agent.agent.answer_question`) over the allowed tables;
 * ``/sql <SELECT ...>`` runs the user's own query through the same guard;
 * ``POST /api/v1/threads/{id}/llm-query`` does what ``/ask`` does (see :mod:`.api`).
+* admins keep curated knowledge of the warehouse (:mod:`.knowledge`, ``/api/v1/sql/knowledge``);
+  each question's prompt gets the entries that fit it and that the thread may see.
 
 While it works it sends ``llm_response`` events to the thread's room (``thinking``,
 ``running_sql`` with the SQL, then ``done`` or ``error``); the answer is a bot message
@@ -25,6 +27,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
+from venn.api.routing import ApiRouter
 from venn_bots import Context, Plugin, command, on_event, on_mention
 from venn_plugins.sql_agent.api import sql_api
 from venn_plugins.sql_agent.charts import ChartSuggestion, pick_chart
@@ -38,6 +41,7 @@ from venn_plugins.sql_agent.config import (
     SQLConfig,
 )
 from venn_plugins.sql_agent.guard import SQLGuardError
+from venn_plugins.sql_agent.knowledge.api import knowledge_api
 from venn_plugins.sql_agent.models import QuerySource, QueryStatus, SqlQuery
 from venn_plugins.sql_agent.render import result_body, result_payload
 from venn_plugins.sql_agent.runner import GuardedSQL
@@ -56,6 +60,14 @@ SWEEP_INTERVAL_SECONDS = 300
 LOST_QUERY = "The question was interrupted before it was answered (the server handling it stopped); please ask again."
 
 
+def _routes(*routers: ApiRouter) -> ApiRouter:
+    """One router of the plugin's REST routes: questions and audit (api.py), knowledge."""
+    combined = ApiRouter(prefix="/api/v1")
+    for router in routers:
+        combined.include(router)
+    return combined
+
+
 def ask_budget(timeout_seconds: int) -> float:
     """Seconds the agent may take for one question (the runtime's timeout is longer)."""
     return min(ASK_HANDLER_TIMEOUT - 30, max(240, 2 * timeout_seconds + 180))
@@ -71,8 +83,8 @@ class SQLAgentPlugin(Plugin):
     version = "1.0.0"
     Config = SQLConfig
     # What the plugin adds besides its handlers (venn.extension.Extension):
-    router = sql_api
-    models = ("venn_plugins.sql_agent.models",)
+    router = _routes(sql_api, knowledge_api)
+    models = ("venn_plugins.sql_agent.models", "venn_plugins.sql_agent.knowledge.models")
     migrations = "venn_plugins.sql_agent.migrations"
     # Before plugins had their own migration histories, these tables were the core's 0003.
     adopts_migrations = {("venn", "0003_sql_agent"): "0001_initial"}
@@ -200,6 +212,7 @@ class SQLAgentPlugin(Plugin):
             return
         from venn_plugins.sql_agent.agent import AgentError, answer_question
         from venn_plugins.sql_agent.memory import load_history, remember
+        from venn_plugins.sql_agent.knowledge import retrieve
 
         store = ctx.thread_store if ctx.thread is not None else ctx.channel_store
 
@@ -209,6 +222,14 @@ class SQLAgentPlugin(Plugin):
         try:
             history = await load_history(store)
             async with asyncio.timeout(ask_budget(ctx.config.timeout_seconds)):
+                # The curated knowledge this thread may see; the audit keeps which entries.
+                knowledge = await retrieve(
+                    query.question, warehouse=guarded.warehouse.label, allowed_tables=guarded.allowed_tables,
+                    dialect=guarded.dialect, default_database=guarded.warehouse.default_database,
+                    default_schema=guarded.warehouse.default_schema,
+                )
+                query.knowledge_ids = [hit.id for hit in knowledge]
+                await query.save(update_fields=["knowledge_ids"])
                 answer = await answer_question(
                     query.question,
                     llm=self.llm,
@@ -217,6 +238,7 @@ class SQLAgentPlugin(Plugin):
                     on_status=on_status,
                     max_steps=MAX_STEPS,
                     today=dt.datetime.now(dt.timezone.utc).date(),
+                    knowledge=knowledge,
                 )
         except AgentError as exc:
             await guarded.flush()

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import datetime
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -33,6 +33,7 @@ from langchain.agents.middleware import AgentMiddleware, ModelCallLimitMiddlewar
 from langchain.agents.middleware.model_call_limit import ModelCallLimitExceededError
 from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
 
+from venn_plugins.sql_agent.knowledge.retrieval import KnowledgeHit, render_knowledge
 from venn_plugins.sql_agent.toolkit import CHART_TOOL, TOOL_NAMES, VennSQLToolkit
 
 if TYPE_CHECKING:
@@ -106,8 +107,11 @@ def render_history(history: list[dict[str, Any]]) -> str:
     return text
 
 
-def system_prompt(sql: GuardedSQL, history: list[dict[str, Any]], today: datetime.date) -> str:
-    """The instructions: dialect, allowed tables, today's date, row limit, earlier questions."""
+def system_prompt(
+    sql: GuardedSQL, history: list[dict[str, Any]], today: datetime.date, knowledge: Sequence[KnowledgeHit] = ()
+) -> str:
+    """The instructions: dialect, allowed tables, today's date, row limit, the curated
+    knowledge retrieved for the question, earlier questions."""
     tables = ", ".join(sql.allowed_tables) or "(none)"
     parts = [
         "You are a data analyst answering questions about a SQL warehouse for people in a chat thread.",
@@ -123,6 +127,13 @@ def system_prompt(sql: GuardedSQL, history: list[dict[str, Any]], today: datetim
         "answer and any assumption you made. The result table is shown to the user separately, so do "
         "not repeat it in full. If the question cannot be answered from these tables, say so.",
     ]
+    curated = render_knowledge(knowledge)
+    if curated:
+        parts.append(
+            "What this warehouse's admins wrote down for questions like this one (most relevant first): "
+            "table and column meanings, business terms and verified examples. Follow their definitions; "
+            "adapt an example's SQL to the question rather than copying it unchanged:\n" + curated
+        )
     earlier = render_history(history)
     if earlier:
         parts.append(
@@ -255,10 +266,13 @@ async def answer_question(
     on_status: StatusCallback,
     max_steps: int = 8,
     today: datetime.date | None = None,
+    knowledge: Sequence[KnowledgeHit] = (),
 ) -> AgentAnswer:
     """Answer ``question`` with ``llm``, querying the warehouse through ``sql``.
 
-    ``history`` is the thread's earlier questions (:func:`venn_plugins.sql_agent.memory.load_history`).
+    ``history`` is the thread's earlier questions (:func:`venn_plugins.sql_agent.memory.load_history`);
+    ``knowledge`` the curated entries for it (:func:`venn_plugins.sql_agent.knowledge.retrieve`),
+    put in the system prompt as given.
     Calls ``on_status("thinking", {})`` before each model call and
     ``on_status("running_sql", {"sql": ...})`` before each statement runs. Raises
     :class:`AgentError` when the model makes ``max_steps`` calls without a final answer
@@ -276,7 +290,7 @@ async def answer_question(
     agent = create_agent(
         llm,
         tools=[*toolkit.get_tools(), toolkit.chart_tool()],
-        system_prompt=system_prompt(sql, history, today),
+        system_prompt=system_prompt(sql, history, today, knowledge),
         # The limit first: its check runs before each model call, ahead of the status event.
         middleware=[ModelCallLimitMiddleware(run_limit=max_steps, exit_behavior="error"), question_mw],
     )

@@ -264,6 +264,7 @@ def _query_view(q: SqlQuery, statements: list[SqlStatement]) -> dict[str, Any]:
         "error": q.error,
         "created_at": iso(q.created_at),
         "finished_at": iso(q.finished_at),
+        "knowledge_ids": q.knowledge_ids,
         "statements": [_statement_view(s) for s in statements],
     }
 
@@ -356,6 +357,10 @@ sql_api.schemas.update(
                 "error": _TEXT_OR_NULL,
                 "created_at": _TS,
                 "finished_at": _TS,
+                "knowledge_ids": {
+                    "type": ["array", "null"], "items": {"type": "integer"},
+                    "description": "the curated knowledge entries put in the agent's prompt (null: not an agent question)",
+                },
                 "statements": {"type": "array", "items": {"$ref": "#/components/schemas/SqlStatementEntry"}},
             },
         },

@@ -67,6 +67,8 @@ class SqlQuery(Model):
     chart = fields.JSONField(null=True)
     created_at = fields.DatetimeField(auto_now_add=True)
     finished_at = fields.DatetimeField(null=True)
+    #: ids of the curated knowledge entries put in the agent's prompt (migration 0003_knowledge)
+    knowledge_ids = fields.JSONField(null=True)
 
     class Meta:
         table = "sql_queries"

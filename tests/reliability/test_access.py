@@ -22,7 +22,7 @@ from tests.helpers import Chat
 from tests.venn.realtime.kit import Sock
 
 SECRETS = ("secret-chan", "the secret body", "the secret reply", "the secret cell", "the secret question")
-RESOURCE_PARAMS = {"channel_id", "thread_id", "message_id", "query_id", "root_message_id"}
+RESOURCE_PARAMS = {"channel_id", "thread_id", "message_id", "query_id", "root_message_id", "entry_id"}
 
 
 @pytest.fixture
@@ -51,6 +51,13 @@ async def world(client, chat: Chat, settings):
             chart={"type": "bar", "x": "c", "y": "n", "color": None},  # so chart.png and .svg have a chart
         )
         ids["query_id"] = query.id
+        # an entry of the SQL agent's curated knowledge (admins write it; here Mallory tries)
+        from venn_plugins.sql_agent.knowledge import KnowledgeEntry, KnowledgeKind
+
+        entry = await KnowledgeEntry.create(
+            warehouse="DuckDB demo", kind=KnowledgeKind.GLOSSARY, term="secret-chan", description="the secret cell"
+        )
+        ids["entry_id"] = entry.id
     return {"alice": alice, "mallory": mallory, "ids": ids, "settings": settings}
 
 
@@ -144,6 +151,10 @@ async def test_another_users_token_gets_nothing_of_a_private_channel(client, wor
     # And none of it reached the database: the channel still holds only Alice's two messages.
     resp = await client.get(f"/api/v1/messages/channel/{ids['channel_id']}", headers=world["alice"].headers)
     assert [m["body"] for m in (await resp.json())["messages"]] == ["the secret body"]
+    if "entry_id" in ids:  # nor did the SQL agent's knowledge change
+        from venn_plugins.sql_agent.knowledge import KnowledgeEntry
+
+        assert (await KnowledgeEntry.get(id=ids["entry_id"])).description == "the secret cell"
 
 
 async def test_the_web_renderers_are_the_same_for_an_outsider_and_hold_nothing_private(client, world):

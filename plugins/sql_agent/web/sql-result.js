@@ -8,12 +8,15 @@
 
 import { drawChart, isDrawable } from "./sql-chart.js";
 
+import registerKnowledge from "./knowledge.js";
+
 const MAX_ROWS_SHOWN = 500;
 
 export default function register(venn) {
   venn.addStylesheet(new URL("sql-result.css", import.meta.url));
   venn.registerRenderer("sql_result", drawResult, { body: withoutResultCopy });
   venn.registerProgress(drawProgress);
+  registerKnowledge(venn); // the curated knowledge's panel (knowledge.js)
 }
 
 /**
@@ -81,7 +84,7 @@ function drawResult(p, helpers) {
     p.question ? h("div.sql-question", String(p.question)) : null,
     p.sql ? h("details.sql-block", h("summary", "SQL"), h("pre", h("code", String(p.sql)))) : null,
     isDrawable(p.chart) ? chartAndTable(p.chart, tableView, helpers) : tableView,
-    h("div.sql-footer", h("span.row-count", facts.join(" · ")), csvLink(helpers, p)),
+    h("div.sql-footer", h("span.row-count", facts.join(" · ")), csvLink(helpers, p), verifyButton(helpers, p)),
   );
 }
 
@@ -115,6 +118,34 @@ function chartAndTable(spec, tableView, helpers) {
     tableView.hidden = false;
   });
   return [bar, chart, tableView];
+}
+
+/** Admins: save the question and its SQL as a verified example of the curated knowledge. */
+function verifyButton({ h, request, user }, p) {
+  if (user()?.role !== "admin" || !p.question || !p.sql || !Number.isInteger(p.query_id)) return null;
+  const status = h("span.verify-status", { role: "status" });
+  const button = h(
+    "button.verify-button",
+    {
+      type: "button",
+      onclick: () => {
+        button.disabled = true;
+        status.textContent = "Saving…";
+        request("POST", `/queries/${p.query_id}/verify`).then(
+          () => {
+            button.hidden = true;
+            status.textContent = "Saved as a verified example.";
+          },
+          (err) => {
+            button.disabled = false;
+            status.textContent = err.message;
+          },
+        );
+      },
+    },
+    "Save as verified example",
+  );
+  return h("span", button, " ", status);
 }
 
 /** While the agent runs a statement, say so, with the statement (the rest: the core's labels). */

@@ -1,18 +1,40 @@
-// Drawing bot output: the registry of payload renderers (by the payload's `type`) and of
-// progress drawings (by the plugin that sent an `llm_response` event). The core draws a
-// plain view of anything; plugins add their own drawings in ES modules that the page
-// imports after sign-in (the list comes from GET /api/v1/web/renderers). A module's
-// default export is `register(venn)`; see docs/plugins.md, "Drawing your payloads in
-// the web client".
+// Drawing bot output: the registry of payload renderers (by the payload's `type`), of
+// progress drawings (by the plugin that sent an `llm_response` event) and of panels (a
+// plugin's page, opened from the sidebar's "Tools"). The core draws a plain view of
+// anything; plugins add their own drawings in ES modules that the page imports after
+// sign-in (the list comes from GET /api/v1/web/renderers). A module's default export is
+// `register(venn)`; see docs/plugins.md, "Drawing your payloads in the web client".
 
-import { api, download } from "./api.js";
+import { api, download, currentUser, ApiError } from "./api.js";
 import { h, append, clear, linkify, safeUrl, plural, icon, parseTime, clock, fullTime } from "./dom.js";
 
-/** What every renderer gets besides its data: element builders and an authenticated download. */
-export const helpers = Object.freeze({ h, append, clear, linkify, safeUrl, plural, icon, parseTime, clock, fullTime, download });
+/**
+ * An authenticated JSON call to this server's API, `path` relative to /api/v1
+ * ("/sql/knowledge?kind=table"); resolves to the answer (null for 204) or rejects with
+ * an error carrying `status`, `code`, `message` and `fields`. Other URLs are refused.
+ */
+function request(method, path, body) {
+  const text = String(path);
+  if (!text.startsWith("/") || text.startsWith("//") || text.includes("..") || /[\s\\#]/.test(text)) {
+    return Promise.reject(new ApiError(0, "bad_url", "This is not a path of this server's API."));
+  }
+  return api(String(method).toUpperCase(), text, body);
+}
+
+/** The signed-in user ({id, username, role}) or null: for what to offer, not what is allowed. */
+function user() {
+  const me = currentUser();
+  return me ? Object.freeze({ id: me.id, username: me.username, role: me.role }) : null;
+}
+
+/** What every renderer gets besides its data: element builders, API calls and the user. */
+export const helpers = Object.freeze({
+  h, append, clear, linkify, safeUrl, plural, icon, parseTime, clock, fullTime, download, request, user,
+});
 
 const payloads = new Map(); // payload type -> {draw, body, plugin}
 const progress = new Map(); // plugin name -> {draw, plugin}
+const panels = new Map(); // panel id -> {draw (its open), label, admin, plugin}
 const installed = new Map(); // module URL -> its installation (a promise)
 let loading = null;
 
@@ -44,6 +66,34 @@ export function registerRenderer(type, draw, { body = null } = {}, plugin = "cor
  */
 export function registerProgress(plugin, draw) {
   return claim(progress, plugin, { draw, plugin }, "progress drawing");
+}
+
+/**
+ * A panel in the sidebar's "Tools": a button labelled `label` opens a dialog of that
+ * title whose body (an element) `open(body, helpers)` fills; it may return a function,
+ * called when the dialog closes. `admin: true` lists it for admins only (the server
+ * still decides what each of its calls may do).
+ */
+export function registerPanel({ id, label, open, admin = false } = {}, plugin = "core") {
+  if (typeof label !== "string" || !label.trim()) throw new TypeError(`venn: the panel ${id} needs a label`);
+  return claim(panels, id, { draw: open, label: label.trim(), admin: admin === true, plugin }, "panel");
+}
+
+/** The panels `who` (a user) is offered, in the order they were registered. */
+export function panelsFor(who) {
+  return [...panels.values()].filter((panel) => !panel.admin || who?.role === "admin");
+}
+
+/** Fill `body` with a panel; returns what to call when it closes (or null). */
+export function openPanel(panel, body) {
+  try {
+    const done = panel.draw(body, helpers);
+    return typeof done === "function" ? done : null;
+  } catch (err) {
+    console.error(`venn: the panel ${panel.label} of ${panel.plugin} failed:`, err);
+    append(body, h("p.form-error", "This panel could not be opened."));
+    return null;
+  }
 }
 
 /** Whether a renderer is registered for payloads of this type. */
@@ -112,6 +162,7 @@ async function install(plugin, url) {
       helpers,
       registerRenderer: (type, draw, options) => registerRenderer(type, draw, options, plugin),
       registerProgress: (draw) => registerProgress(plugin, draw),
+      registerPanel: (panel) => registerPanel(panel, plugin),
       addStylesheet: (href) => addStylesheet(href),
     }),
   );

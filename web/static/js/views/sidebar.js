@@ -5,6 +5,7 @@ import * as chat from "../chat.js";
 import { store } from "../store.js";
 import { h, clear, reconcile, colourClass, initials, icon, LOCK, plural } from "../dom.js";
 import { modal, toast, errorText } from "./dialog.js";
+import { panelsFor, openPanel } from "../renderers.js";
 
 export class Sidebar {
   constructor({ onOpen, onLogout }) {
@@ -30,6 +31,7 @@ export class Sidebar {
         h("button.sidebar-action", { type: "button", onclick: () => this.browseDialog() }, "Browse channels"),
         this.peopleTitle,
         this.people,
+        this.tools(me),
       ),
       h(
         "div.me",
@@ -51,6 +53,26 @@ export class Sidebar {
   /** Put the keyboard's focus on the channel shown (else the first control): the narrow layout opening the sidebar. */
   focus() {
     (this.list.querySelector("a[aria-current=page]") || this.el.querySelector("a[href], button"))?.focus();
+  }
+
+  /** The plugins' panels offered to `me` (venn.registerPanel), each opening in a dialog. */
+  tools(me) {
+    const panels = panelsFor(me);
+    if (!panels.length) return null;
+    const open = (panel) => {
+      const body = h("div.panel-body");
+      const box = modal(panel.label, body, { wide: true });
+      const done = openPanel(panel, body);
+      if (done) box.el.addEventListener("close", done, { once: true });
+    };
+    return [
+      h("h3.section-title", { id: "tools-title" }, "Tools"),
+      h(
+        "ul.tool-list",
+        { "aria-labelledby": "tools-title" },
+        panels.map((panel) => h("li", h("button.sidebar-action", { type: "button", onclick: () => open(panel) }, panel.label))),
+      ),
+    ];
   }
 
   renderChannels() {

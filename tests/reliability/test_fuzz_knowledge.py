@@ -1,0 +1,89 @@
+"""Schemathesis on the SQL agent's knowledge endpoints as an admin: the fuzzer of
+test_fuzz_rest.py signs in as a member, whom these endpoints refuse after validating
+the body; here the admin's path (the per-kind checks, the guard on an example's SQL,
+the writes) gets the same checks: no 5xx, documented statuses, responses as described."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import requests
+from hypothesis import HealthCheck, given, settings
+from hypothesis.errors import Unsatisfiable
+from schemathesis import GenerationMode
+
+from tests.reliability.kit import PASSWORD, base_env, free_port
+from tests.reliability.test_fuzz_rest import CHECKS, EXAMPLES, OPERATIONS
+
+KNOWLEDGE = sorted(
+    label for label in OPERATIONS if "/sql/knowledge" in label or label.endswith("/verify")
+)
+
+
+@pytest.fixture(scope="module")
+def admin_server(tmp_path_factory):
+    """A real server on a SQLite file (the demo warehouse) and an admin's token."""
+    tmp = tmp_path_factory.mktemp("fuzz-admin")
+    port = free_port()
+    env = base_env(tmp, DATABASE_URL=f"sqlite:///{tmp / 'venn.db'}", VENN_LOG_LEVEL="WARNING")
+    made = subprocess.run(
+        [sys.executable, "-m", "venn", "create-admin", "fuzzadmin", "--password-stdin"],
+        input=PASSWORD + "\n", env=env, capture_output=True, text=True, timeout=120,
+    )
+    assert made.returncode == 0, made.stderr
+    log = open(tmp / "server.log", "w")
+    proc = subprocess.Popen([sys.executable, "-m", "venn", "serve", "--port", str(port)], env=env, stdout=log,
+                            stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.time() + 60
+        while True:
+            try:
+                if requests.get(url + "/readyz", timeout=2).status_code == 200:
+                    break
+            except requests.RequestException:
+                pass
+            assert proc.poll() is None and time.time() < deadline, Path(log.name).read_text()
+            time.sleep(0.1)
+        token = requests.post(
+            url + "/api/v1/auth/login", json={"username": "fuzzadmin", "password": PASSWORD}, timeout=30
+        ).json()["access_token"]
+        # an entry for the PATCH and DELETE cases to find now and then
+        requests.post(url + "/api/v1/sql/knowledge", json={"kind": "glossary", "term": "t", "description": "d"},
+                      headers={"Authorization": f"Bearer {token}"}, timeout=30)
+        yield url, token
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        log.close()
+
+
+def test_every_knowledge_operation_is_here():
+    assert len(KNOWLEDGE) == 5, KNOWLEDGE
+
+
+@pytest.mark.parametrize("mode", ["positive", "negative"])
+@pytest.mark.parametrize("label", KNOWLEDGE)
+def test_knowledge_endpoints_conform_for_an_admin(label, mode, admin_server):
+    url, token = admin_server
+    auth = {"Authorization": f"Bearer {token}"}
+    strategy = OPERATIONS[label].as_strategy(generation_mode=GenerationMode(mode), headers=auth)
+
+    @given(case=strategy)
+    @settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck), database=None)
+    def fuzz(case):
+        case.call_and_validate(base_url=url, headers=auth, checks=CHECKS)
+
+    try:
+        fuzz()
+    except Unsatisfiable:
+        if mode == "negative":
+            pytest.skip("the operation takes no input that could be made invalid")
+        raise
