@@ -18,6 +18,7 @@ class QuerySource(StrEnum):
     ASK = "ask"  # /ask or a mention
     SQL = "sql"  # /sql typed by a user
     API = "api"  # POST /api/v1/threads/{id}/llm-query
+    DESCRIBE = "describe"  # /describe TABLE
 
 
 class QueryStatus(StrEnum):
@@ -64,6 +65,11 @@ class SqlQuery(Model):
     allow_csv = fields.BooleanField(default=True)
     created_at = fields.DatetimeField(auto_now_add=True)
     finished_at = fields.DatetimeField(null=True)
+    #: the language model's tokens for this question, summed over its model calls
+    #: (LangChain's usage_metadata); 0 for /sql and /describe
+    prompt_tokens = fields.IntField(default=0)
+    completion_tokens = fields.IntField(default=0)
+    total_tokens = fields.IntField(default=0)
 
     class Meta:
         table = "sql_queries"

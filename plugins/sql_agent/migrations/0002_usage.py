@@ -1,0 +1,14 @@
+from tortoise import fields, migrations
+from tortoise.migrations import operations as ops
+
+
+class Migration(migrations.Migration):
+    """The language model's token usage of each question (prompt, completion, total)."""
+
+    dependencies = [("sql", "0001_initial")]
+
+    operations = [
+        ops.AddField(model_name="SqlQuery", name="prompt_tokens", field=fields.IntField(default=0)),
+        ops.AddField(model_name="SqlQuery", name="completion_tokens", field=fields.IntField(default=0)),
+        ops.AddField(model_name="SqlQuery", name="total_tokens", field=fields.IntField(default=0)),
+    ]
