@@ -111,9 +111,9 @@ class BrowseCommands:
 
 
 async def _close(query: SqlQuery, status: QueryStatus, error: str | None) -> None:
-    query.status, query.error = status, error
-    query.finished_at = dt.datetime.now(dt.timezone.utc)
-    await query.save(update_fields=["status", "error", "finished_at"])
+    await SqlQuery.filter(id=query.id).update(
+        status=status, error=error, finished_at=dt.datetime.now(dt.timezone.utc)
+    )
 
 
 def _tag(ctx: Context) -> str:

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from venn_plugins.sql_agent.guard import SQLGuardError, table_name_parts
 from venn_plugins.sql_agent.warehouse import Warehouse, WarehouseError, sample_sql
 
-__all__ = ["CATALOG_SQL", "Catalog", "CatalogTable", "MAX_CATALOG_TABLES", "missing_tables", "read_catalog"]
+__all__ = ["CATALOG_SQL", "MAX_CATALOG_TABLES", "Catalog", "CatalogTable", "missing_tables", "read_catalog"]
 
 #: tables read from the catalog at most (a larger warehouse is listed in part: ``truncated``)
 MAX_CATALOG_TABLES = 5000

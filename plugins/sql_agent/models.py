@@ -66,10 +66,11 @@ class SqlQuery(Model):
     created_at = fields.DatetimeField(auto_now_add=True)
     finished_at = fields.DatetimeField(null=True)
     #: the language model's tokens for this question, summed over its model calls
-    #: (LangChain's usage_metadata); 0 for /sql and /describe
-    prompt_tokens = fields.IntField(default=0)
-    completion_tokens = fields.IntField(default=0)
-    total_tokens = fields.IntField(default=0)
+    #: (LangChain's usage_metadata); 0 for /sql and /describe, and for rows older than the
+    #: columns (the database's default)
+    prompt_tokens = fields.IntField(default=0, db_default=0)
+    completion_tokens = fields.IntField(default=0, db_default=0)
+    total_tokens = fields.IntField(default=0, db_default=0)
 
     class Meta:
         table = "sql_queries"

@@ -17,8 +17,9 @@ import datetime as dt
 import math
 from dataclasses import dataclass
 
-from venn.ratelimit import RateLimiter
 from venn_plugins.sql_agent.models import SqlQuery
+
+from venn.ratelimit import RateLimiter
 
 __all__ = ["BudgetSpent", "budget_spent", "question_wait", "rate_limited_text"]
 
