@@ -125,10 +125,6 @@ def _clip(text: str, limit: int = NOTE_CHARS) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def _code(name: str) -> str:
-    return "`" + name.replace("`", "'") + "`"
-
-
 def _rows(count: int) -> str:
     return f"{count:,} row" + ("" if count == 1 else "s")
 
@@ -137,7 +133,7 @@ def tables_body(allowed: list[str], catalog: Catalog | None, problem: str | None
     """What ``/tables`` answers: each allowed table with its description and row count."""
     lines = [f"Tables you can ask about here ({len(allowed)}):"]
     for name in allowed:
-        line = f"- {_code(name)}"
+        line = f"- {name}"
         found = catalog.find(name) if catalog is not None else None
         if catalog is not None and found is None and not catalog.truncated:
             line += ": not found in the warehouse"
@@ -156,7 +152,7 @@ def tables_body(allowed: list[str], catalog: Catalog | None, problem: str | None
 
 def describe_body(info: TableInfo) -> str:
     """What ``/describe`` answers: the table's comment and a Markdown table of its columns."""
-    head = f"{_code(info.name)}: {_clip(info.comment, 500)}" if info.comment else _code(info.name)
+    head = f"{info.name}: {_clip(info.comment, 500)}" if info.comment else info.name
     lines = [head, "", "| column | type | comment |", "| --- | --- | --- |"]
     for column in info.columns[:DESCRIBE_COLUMNS]:
         cells = [column.name, column.type, column.comment or ""]

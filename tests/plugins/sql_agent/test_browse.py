@@ -27,8 +27,8 @@ async def test_tables_lists_the_allowed_ones_with_descriptions_and_row_counts(sq
     [orders] = await bot.say("/sql SELECT COUNT(*) AS n FROM orders")
     assert reply.body == (
         "Tables you can ask about here (2):\n"
-        "- `customers`: One row per customer account. · 900 rows\n"
-        f"- `main.orders`: One row per order placed by a customer. · {orders.payload['rows'][0][0]:,} rows\n"
+        "- customers: One row per customer account. · 900 rows\n"
+        f"- main.orders: One row per order placed by a customer. · {orders.payload['rows'][0][0]:,} rows\n"
         "/describe TABLE shows a table's columns."
     )
 
@@ -37,7 +37,7 @@ async def test_describe_shows_columns_types_and_comments_through_the_guard(sqlbo
     bot = await sqlbot()
     [reply] = await bot.say("/describe customers")
     lines = reply.body.splitlines()
-    assert lines[0] == "`customers`: One row per customer account."
+    assert lines[0] == "customers: One row per customer account."
     assert lines[2:4] == ["| column | type | comment |", "| --- | --- | --- |"]
     assert "| customer_id | INTEGER |" in reply.body and "| name | VARCHAR |" in reply.body
     assert any(line.startswith("| region | VARCHAR | ") and len(line) > 30 for line in lines)  # with its comment

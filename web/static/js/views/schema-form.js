@@ -107,12 +107,11 @@ async function offerOptions(f, box, url, label) {
 }
 
 function option(name, value, checked, description, detail) {
+  const notes = [description, detail].filter(Boolean).map(String).join(" · ");
   return h(
     "label.check.option",
     h("input", { type: "checkbox", name, value, checked }),
-    h("span.option-value", value),
-    description ? h("span.option-description", String(description)) : null,
-    detail ? h("span.option-detail", String(detail)) : null,
+    h("span.option-text", h("span.option-value", value), notes ? h("span.option-notes", notes) : null),
   );
 }
 
