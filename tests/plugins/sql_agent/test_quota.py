@@ -231,3 +231,17 @@ async def test_the_limit_holds_across_processes(env, shared_limits, aiohttp_clie
     )
     assert resp.status == 429 and (await resp.json())["error"]["code"] == "rate_limited"
     await client.close()
+
+
+def test_the_question_limit_is_a_setting(monkeypatch):
+    from venn.config import SettingsError, read_settings
+    from venn_plugins.sql_agent.settings import SQLSettings
+
+    monkeypatch.delenv("VENN_SQL_QUESTIONS_PER_MINUTE", raising=False)
+    assert read_settings(SQLSettings, _env_file=None).sql_questions_per_minute == 10
+    monkeypatch.setenv("VENN_SQL_QUESTIONS_PER_MINUTE", "3")
+    assert read_settings(SQLSettings, _env_file=None).sql_questions_per_minute == 3
+    for bad in ("0", "many", "-1"):
+        monkeypatch.setenv("VENN_SQL_QUESTIONS_PER_MINUTE", bad)
+        with pytest.raises(SettingsError, match="VENN_SQL_QUESTIONS_PER_MINUTE"):
+            read_settings(SQLSettings, _env_file=None)
