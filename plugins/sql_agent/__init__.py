@@ -28,7 +28,7 @@ import logging
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from venn_bots import ConfigRejected, Context, Plugin, command, on_event, on_mention
 from venn_plugins.sql_agent.api import sql_api
@@ -226,7 +226,8 @@ class SQLAgentPlugin(BrowseCommands, Plugin):
 
             await self._failed(ctx, query, HOW_TO_CONFIGURE)
             return
-        spent = await budget_spent(ctx.config.daily_token_budget, ctx.channel.id, ctx.thread_id)
+        config = cast(SQLConfig, ctx.config)
+        spent = await budget_spent(config.daily_token_budget, ctx.channel.id, ctx.thread_id)
         if spent is not None:  # stopped before any model call
             await self._refused(ctx, query, spent.text, lead=True)
             return

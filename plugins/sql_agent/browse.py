@@ -14,7 +14,7 @@ plugin's). None of them calls the language model or counts as a question.
 from __future__ import annotations
 
 import datetime as dt
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from venn_bots import Context, command
 from venn_plugins.sql_agent.catalog import Catalog, read_catalog
@@ -45,7 +45,7 @@ class BrowseCommands:
     @command("tables", timeout=SQL_HANDLER_TIMEOUT,
              help="List the tables you can ask about here, with their descriptions and row counts.")
     async def list_tables(self, ctx: Context) -> None:
-        config: SQLConfig = ctx.config
+        config = cast(SQLConfig, ctx.config)
         if self.warehouse is None:
             await ctx.reply(self.warehouse_error or "No warehouse is configured.")
             return
@@ -59,7 +59,7 @@ class BrowseCommands:
     @command("describe", usage="TABLE", timeout=SQL_HANDLER_TIMEOUT,
              help="Show the columns, types and comments of one of the tables here.")
     async def describe_table(self, ctx: Context) -> None:
-        config: SQLConfig = ctx.config
+        config = cast(SQLConfig, ctx.config)
         table = ctx.text.strip()
         if not table:
             await ctx.reply("Usage: /describe TABLE (one of: " + ", ".join(config.allowed_tables) + ")")
@@ -112,7 +112,7 @@ class BrowseCommands:
 
 async def _close(query: SqlQuery, status: QueryStatus, error: str | None) -> None:
     await SqlQuery.filter(id=query.id).update(
-        status=status, error=error, finished_at=dt.datetime.now(dt.timezone.utc)
+        status=status, error=error, finished_at=dt.datetime.now(dt.UTC)
     )
 
 

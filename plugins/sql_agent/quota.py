@@ -16,6 +16,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 from dataclasses import dataclass
+from typing import cast
 
 from venn_plugins.sql_agent.models import SqlQuery
 
@@ -50,7 +51,7 @@ class BudgetSpent:
     @property
     def retry_after(self) -> int:
         """Seconds until the budget is back (00:00 UTC)."""
-        return max(1, math.ceil((self.resets_at - dt.datetime.now(dt.timezone.utc)).total_seconds()))
+        return max(1, math.ceil((self.resets_at - dt.datetime.now(dt.UTC)).total_seconds()))
 
     @property
     def text(self) -> str:
@@ -66,13 +67,13 @@ async def budget_spent(budget: int | None, channel_id: int, thread_id: int | Non
     """The thread's (or the channel stream's) budget when today's questions used it up, else None."""
     if budget is None:
         return None
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     midnight = now.replace(hour=0, minute=0, second=0, microsecond=0)
     rows = SqlQuery.filter(created_at__gte=midnight, total_tokens__gt=0)
     rows = rows.filter(thread_id=thread_id) if thread_id is not None else rows.filter(
         channel_id=channel_id, thread_id__isnull=True
     )
-    used = sum(await rows.values_list("total_tokens", flat=True))
+    used = sum(cast("list[int]", await rows.values_list("total_tokens", flat=True)))
     if used < budget:
         return None
     return BudgetSpent(used, budget, midnight + dt.timedelta(days=1))

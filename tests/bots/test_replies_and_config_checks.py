@@ -6,9 +6,16 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-
-from venn_bots import ConfigRejected, Plugin, PluginConfig, command, on_event, on_mention
+from venn_bots import (
+    ConfigRejected,
+    Plugin,
+    PluginConfig,
+    command,
+    on_event,
+    on_mention,
+)
 from venn_bots.models import BotAuditLog, BotEnablement
+
 from venn.errors import Unavailable, ValidationFailed
 from venn.schemas import PageQuery
 

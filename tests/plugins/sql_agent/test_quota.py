@@ -9,10 +9,10 @@ import datetime as dt
 import time
 
 import pytest
-
 from venn_bots.testing import testbot  # noqa: F401
 from venn_plugins.sql_agent import SQLAgentPlugin
 from venn_plugins.sql_agent.models import QueryStatus, SqlQuery
+
 from tests.helpers import require_redis, wait_for
 from tests.plugins.sql_agent.kit import ALL_TABLES, demo_warehouse_url, sql_env  # noqa: F401
 from tests.plugins.sql_agent.openai_stub_server import call, http_error, text
@@ -209,10 +209,11 @@ async def shared_limits():
 
 async def test_the_limit_holds_across_processes(env, shared_limits, aiohttp_client, make_settings, tmp_path):
     """Another server process counts in the same Redis: its questions count here."""
+    from venn_plugins.sql_agent.quota import question_wait
+
+    from tests.helpers import Chat
     from venn.app import create_app
     from venn.ratelimit import RedisRateLimiter
-    from venn_plugins.sql_agent.quota import question_wait
-    from tests.helpers import Chat
 
     url, redis = shared_limits
     env.setenv("VENN_REDIS_PREFIX", f"venntest-h12-{time.time_ns()}:")
@@ -220,7 +221,7 @@ async def test_the_limit_holds_across_processes(env, shared_limits, aiohttp_clie
         create_app(make_settings(database_url=f"sqlite:///{tmp_path / 'venn.db'}", redis_url=url))
     )
     chat = Chat(client)
-    admin, alice, thread = await arrange(client, chat, {"allowed_tables": ALL_TABLES})
+    _, alice, thread = await arrange(client, chat, {"allowed_tables": ALL_TABLES})
     if time.time() % 60 > 50:  # Redis counts per clock minute: start in a fresh one
         await wait_for(lambda: time.time() % 60 < 50, timeout=15, interval=0.5)
     other_process = RedisRateLimiter(redis)
@@ -234,8 +235,9 @@ async def test_the_limit_holds_across_processes(env, shared_limits, aiohttp_clie
 
 
 def test_the_question_limit_is_a_setting(monkeypatch):
-    from venn.config import SettingsError, read_settings
     from venn_plugins.sql_agent.settings import SQLSettings
+
+    from venn.config import SettingsError, read_settings
 
     monkeypatch.delenv("VENN_SQL_QUESTIONS_PER_MINUTE", raising=False)
     assert read_settings(SQLSettings, _env_file=None).sql_questions_per_minute == 10
