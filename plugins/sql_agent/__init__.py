@@ -72,7 +72,8 @@ class SQLAgentPlugin(BrowseCommands, Plugin):
     display_name = "SQL agent"
     description = (
         "Answers data questions over a read-only warehouse: /ask in plain language (with an LLM), "
-        "/sql with your own SELECT. Only the thread's allowed tables; every statement is guarded and audited."
+        "/sql with your own SELECT; /tables and /describe show what there is. Only the thread's allowed tables; "
+        "every statement is guarded and audited."
     )
     version = "1.0.0"
     Config = SQLConfig
