@@ -30,6 +30,7 @@ from venn_bots.events import (
     UserInfo,
 )
 from venn_bots.plugin import (
+    ConfigRejected,
     Plugin,
     PluginConfig,
     PluginError,
@@ -46,6 +47,7 @@ __all__ = [
     "BotEvent",
     "ChannelInfo",
     "CommandEvent",
+    "ConfigRejected",
     "Context",
     "CustomEvent",
     "EditEvent",

@@ -81,11 +81,11 @@ def _scoped(scope: BotScope, param: str, noun: str) -> None:
         base, response="BotList", errors=(404,), tag="bots", summary=f"The bot settings of {where}."
     )(list_bots)
     bots_api.post(
-        base, body=EnableBotIn, status=201, response="BotEnvelope", errors=(403, 404, 409), tag="bots",
+        base, body=EnableBotIn, status=201, response="BotEnvelope", errors=(403, 404, 409, 503), tag="bots",
         summary=f"Enable a plugin on {scope.value} with its config (admins).",
     )(enable_bot)
     bots_api.patch(
-        base + "/" + PLUGIN, body=UpdateBotIn, response="BotEnvelope", errors=(403, 404), tag="bots",
+        base + "/" + PLUGIN, body=UpdateBotIn, response="BotEnvelope", errors=(403, 404, 409, 503), tag="bots",
         summary=f"Change a plugin's config on {scope.value} (the given keys replace the old ones).",
     )(update_bot)
     bots_api.delete(

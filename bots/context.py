@@ -172,7 +172,8 @@ class Context(Generic[ConfigT]):
 
     async def reply(self, text: str, payload: dict[str, Any] | None = None) -> dict[str, Any]:
         """Post a message as the plugin's bot user where the trigger was (its thread, or
-        the channel's stream). Returns the message as REST shows it.
+        the channel's stream), answering the trigger's message when there is one (the
+        message's ``reply_to``). Returns the message as REST shows it.
 
         Replies are idempotent per job: a job run again (after its worker died) does
         not post its replies twice.
@@ -188,6 +189,7 @@ class Context(Generic[ConfigT]):
             str(text),
             payload=payload,
             client_msg_id=f"job:{state.job.id}:{state.replies}",
+            reply_to=self.message.id if self.message is not None else None,
         )
 
     async def emit(self, event: str, data: dict[str, Any] | None = None) -> None:

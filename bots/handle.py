@@ -30,8 +30,10 @@ class ContextHandle(Protocol):
         payload: dict[str, Any] | None = None,
         client_msg_id: str | None = None,
         system: bool = False,
+        reply_to: int | None = None,
     ) -> dict[str, Any]:
-        """Post as the plugin's bot user; the message as REST shows it."""
+        """Post as the plugin's bot user (``reply_to``: the id of the message it answers);
+        the message as REST shows it."""
         ...
 
     async def emit(

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import inspect
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
@@ -39,8 +39,8 @@ if TYPE_CHECKING:
     from venn_bots.storage import KVStore
 
 __all__ = [
-    "EVENT_ALIASES", "KNOWN_EVENTS", "HandlerSpec", "HelpRequested", "Plugin", "PluginConfig", "PluginError",
-    "PluginHost", "Positional", "UsageError", "command", "on_event", "on_mention", "on_message",
+    "EVENT_ALIASES", "KNOWN_EVENTS", "ConfigRejected", "HandlerSpec", "HelpRequested", "Plugin", "PluginConfig",
+    "PluginError", "PluginHost", "Positional", "UsageError", "command", "on_event", "on_mention", "on_message",
     "validate_plugin_class",
 ]
 
@@ -66,10 +66,25 @@ KNOWN_EVENTS = frozenset(
 EVENT_ALIASES = {"message_updated": "message_edited"}
 
 HANDLER_ATTR = "__venn_handler__"
+#: seconds :meth:`Plugin.check_config` may take before the change is refused as unavailable
+CHECK_CONFIG_TIMEOUT = 30.0
 
 
 class PluginError(Exception):
     """A plugin class is not valid (raised when it is defined or loaded)."""
+
+
+class ConfigRejected(Exception):
+    """Raised by :meth:`Plugin.check_config`: a config that is well formed but cannot be
+    used (a table that does not exist, an unknown project). ``fields`` maps config field
+    names (``"allowed_tables"``) to what is wrong with them; the admin gets the same 422
+    ``validation_error`` as for a malformed config, with ``fields`` ``config.<name>``."""
+
+    def __init__(self, fields: Mapping[str, str]) -> None:
+        self.fields = {str(name): str(message) for name, message in fields.items()}
+        if not self.fields:
+            raise ValueError("ConfigRejected needs at least one field and its message")
+        super().__init__("; ".join(f"{name}: {message}" for name, message in self.fields.items()))
 
 
 class PluginConfig(BaseModel):
@@ -324,6 +339,15 @@ class Plugin(Extension):
 
     async def teardown(self) -> None:
         """Called once when the server stops."""
+
+    async def check_config(self, config: Any) -> None:
+        """Check a config against the world before it is saved (enabling, or changing it).
+
+        Called with the validated ``Config`` model, after ``setup()``, in the process that
+        handles the admin's request; raise :class:`ConfigRejected` to refuse it. Only for
+        what the model cannot know by itself (does the table exist?); it has
+        :data:`CHECK_CONFIG_TIMEOUT` seconds. The default accepts every valid config.
+        """
 
     @property
     def storage(self) -> KVStore:

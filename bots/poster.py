@@ -33,12 +33,15 @@ class Poster:
         payload: dict[str, Any] | None = None,
         client_msg_id: str | None = None,
         system: bool = False,
+        reply_to: int | None = None,
     ) -> dict[str, Any]:
-        """Post as a plugin's bot user; returns the message as REST shows it."""
+        """Post as a plugin's bot user; returns the message as REST shows it. ``reply_to``
+        is the id of the message the post answers (the message view's ``reply_to``)."""
         user = self._bot_users[plugin]
         data = MessageCreateIn(channel_id=channel_id, body=text, thread_id=thread_id, client_msg_id=client_msg_id)
         result = await self._services.messages.post(
-            user, data, kind=MessageKind.SYSTEM if system else MessageKind.BOT, payload=payload, trusted=True
+            user, data, kind=MessageKind.SYSTEM if system else MessageKind.BOT, payload=payload, trusted=True,
+            reply_to=reply_to,
         )
         return result.message
 
@@ -56,11 +59,15 @@ class Poster:
         )
 
     async def notice(self, job: Job, text: str, key: str) -> None:
-        """A short message from the plugin's bot user about a job (errors, busy); once
-        per job and ``key``, and never an exception (the job's outcome says the rest)."""
+        """A short message from the plugin's bot user about a job (errors, busy), answering
+        the job's message if it has one; once per job and ``key``, and never an exception
+        (the job's outcome says the rest)."""
         if job.plugin not in self._bot_users:
             return
         try:
-            await self.post(job.plugin, job.channel_id, job.thread_id, text, client_msg_id=f"job:{job.id}:{key}"[:64])
+            await self.post(
+                job.plugin, job.channel_id, job.thread_id, text, client_msg_id=f"job:{job.id}:{key}"[:64],
+                reply_to=job.message_id,
+            )
         except Exception:
             log.exception("could not post a bot notice", extra={"plugin": job.plugin, "job_id": job.id})

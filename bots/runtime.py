@@ -263,10 +263,12 @@ class BotRuntime:
         payload: dict[str, Any] | None = None,
         client_msg_id: str | None = None,
         system: bool = False,
+        reply_to: int | None = None,
     ) -> dict[str, Any]:
         """Post as a plugin's bot user through the one message path (persisted, broadcast)."""
         return await self.poster.post(
-            plugin, channel_id, thread_id, text, payload=payload, client_msg_id=client_msg_id, system=system
+            plugin, channel_id, thread_id, text, payload=payload, client_msg_id=client_msg_id, system=system,
+            reply_to=reply_to,
         )
 
     async def emit(

@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Any
 
@@ -20,13 +21,14 @@ from tortoise.exceptions import IntegrityError
 from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
+from venn_bots.handle import ServiceHost
+from venn_bots.plugin import CHECK_CONFIG_TIMEOUT, ConfigRejected
+from venn_bots.models import AuditAction, BotAuditLog, BotEnablement, BotScope
 from venn.db.models import Channel, Role, Thread, User
-from venn.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from venn.errors import Conflict, Forbidden, NotFound, Unavailable, ValidationFailed, VennError
 from venn.events import Event
 from venn.schemas import field_errors
 from venn.services.views import author_view, iso
-from venn_bots.handle import ServiceHost
-from venn_bots.models import AuditAction, BotAuditLog, BotEnablement, BotScope
 
 log = logging.getLogger("venn.bots.service")
 
@@ -110,13 +112,34 @@ class BotService:
         return plugin
 
     def _validate_config(self, plugin, config: dict[str, Any]) -> dict[str, Any]:
+        return self._config_model(plugin, config).model_dump(mode="json")
+
+    @staticmethod
+    def _config_model(plugin, config: dict[str, Any]) -> Any:
         try:
-            model = type(plugin).Config.model_validate(config)
+            return type(plugin).Config.model_validate(config)
         except ValidationError as exc:
             fields = [
                 {**f, "field": f"config.{f['field']}" if f["field"] != "body" else "config"} for f in field_errors(exc)
             ]
             raise ValidationFailed(fields) from None
+
+    async def _checked_config(self, plugin, config: dict[str, Any]) -> dict[str, Any]:
+        """The config validated by the plugin's model and accepted by its
+        :meth:`~venn_bots.plugin.Plugin.check_config` (ConfigRejected: 422 with fields)."""
+        model = self._config_model(plugin, config)
+        try:
+            async with asyncio.timeout(CHECK_CONFIG_TIMEOUT):
+                await plugin.check_config(model)
+        except ConfigRejected as exc:
+            raise ValidationFailed([{"field": f"config.{name}", "message": m} for name, m in exc.fields.items()]) from None
+        except VennError:
+            raise
+        except TimeoutError:
+            raise Unavailable(f"{plugin.name} did not finish checking its settings in time; try again.") from None
+        except Exception:
+            log.exception("a plugin's check_config failed", extra={"plugin": plugin.name})
+            raise Unavailable(f"{plugin.name} could not check its settings; try again.") from None
         return model.model_dump(mode="json")
 
     # Access ----------------------------------------------------------------
@@ -194,7 +217,7 @@ class BotService:
         channel, thread = await self._target(user, scope, target_id)
         await self._require_manager(user, channel)
         plugin = self._plugin(plugin_name, field="plugin")
-        clean = self._validate_config(plugin, config)
+        clean = await self._checked_config(plugin, config)
         scope_id = thread.id if thread is not None else channel.id
         try:
             async with in_transaction():
@@ -233,12 +256,22 @@ class BotService:
         await self._require_manager(user, channel)
         plugin = self._plugin(plugin_name)
         scope_id = thread.id if thread is not None else channel.id
+        # The plugin's own check (it may ask a remote service) runs outside the transaction.
+        row = await BotEnablement.get_or_none(scope=scope, scope_id=scope_id, plugin=plugin.name, enabled=True)
+        if row is None:
+            raise await self._not_enabled(plugin.name, channel, thread)
+        checked = await self._checked_config(plugin, {**(row.config or {}), **changes})
         async with in_transaction():
             row = await BotEnablement.get_or_none(scope=scope, scope_id=scope_id, plugin=plugin.name, enabled=True)
             if row is None:
                 raise await self._not_enabled(plugin.name, channel, thread)
             old = dict(row.config or {})
             clean = self._validate_config(plugin, {**old, **changes})
+            if clean != checked:  # changed by someone else while it was being checked
+                raise Conflict(
+                    f"The settings of {plugin.name} here were changed meanwhile; look at them again and retry.",
+                    code="bot_config_changed",
+                )
             row.config = clean
             row.enabled_by_id = user.id
             await row.save()

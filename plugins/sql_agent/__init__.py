@@ -5,9 +5,14 @@ In a thread where an admin enabled it with a list of tables:
 * ``/ask <question>`` (or a mention of the bot, ``@sql <question>``) runs the LLM agent
   (:func:`venn_plugins.sql_agent.agent.answer_question`) over the allowed tables;
 * ``/sql <SELECT ...>`` runs the user's own query through the same guard;
+* ``/tables``, ``/describe TABLE`` and ``/forget`` look at the tables and clear the
+  thread's memory (see :mod:`.browse`);
 * ``POST /api/v1/threads/{id}/llm-query`` does what ``/ask`` does (see :mod:`.api`).
 * admins keep curated knowledge of the warehouse (:mod:`.knowledge`, ``/api/v1/sql/knowledge``);
   each question's prompt gets the entries that fit it and that the thread may see.
+
+Questions are limited per person and minute, and optionally per thread and UTC day in
+tokens (see :mod:`.quota`); each question's tokens are in its audit entry.
 
 While it works it sends ``llm_response`` events to the thread's room (``thinking``,
 ``running_sql`` with the SQL, then ``done`` or ``error``); the answer is a bot message
@@ -25,11 +30,12 @@ import logging
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from venn.api.routing import ApiRouter
-from venn_bots import Context, Plugin, command, on_event, on_mention
+from venn_bots import ConfigRejected, Context, Plugin, command, on_event, on_mention
 from venn_plugins.sql_agent.api import sql_api
+from venn_plugins.sql_agent.browse import BrowseCommands
 from venn_plugins.sql_agent.charts import ChartSuggestion, pick_chart
 from venn_plugins.sql_agent.config import (
     ASK_HANDLER_TIMEOUT,
@@ -43,6 +49,7 @@ from venn_plugins.sql_agent.config import (
 from venn_plugins.sql_agent.guard import SQLGuardError
 from venn_plugins.sql_agent.knowledge.api import knowledge_api
 from venn_plugins.sql_agent.models import QuerySource, QueryStatus, SqlQuery
+from venn_plugins.sql_agent.quota import budget_spent, question_wait, rate_limited_text
 from venn_plugins.sql_agent.render import result_body, result_payload
 from venn_plugins.sql_agent.runner import GuardedSQL
 from venn_plugins.sql_agent.settings import SQLSettings
@@ -73,12 +80,13 @@ def ask_budget(timeout_seconds: int) -> float:
     return min(ASK_HANDLER_TIMEOUT - 30, max(240, 2 * timeout_seconds + 180))
 
 
-class SQLAgentPlugin(Plugin):
+class SQLAgentPlugin(BrowseCommands, Plugin):
     name = PLUGIN_NAME
     display_name = "SQL agent"
     description = (
         "Answers data questions over a read-only warehouse: /ask in plain language (with an LLM), "
-        "/sql with your own SELECT. Only the thread's allowed tables; every statement is guarded and audited."
+        "/sql with your own SELECT; /tables and /describe show what there is. Only the thread's allowed tables; "
+        "every statement is guarded and audited."
     )
     version = "1.0.0"
     Config = SQLConfig
@@ -96,6 +104,8 @@ class SQLAgentPlugin(Plugin):
     warehouse: Warehouse | None = None
     warehouse_error: str | None = None
     llm: Any = None
+    #: the server's services (the rate limiter), set in setup()
+    services: Any = None
     _sweeper: asyncio.Task[None] | None = None
 
     @classmethod
@@ -107,6 +117,7 @@ class SQLAgentPlugin(Plugin):
     async def setup(self, runtime: Any) -> None:
         # the demo warehouse lives under the server's data directory
         self.settings = self.settings.model_copy(update={"data_dir": runtime.services.settings.data_dir})
+        self.services = runtime.services
         await sweep_stale_queries()
         self._sweeper = asyncio.create_task(self._sweep_now_and_then(), name="venn-sql-sweep")
         try:
@@ -129,6 +140,22 @@ class SQLAgentPlugin(Plugin):
         while True:
             await asyncio.sleep(SWEEP_INTERVAL_SECONDS)
             await sweep_stale_queries()
+
+    async def check_config(self, config: SQLConfig) -> None:
+        """Enabling or reconfiguring refuses table names the warehouse does not have."""
+        from venn_plugins.sql_agent.catalog import missing_tables
+
+        if self.warehouse is None:
+            raise ConfigRejected({"allowed_tables": self.warehouse_error or "No warehouse is configured."})
+        try:
+            missing = await missing_tables(self.warehouse, config.allowed_tables)
+        except WarehouseError as exc:
+            raise ConfigRejected({"allowed_tables": f"The warehouse's tables could not be read: {exc}"}) from None
+        if missing:
+            names = ", ".join(missing[:20]) + (f" and {len(missing) - 20} more" if len(missing) > 20 else "")
+            raise ConfigRejected(
+                {"allowed_tables": f"The warehouse has no table {names} (GET /api/v1/sql/tables lists its tables)."}
+            )
 
     # Handlers ------------------------------------------------------------------------
 
@@ -197,6 +224,12 @@ class SQLAgentPlugin(Plugin):
             await ctx.reply("Ask a question about the data, e.g. /ask top 10 customers by revenue last month. "
                             "Tables here: " + _tables(ctx))
             return
+        if ctx.user is not None and self.services is not None:
+            per_minute = int(self.settings.sql_questions_per_minute)
+            wait = await question_wait(self.services.limiter, ctx.user.id, per_minute)
+            if wait is not None:  # no question, no audit entry: as a refused REST request
+                await ctx.reply(rate_limited_text(wait, per_minute))
+                return
         query = await self._new_query(ctx, QuerySource.ASK, question=question)
         async with _settled(ctx, self, query):
             await self._agent(ctx, query)
@@ -207,12 +240,18 @@ class SQLAgentPlugin(Plugin):
 
             await self._failed(ctx, query, HOW_TO_CONFIGURE)
             return
+        config = cast(SQLConfig, ctx.config)
+        spent = await budget_spent(config.daily_token_budget, ctx.channel.id, ctx.thread_id)
+        if spent is not None:  # stopped before any model call
+            await self._refused(ctx, query, spent.text, lead=True)
+            return
         guarded = await self._guarded(ctx, query)
         if guarded is None:
             return
         from venn_plugins.sql_agent.agent import AgentError, answer_question
         from venn_plugins.sql_agent.memory import load_history, remember
         from venn_plugins.sql_agent.knowledge import retrieve
+        from venn_plugins.sql_agent.usage import TokenUsage, counting_tokens
 
         store = ctx.thread_store if ctx.thread is not None else ctx.channel_store
 
@@ -221,25 +260,29 @@ class SQLAgentPlugin(Plugin):
 
         try:
             history = await load_history(store)
-            async with asyncio.timeout(ask_budget(ctx.config.timeout_seconds)):
-                # The curated knowledge this thread may see; the audit keeps which entries.
-                knowledge = await retrieve(
-                    query.question, warehouse=guarded.warehouse.label, allowed_tables=guarded.allowed_tables,
-                    dialect=guarded.dialect, default_database=guarded.warehouse.default_database,
-                    default_schema=guarded.warehouse.default_schema,
-                )
-                query.knowledge_ids = [hit.id for hit in knowledge]
-                await query.save(update_fields=["knowledge_ids"])
-                answer = await answer_question(
-                    query.question,
-                    llm=self.llm,
-                    sql=guarded,
-                    history=history,
-                    on_status=on_status,
-                    max_steps=MAX_STEPS,
-                    today=dt.datetime.now(dt.timezone.utc).date(),
-                    knowledge=knowledge,
-                )
+            with counting_tokens() as tokens:
+                try:
+                    async with asyncio.timeout(ask_budget(ctx.config.timeout_seconds)):
+                        # The curated knowledge this thread may see; the audit keeps which entries.
+                        knowledge = await retrieve(
+                            query.question, warehouse=guarded.warehouse.label, allowed_tables=guarded.allowed_tables,
+                            dialect=guarded.dialect, default_database=guarded.warehouse.default_database,
+                            default_schema=guarded.warehouse.default_schema,
+                        )
+                        query.knowledge_ids = [hit.id for hit in knowledge]
+                        await query.save(update_fields=["knowledge_ids"])
+                        answer = await answer_question(
+                            query.question,
+                            llm=self.llm,
+                            sql=guarded,
+                            history=history,
+                            on_status=on_status,
+                            max_steps=MAX_STEPS,
+                            today=dt.datetime.now(dt.timezone.utc).date(),
+                            knowledge=knowledge,
+                        )
+                finally:  # saved with the query's outcome, whatever it is
+                    _note_usage(query, TokenUsage.of(tokens))
         except AgentError as exc:
             await guarded.flush()
             await self._failed(ctx, query, str(exc))
@@ -315,9 +358,9 @@ class SQLAgentPlugin(Plugin):
         message = await ctx.reply(_lead(query) + text)
         await self._emit(ctx, query, "done", message_id=message["id"])
 
-    async def _refused(self, ctx: Context, query: SqlQuery, reason: str) -> None:
+    async def _refused(self, ctx: Context, query: SqlQuery, reason: str, *, lead: bool = False) -> None:
         await _finish(query, QueryStatus.REFUSED, error=reason)
-        answer = await ctx.reply(f"Refused: {reason}")
+        answer = await ctx.reply(_lead(query) + reason if lead else f"Refused: {reason}")
         await self._emit(ctx, query, "error", message=reason, message_id=answer["id"])
 
     async def _failed(
@@ -368,12 +411,21 @@ async def sweep_stale_queries(older_than: float = STALE_AFTER_SECONDS) -> int:
     return closed
 
 
+#: the audit's token columns, saved with every outcome
+USAGE_FIELDS = ("prompt_tokens", "completion_tokens", "total_tokens")
+
+
 async def _finish(query: SqlQuery, status: QueryStatus, **fields: Any) -> None:
     query.status = status
     query.finished_at = dt.datetime.now(dt.timezone.utc)
     for name, value in fields.items():
         setattr(query, name, value)
-    await query.save(update_fields=["status", "finished_at", *fields])
+    await query.save(update_fields=["status", "finished_at", *USAGE_FIELDS, *fields])
+
+
+def _note_usage(query: SqlQuery, usage: Any) -> None:
+    for name in USAGE_FIELDS:
+        setattr(query, name, int(getattr(usage, name)))
 
 
 def _lead(query: SqlQuery) -> str:

@@ -9,8 +9,11 @@
   channel, when the thread's config allows CSV.
 * ``GET /api/v1/queries/{query_id}/chart.png`` and ``chart.svg``: a result's chart drawn
   on the server (vl-convert), for members of its channel.
-* ``GET /api/v1/admin/queries``: the audit (admins): questions with their statements,
-  newest first, filtered by thread, user, verdict, status and time, paged with ``before``.
+* ``GET /api/v1/admin/queries``: the audit (admins): questions with their statements
+  and token usage, newest first, filtered by thread, user, verdict, status and time,
+  paged with ``before``.
+* ``GET /api/v1/sql/tables``: the warehouse's tables, with descriptions and row counts
+  (admins): what ``allowed_tables`` can name; the web client's form offers them.
 """
 
 from __future__ import annotations
@@ -34,9 +37,10 @@ from venn_plugins.sql_agent.charts import Chart
 from venn_plugins.sql_agent.config import LLM_QUERY_EVENT, PLUGIN_NAME, SQLConfig
 from venn_plugins.sql_agent.models import QuerySource, QueryStatus, SqlQuery, SqlStatement, Verdict
 from venn_plugins.sql_agent.render import DEFAULT_PAYLOAD_BYTES, chart_spec
+from venn_plugins.sql_agent.quota import budget_spent, question_wait, rate_limited_text
 from venn.api.routing import ApiRouter, Call
 from venn.db.models import Role
-from venn.errors import Conflict, Forbidden, NotFound
+from venn.errors import Conflict, Forbidden, NotFound, RateLimited, Unavailable
 from venn.events import Event
 from venn.schemas import Id, Input
 from venn.services.views import iso
@@ -69,7 +73,7 @@ class AdminQueriesQuery(BaseModel):
 
 @sql_api.post(
     r"/threads/{thread_id:\d+}/llm-query", body=LlmQueryIn, status=202, response="LlmQueryAccepted",
-    errors=(403, 404, 409), tag="sql",
+    errors=(403, 404, 409, 429), tag="sql",
 )
 async def llm_query(call: Call):
     """Ask the SQL agent a question in a thread (as /ask does); the answer comes in the thread."""
@@ -85,6 +89,14 @@ async def llm_query(call: Call):
     except ValueError:
         raise Conflict("The SQL agent's settings here are not valid; an admin needs to update them.",
                        code="plugin_misconfigured") from None
+    # The same limits as /ask: questions per person and minute, the thread's daily tokens.
+    per_minute = int(runtime.plugins[PLUGIN].settings.sql_questions_per_minute)
+    wait = await question_wait(services.limiter, call.user.id, per_minute)
+    if wait is not None:
+        raise RateLimited(wait, rate_limited_text(wait, per_minute))
+    spent = await budget_spent(config.daily_token_budget, thread.channel_id, thread.id)  # type: ignore[attr-defined]
+    if spent is not None:
+        raise Conflict(spent.text, code="token_budget_spent", retry_after=spent.retry_after)
     body: LlmQueryIn = call.body
     query = await SqlQuery.create(
         thread_id=thread.id,
@@ -265,6 +277,11 @@ def _query_view(q: SqlQuery, statements: list[SqlStatement]) -> dict[str, Any]:
         "created_at": iso(q.created_at),
         "finished_at": iso(q.finished_at),
         "knowledge_ids": q.knowledge_ids,
+        "usage": {
+            "prompt_tokens": q.prompt_tokens,
+            "completion_tokens": q.completion_tokens,
+            "total_tokens": q.total_tokens,
+        },
         "statements": [_statement_view(s) for s in statements],
     }
 
@@ -302,6 +319,41 @@ async def admin_queries(call: Call):
 
 def _utc(value: dt.datetime) -> dt.datetime:
     return value if value.tzinfo is not None else value.replace(tzinfo=dt.timezone.utc)
+
+
+# GET /sql/tables --------------------------------------------------------------------------
+
+
+@sql_api.get("/sql/tables", response="SqlTableList", errors=(403, 503), tag="sql")
+async def sql_tables(call: Call):
+    """The warehouse's tables with their descriptions and row counts (admins): the names
+    ``allowed_tables`` can use, as options for the web client's form (``x-venn-options``)."""
+    from venn_plugins.sql_agent.catalog import read_catalog
+    from venn_plugins.sql_agent.warehouse import WarehouseError
+
+    if call.user.role != Role.ADMIN:
+        raise Forbidden("Only admins can list the warehouse's tables.")
+    plugin = call.request.app[RUNTIME].plugins.get(PLUGIN)
+    warehouse = getattr(plugin, "warehouse", None)
+    if warehouse is None:
+        reason = getattr(plugin, "warehouse_error", None) or "No warehouse is configured."
+        raise Unavailable(f"The SQL agent has no usable warehouse: {reason}")
+    try:
+        catalog = await read_catalog(warehouse, tag="venn catalog")
+    except WarehouseError as exc:
+        raise Unavailable(f"The warehouse's tables could not be read: {exc}") from None
+    return {
+        "options": [
+            {
+                "value": t.name,
+                "description": t.description,
+                "row_count": t.row_count,
+                "detail": None if t.row_count is None else f"{t.row_count:,} row" + ("" if t.row_count == 1 else "s"),
+            }
+            for t in catalog.tables
+        ],
+        "truncated": catalog.truncated,
+    }
 
 
 # OpenAPI schemas ------------------------------------------------------------------------
@@ -361,7 +413,44 @@ sql_api.schemas.update(
                     "type": ["array", "null"], "items": {"type": "integer"},
                     "description": "the curated knowledge entries put in the agent's prompt (null: not an agent question)",
                 },
+                "usage": {
+                    "type": "object",
+                    "description": "the language model's tokens for this question (0 for /sql and /describe)",
+                    "required": ["prompt_tokens", "completion_tokens", "total_tokens"],
+                    "properties": {
+                        "prompt_tokens": {"type": "integer"},
+                        "completion_tokens": {"type": "integer"},
+                        "total_tokens": {"type": "integer"},
+                    },
+                },
                 "statements": {"type": "array", "items": {"$ref": "#/components/schemas/SqlStatementEntry"}},
+            },
+        },
+        "SqlTableList": {
+            "type": "object",
+            "required": ["options", "truncated"],
+            "properties": {
+                "options": {
+                    "type": "array",
+                    "description": "the warehouse's tables and views, by schema and name",
+                    "items": {
+                        "type": "object",
+                        "required": ["value", "description", "row_count", "detail"],
+                        "properties": {
+                            "value": {
+                                "type": "string",
+                                "description": "the name as allowed_tables writes it: TABLE, SCHEMA.TABLE or DB.SCHEMA.TABLE",
+                            },
+                            "description": {**_TEXT_OR_NULL, "description": "the table's comment in the warehouse"},
+                            "row_count": {
+                                **_INT_OR_NULL,
+                                "description": "the catalog's count or estimate; null when it has none",
+                            },
+                            "detail": {**_TEXT_OR_NULL, "description": "the row count as text, for forms"},
+                        },
+                    },
+                },
+                "truncated": {"type": "boolean", "description": "the warehouse has more tables than were listed"},
             },
         },
         "SqlQueryPage": {

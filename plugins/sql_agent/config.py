@@ -23,6 +23,9 @@ ASK_HANDLER_TIMEOUT = 3 * MAX_TIMEOUT_SECONDS + 60
 MAX_STEPS = 8
 #: the event the REST endpoint's jobs carry (see venn_plugins.sql_agent.api)
 LLM_QUERY_EVENT = "llm_query"
+#: where admins (and the web client's form) find the warehouse's tables
+TABLES_URL = "/api/v1/sql/tables"
+MAX_DAILY_TOKEN_BUDGET = 1_000_000_000
 
 
 class SQLConfig(PluginConfig):
@@ -32,12 +35,20 @@ class SQLConfig(PluginConfig):
         min_length=1,
         max_length=MAX_TABLES,
         description="Tables the agent may read: TABLE, SCHEMA.TABLE or DB.SCHEMA.TABLE.",
+        # the web client's form offers the warehouse's tables to tick (docs/plugins.md)
+        json_schema_extra={"x-venn-options": TABLES_URL},
     )
     max_rows: int = Field(100, ge=1, le=MAX_ROWS_LIMIT, description="Rows a query returns at most.")
     timeout_seconds: int = Field(
         60, ge=1, le=MAX_TIMEOUT_SECONDS, description="Seconds one statement may run in the warehouse."
     )
     allow_csv: bool = Field(True, description="Thread members may download results as CSV.")
+    daily_token_budget: int | None = Field(
+        None,
+        ge=1,
+        le=MAX_DAILY_TOKEN_BUDGET,
+        description="Language-model tokens the questions of a thread may use per UTC day (none: no limit).",
+    )
 
     @field_validator("allowed_tables")
     @classmethod

@@ -18,6 +18,7 @@ class QuerySource(StrEnum):
     ASK = "ask"  # /ask or a mention
     SQL = "sql"  # /sql typed by a user
     API = "api"  # POST /api/v1/threads/{id}/llm-query
+    DESCRIBE = "describe"  # /describe TABLE
 
 
 class QueryStatus(StrEnum):
@@ -69,6 +70,12 @@ class SqlQuery(Model):
     finished_at = fields.DatetimeField(null=True)
     #: ids of the curated knowledge entries put in the agent's prompt (migration 0003_knowledge)
     knowledge_ids = fields.JSONField(null=True)
+    #: the language model's tokens for this question, summed over its model calls
+    #: (LangChain's usage_metadata); 0 for /sql and /describe, and for rows older than the
+    #: columns (the database's default)
+    prompt_tokens = fields.IntField(default=0, db_default=0)
+    completion_tokens = fields.IntField(default=0, db_default=0)
+    total_tokens = fields.IntField(default=0, db_default=0)
 
     class Meta:
         table = "sql_queries"

@@ -50,3 +50,7 @@ class SQLSettings(BaseSettings):
     sql_max_csv_bytes: ByteSize = Field(
         ByteSize(20 * 1024**2), ge=64 * 1024, le=1024**3, validation_alias=AliasChoices("VENN_SQL_MAX_CSV_BYTES")
     )
+    # Questions (/ask, mentions, llm-query) one person may ask per minute, across processes.
+    sql_questions_per_minute: int = Field(
+        10, ge=1, le=10_000, validation_alias=AliasChoices("VENN_SQL_QUESTIONS_PER_MINUTE")
+    )

@@ -149,13 +149,16 @@ def test_sql_agent_in_the_page_table_csv_and_progress(browser_pages, bots_server
     panel.get_by_label("Plugin to enable").select_option("sql")
     panel.get_by_role("button", name="Enable…").click()
     form = panel.locator("form.bot-form")
-    # a list of strings is typed as a comma (or line) separated list
-    form.locator("textarea[name=allowed_tables]").fill("customers, products\norders")
+    # the warehouse's tables are offered to tick (the config's "x-venn-options")
+    for table in ("customers", "products", "orders"):
+        form.locator(f"input[type=checkbox][value={table}]").check()
     form.locator("input[name=max_rows]").fill("5")
     form.get_by_role("button", name="Enable").click()
     expect(panel.locator(".bot-item[data-plugin=sql]")).to_contain_text("on (this thread)")
     panel.locator(".bot-item[data-plugin=sql]").get_by_role("button", name="Settings").click()
-    expect(form.locator("textarea[name=allowed_tables]")).to_have_value("customers\nproducts\norders")
+    for table in ("customers", "products", "orders"):
+        expect(form.locator(f"input[type=checkbox][value={table}]")).to_be_checked()
+    expect(form.locator("input[type=checkbox][value=order_items]")).not_to_be_checked()
     form.get_by_role("button", name="Cancel").click()
     panel.get_by_role("button", name="Bots").click()  # fold the bots away
 

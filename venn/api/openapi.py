@@ -78,7 +78,7 @@ SCHEMAS: dict[str, Any] = {
         "type": "object",
         "required": [
             "id", "channel_id", "thread_id", "author", "body", "kind", "payload", "client_msg_id",
-            "created_at", "edited_at", "deleted", "reply_count",
+            "created_at", "edited_at", "deleted", "reply_count", "reply_to",
         ],
         "properties": {
             "id": _ID,
@@ -94,6 +94,10 @@ SCHEMAS: dict[str, Any] = {
             "deleted": {"type": "boolean"},
             "reply_count": {"type": "integer"},
             "started_thread_id": {"type": ["integer", "null"]},
+            "reply_to": {
+                "type": ["integer", "null"],
+                "description": "The id of the message a bot's reply answers (its command or mention); null otherwise.",
+            },
         },
     },
     "Thread": {

@@ -128,6 +128,10 @@ class Message(Model):
     # Denormalised for thread roots: the thread started from this message and its size.
     started_thread_id = fields.BigIntField(null=True)
     reply_count = fields.IntField(default=0)
+    # A bot's reply: the message it answers (the command or mention that triggered it).
+    # A plain column, not a foreign key: the answered message may be deleted for good
+    # while the answer stays, and nothing joins on it.
+    reply_to_id = fields.BigIntField(null=True)
 
     class Meta:
         table = "messages"

@@ -70,8 +70,13 @@ class MessageService(Service):
         kind: MessageKind = MessageKind.USER,
         payload: dict[str, Any] | None = None,
         trusted: bool = False,
+        reply_to: int | None = None,
     ) -> PostResult:
         """Post a message. ``trusted`` (bots, system) skips membership and rate limits.
+
+        ``reply_to`` is the id of the message this one answers (a bot's reply names the
+        command or mention it answers); it must be a message of the same channel. People's
+        posts never set it (REST and Socket.IO do not take it).
 
         A retry (same author and ``client_msg_id``) answers the message posted first,
         with ``created`` False. Retries are caught by the unique index on insert rather
@@ -81,9 +86,11 @@ class MessageService(Service):
         body = self._check_body(data.body, kind)
         try:
             channel, thread = await self._target(user, data, trusted)
+            if reply_to is not None:
+                await self._check_reply_to(channel, reply_to)
         except VennError as refusal:
             return await self._answer_retry(user, data, refusal)
-        return await self._commit(user, channel, thread, body, kind, payload, data.client_msg_id)
+        return await self._commit(user, channel, thread, body, kind, payload, data.client_msg_id, reply_to=reply_to)
 
     async def post_for_session(
         self,
@@ -164,9 +171,10 @@ class MessageService(Service):
         *,
         turn: Callable[[], Awaitable[None]] | None = None,
         queued: Callable[[], None] | None = None,
+        reply_to: int | None = None,
     ) -> PostResult:
         """Hand a checked post to the writer (which keeps ``new_message`` in id order)."""
-        draft = Draft(user, body, kind, payload, client_msg_id)
+        draft = Draft(user, body, kind, payload, client_msg_id, reply_to)
         result = await self.writer.write(channel, thread, draft, turn=turn, queued=queued)
         if result.created:
             self.core.metrics_message_posted(kind)
@@ -183,6 +191,11 @@ class MessageService(Service):
                 raise NotFound("No such channel.")
             channel = found
         return channel, await self._thread_of(channel, data)
+
+    @staticmethod
+    async def _check_reply_to(channel: Channel, message_id: int) -> None:
+        if not await Message.filter(id=message_id, channel_id=channel.id).exists():
+            raise ValidationFailed([{"field": "reply_to", "message": "no such message in this channel"}])
 
     async def _rate_limit(self, user: User) -> None:
         await enforce(

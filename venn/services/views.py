@@ -70,13 +70,14 @@ def message_view(message: Message, author: User) -> dict[str, Any]:
         "deleted": message.deleted,
         "reply_count": message.reply_count,
         "started_thread_id": message.started_thread_id,
+        "reply_to": message.reply_to_id,
     }
 
 
 #: the columns :func:`message_row_view` reads: messages as ``m``, their authors as ``u``
 MESSAGE_ROW_COLUMNS = (
     "m.id, m.channel_id, m.thread_id, m.body, m.kind, m.payload, m.client_msg_id, m.created_at, m.edited_at, "
-    "m.deleted, m.reply_count, m.started_thread_id, m.author_id, u.username AS author_username, "
+    "m.deleted, m.reply_count, m.started_thread_id, m.reply_to_id, m.author_id, u.username AS author_username, "
     "u.display_name AS author_display_name, u.is_bot AS author_is_bot"
 )
 _decode_payload = Message._meta.fields_map["payload"].to_python_value
@@ -109,6 +110,7 @@ def message_row_view(row: dict[str, Any]) -> dict[str, Any]:
         "deleted": deleted,
         "reply_count": row["reply_count"],
         "started_thread_id": row["started_thread_id"],
+        "reply_to": row["reply_to_id"],
     }
 
 

@@ -43,7 +43,8 @@ ChannelLock = Callable[[int], AbstractAsyncContextManager[Any]]
 GROUP_MAX = 100
 LOCK_STRIPES = 256
 GROUP_INSERT = (
-    "INSERT INTO messages (channel_id, author_id, body, kind, payload, client_msg_id, created_at, deleted, reply_count)"
+    "INSERT INTO messages"
+    " (channel_id, author_id, body, kind, payload, client_msg_id, created_at, deleted, reply_count, reply_to_id)"
 )
 _PAYLOAD = Message._meta.fields_map["payload"]
 #: what a waiting post's turn resolves to when it is to write the next group itself
@@ -58,6 +59,8 @@ class Draft:
     kind: MessageKind
     payload: dict[str, Any] | None
     client_msg_id: str | None
+    #: the message this one answers (bots' replies), or None
+    reply_to: int | None = None
 
 
 @dataclass(slots=True)
@@ -216,7 +219,7 @@ class MessageWriter:
                     message = Message(
                         id=message_id, channel_id=channel.id, thread_id=None, author_id=d.user.id, body=d.body,
                         kind=d.kind, payload=d.payload, client_msg_id=d.client_msg_id, created_at=now, deleted=False,
-                        reply_count=0,
+                        reply_count=0, reply_to_id=d.reply_to,
                     )
                     results.append(await self._publish(message, d.user, channel, None))
                 return results
@@ -235,7 +238,7 @@ class MessageWriter:
         rows = []
         for d in batch:
             values = (channel.id, d.user.id, d.body, d.kind.value, _PAYLOAD.to_db_value(d.payload, Message),
-                      d.client_msg_id, now, False, 0)
+                      d.client_msg_id, now, False, 0, d.reply_to)
             rows.append(f"({', '.join(params.add(v) for v in values)})")
         inserted = await conn.execute_query_dict(
             f"{GROUP_INSERT} VALUES {', '.join(rows)} RETURNING id", params.values
@@ -265,6 +268,7 @@ class MessageWriter:
             kind=draft.kind,
             payload=draft.payload,
             client_msg_id=draft.client_msg_id,
+            reply_to_id=draft.reply_to,
         )
         if thread is None:
             # one INSERT commits on its own: no transaction round trips needed

@@ -17,7 +17,8 @@ Each request takes the next entry of the script::
 
 An entry is :func:`text` (a final assistant message), :func:`call` / :func:`calls`
 (assistant tool calls), :func:`http_error` (an HTTP error reply), or a function of the
-request body returning one of those. When the script runs out the server answers with
+request body returning one of those. Each answer reports token ``usage`` (``Reply.usage``,
+prompt and completion tokens; 10 and 5 unless scripted). When the script runs out the server answers with
 ``stub.default`` if set, else HTTP 500 "stub script exhausted" (so a test that expected
 fewer model calls fails loudly). Every request is recorded in ``stub.requests``
 (:class:`Recorded`: the JSON body and the headers).
@@ -49,11 +50,12 @@ class Reply:
     status: int = 200
     error: str = ""
     delay: float = 0.0  # seconds to wait before answering (timeouts)
+    usage: tuple[int, int] = (10, 5)  # the tokens reported: prompt, completion
 
 
-def text(content: str) -> Reply:
-    """A final assistant message."""
-    return Reply(content=content)
+def text(content: str, *, usage: tuple[int, int] = (10, 5)) -> Reply:
+    """A final assistant message (``usage``: the prompt and completion tokens it reports)."""
+    return Reply(content=content, usage=usage)
 
 
 def call(name: str, _args: dict[str, Any] | str | None = None, **args: Any) -> Reply:
@@ -221,7 +223,7 @@ class OpenAIStub:
                         "logprobs": None,
                     }
                 ],
-                "usage": {"prompt_tokens": 10, "completion_tokens": 5, "total_tokens": 15},
+                "usage": _usage(reply),
             }
         )
 
@@ -256,9 +258,8 @@ class OpenAIStub:
             await send({"tool_calls": [{"index": index, "function": {"arguments": fn["arguments"]}}]})
         await send({}, "tool_calls" if reply.tool_calls else "stop")
         if (body.get("stream_options") or {}).get("include_usage"):
-            usage = {"prompt_tokens": 10, "completion_tokens": 5, "total_tokens": 15}
             chunk = {"id": ident, "object": "chat.completion.chunk", "created": created, "model": model,
-                     "choices": [], "usage": usage}
+                     "choices": [], "usage": _usage(reply)}
             await response.write(f"data: {json.dumps(chunk)}\n\n".encode())
         await response.write(b"data: [DONE]\n\n")
         await response.write_eof()
@@ -305,6 +306,11 @@ def protocol_problem(body: Any) -> str | None:
     if waiting:
         return f"tool calls {waiting} were not answered"
     return None
+
+
+def _usage(reply: Reply) -> dict[str, int]:
+    prompt, completion = reply.usage
+    return {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion}
 
 
 def _error(status: int, message: str) -> web.Response:

@@ -54,6 +54,7 @@ async def test_config_is_validated_when_enabling(testbot, sql_env):
         "max_rows": 100,
         "timeout_seconds": 60,
         "allow_csv": True,
+        "daily_token_budget": None,
     }
 
 

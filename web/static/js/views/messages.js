@@ -1,6 +1,7 @@
 // A scrolling message list for one stream (a channel's or a thread's): day separators,
 // messages grouped by author, pending sends, a bot's progress, older history on
-// scroll, and the per-message actions (thread, edit, delete).
+// scroll, the per-message actions (thread, edit, delete), and on a bot's reply the
+// message it answers ("in reply to @user: first words", a button that shows it).
 
 import * as chat from "../chat.js";
 import { store } from "../store.js";
@@ -11,6 +12,19 @@ import { renderPayload, renderProgress, payloadBody } from "../renderers.js";
 import { confirmBox, toast } from "./dialog.js";
 
 const GROUP_MS = 5 * 60 * 1000;
+/** Characters of the answered message quoted on a bot's reply. */
+const QUOTE_CHARS = 60;
+/** Pages of older history read, at most, to find the message a reply answers. */
+const FIND_PAGES = 20;
+
+/** The first words of a message body, on one line. */
+function firstWords(text) {
+  const line = String(text || "").replace(/\s+/g, " ").trim();
+  if (line.length <= QUOTE_CHARS) return line;
+  const cut = line.slice(0, QUOTE_CHARS);
+  const space = cut.lastIndexOf(" ");
+  return `${space > QUOTE_CHARS / 2 ? cut.slice(0, space) : cut}…`;
+}
 
 export class MessageList {
   /** `stream`: a Stream; `inThread`: the list of a thread panel (shows its root first). */
@@ -126,7 +140,7 @@ export class MessageList {
     if (row.type === "day" || row.type === "sep") return row.sig;
     if (row.type === "progress") return JSON.stringify(row.progress);
     const m = row.message;
-    const parts = [m.body, m.edited_at, m.deleted, m.reply_count, m.started_thread_id, row.grouped];
+    const parts = [m.body, m.edited_at, m.deleted, m.reply_count, m.started_thread_id, row.grouped, this.quote(m)];
     if (row.type === "pending") parts.push(row.item.state, row.item.error);
     else parts.push(this.editing === m.id, m.payload ? JSON.stringify(m.payload) : "");
     return JSON.stringify(parts);
@@ -173,6 +187,7 @@ export class MessageList {
         ),
       );
     }
+    if (!pending && !m.deleted && m.reply_to && (m.kind === "bot" || author.is_bot)) content.append(this.replyLine(m));
     if (this.editing === m.id && !pending) {
       content.append(this.editor(m));
     } else if (m.deleted) {
@@ -201,6 +216,59 @@ export class MessageList {
     const actions = !pending && !m.deleted && m.kind !== "system" ? this.actions(m, row) : null;
     if (actions) el.append(actions);
     return el;
+  }
+
+  /** The message `id` if this list holds it (its stream, or a thread's root). */
+  lookup(id) {
+    const found = this.stream.messages.get(id);
+    if (found) return found;
+    const root = this.inThread ? store.rootOf(this.stream.id) || this.stream.root : null;
+    return root && root.id === id ? root : null;
+  }
+
+  /** What a bot's reply quotes of the message it answers: {who, words}, or null. */
+  quote(m) {
+    if (!m.reply_to) return null;
+    const target = this.lookup(m.reply_to);
+    if (!target) return { who: null, words: "an earlier message" };
+    return { who: target.author?.username || null, words: target.deleted ? "a deleted message" : firstWords(target.body) };
+  }
+
+  replyLine(m) {
+    const { who, words } = this.quote(m);
+    const said = who ? `@${who}: ${words}` : words;
+    return h(
+      "button.reply-to",
+      {
+        type: "button",
+        title: "Show the message this answers",
+        "aria-label": `In reply to ${said}. Show that message.`,
+        onclick: () => this.showMessage(m.reply_to).catch((err) => toast(err.message)),
+      },
+      h("span.reply-arrow", { "aria-hidden": "true" }, "↪ "),
+      "in reply to ",
+      who ? h("span.reply-who", `@${who}`) : null,
+      who ? `: ${words}` : words,
+    );
+  }
+
+  /** Scroll to message `id` (reading older history until it is there) and focus it. */
+  async showMessage(id) {
+    const row = () => this.items.querySelector(`.msg[data-id="${id}"]`);
+    for (let page = 0; !row() && this.stream.hasMore && page < FIND_PAGES; page++) {
+      if (!(await chat.loadOlder(this.stream))) break;
+    }
+    const el = row();
+    if (!el) {
+      toast("That message is no longer in this conversation.");
+      return;
+    }
+    el.scrollIntoView({ block: "center" });
+    el.classList.remove("flash");
+    void el.offsetWidth; // restart the highlight
+    el.classList.add("flash");
+    el.setAttribute("tabindex", "-1");
+    el.focus({ preventScroll: true });
   }
 
   pendingNote(item) {

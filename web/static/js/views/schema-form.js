@@ -1,8 +1,18 @@
 // A form generated from a plugin's config JSON Schema (pydantic's output): strings,
 // numbers, booleans, enums, optional values (anyOf with null) and lists of strings
 // (one per line, or separated by commas). Anything else is edited as JSON.
+//
+// A list of strings whose schema has "x-venn-options": "/api/v1/..." is offered as
+// checkboxes: that URL answers {options: [{value, description?, detail?}], truncated?}
+// (docs/plugins.md). Until the options arrive, or when they cannot be read (e.g. the
+// user may not list them), the field is the plain list.
 
+import { api } from "../api.js";
 import { h } from "../dom.js";
+
+const API_PREFIX = "/api/v1/";
+/** Options above this many get a filter box. */
+const FILTER_FROM = 8;
 
 function resolve(schema, root) {
   if (schema && schema.$ref && root.$defs) {
@@ -42,6 +52,67 @@ export function splitList(text) {
     .split(/[\n,]/)
     .map((s) => s.trim())
     .filter(Boolean);
+}
+
+/** The "x-venn-options" URL of a list field, when it is one of this server's API paths. */
+function optionsUrl(s) {
+  const url = s["x-venn-options"];
+  return typeof url === "string" && url.startsWith(API_PREFIX) && !url.includes("..") ? url : null;
+}
+
+/** The ticked options of a field, then the names typed beside them (a partial list). */
+function picked(f) {
+  const values = f.checks.filter((c) => c.checked).map((c) => c.value);
+  for (const typed of f.input.hidden ? [] : splitList(f.input.value)) if (!values.includes(typed)) values.push(typed);
+  return values;
+}
+
+/** Read a field's options from its URL and show them as checkboxes (the list stays on failure). */
+async function offerOptions(f, box, url, label) {
+  const note = h("div.field-help.options-note", { "aria-live": "polite" }, "Loading the choices…");
+  box.append(note);
+  let answer;
+  try {
+    answer = await api("GET", url.slice(API_PREFIX.length - 1));
+  } catch (err) {
+    note.textContent = `The choices could not be loaded (${err.message}); type the names instead.`;
+    return;
+  }
+  const options = (Array.isArray(answer?.options) ? answer.options : []).filter((o) => typeof o?.value === "string");
+  const current = splitList(f.input.value);
+  const offered = new Set(options.map((o) => o.value));
+  const others = current.filter((v) => !offered.has(v));
+  const rows = options.map((o) => option(f.name, o.value, current.includes(o.value), o.description, o.detail));
+  if (answer.truncated) {
+    // not every choice is listed: names typed in the list below are kept too
+    note.textContent = "Only part of the choices are listed; type any others in the list below.";
+    f.input.value = others.join("\n");
+  } else {
+    note.remove();
+    rows.push(...others.map((v) => option(f.name, v, true, null, "not among the choices")));
+    f.input.hidden = true;
+  }
+  if (!rows.length) box.append(h("div.field-help", "There is nothing to choose from."));
+  const list = h("div.options-list", rows);
+  if (rows.length > FILTER_FROM) {
+    const filter = h("input.options-filter", { type: "search", placeholder: "Filter…", "aria-label": `Filter ${label}` });
+    filter.addEventListener("input", () => {
+      const needle = filter.value.trim().toLowerCase();
+      for (const row of rows) row.hidden = Boolean(needle) && !row.textContent.toLowerCase().includes(needle);
+    });
+    box.append(filter);
+  }
+  box.append(list);
+  f.checks = rows.map((row) => row.querySelector("input"));
+}
+
+function option(name, value, checked, description, detail) {
+  const notes = [description, detail].filter(Boolean).map(String).join(" · ");
+  return h(
+    "label.check.option",
+    h("input", { type: "checkbox", name, value, checked }),
+    h("span.option-text", h("span.option-value", value), notes ? h("span.option-notes", notes) : null),
+  );
 }
 
 /**
@@ -88,12 +159,16 @@ export function schemaFields(schema, values = {}) {
     const error = h("div.field-error", { role: "alert" });
     const label = s.title || name;
     const help = s.description ? h("div.field-help", s.description) : null;
+    const field = { name, kind, s, input, error, required: required.has(name), checks: null };
+    const source = kind === "list" ? optionsUrl(s) : null;
+    const choices = source ? h("div.options-field", { role: "group", "aria-label": label }) : null;
     el.append(
       kind === "boolean"
         ? h("div.field", h("label.check", { for: id }, input, label), help, error)
-        : h("div.field", h("label", { for: id }, label, required.has(name) ? " *" : ""), input, help, error),
+        : h("div.field", h("label", { for: id }, label, required.has(name) ? " *" : ""), choices, input, help, error),
     );
-    fields.push({ name, kind, s, input, error, required: required.has(name) });
+    fields.push(field);
+    if (source) offerOptions(field, choices, source, label);
   }
 
   function read() {
@@ -107,7 +182,7 @@ export function schemaFields(schema, values = {}) {
           continue;
         }
         config[f.name] = Number(v);
-      } else if (f.kind === "list") config[f.name] = splitList(v);
+      } else if (f.kind === "list") config[f.name] = f.checks ? picked(f) : splitList(v);
       else if (f.kind === "json") {
         if (!v.trim()) continue;
         try {

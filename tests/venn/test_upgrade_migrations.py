@@ -1,0 +1,62 @@
+"""Upgrading a database in use: the migrations that add columns (the core's
+``0002_reply_to``, the SQL agent's ``0004_usage``) apply to a schema that has rows,
+on SQLite and PostgreSQL, through ``venn migrate``."""
+
+from __future__ import annotations
+
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.reliability.kit import base_env, fetch_rows
+
+ROOT = Path(__file__).resolve().parents[2]
+ADDED = {
+    ("venn", "0002_reply_to"): ("messages", ["reply_to_id"]),
+    ("sql", "0004_usage"): ("sql_queries", ["prompt_tokens", "completion_tokens", "total_tokens"]),
+}
+
+
+def venn_migrate(env: dict[str, str]) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "venn", "migrate"], env=env, capture_output=True, text=True, timeout=120, cwd=ROOT
+    )
+
+
+def execute(database_url: str, statements: list[str]) -> None:
+    if database_url.startswith("sqlite:///"):
+        with sqlite3.connect(database_url[len("sqlite:///"):]) as conn:
+            for statement in statements:
+                conn.execute(statement)
+        return
+    import psycopg
+
+    with psycopg.connect(database_url.replace("postgres://", "postgresql://", 1), autocommit=True) as conn:
+        for statement in statements:
+            conn.execute(statement)
+
+
+async def test_the_new_columns_are_added_to_a_database_in_use(tmp_path, database_url):
+    env = base_env(tmp_path, DATABASE_URL=database_url)
+    first = venn_migrate(env)
+    assert first.returncode == 0, first.stderr
+    # As the database was before these migrations: without their columns and records, with a row.
+    undo = [f"DELETE FROM tortoise_migrations WHERE app = '{app}' AND name = '{name}'" for app, name in ADDED]
+    undo += [f"ALTER TABLE {table} DROP COLUMN {column}" for table, columns in ADDED.values() for column in columns]
+    undo.append(
+        "INSERT INTO sql_queries (channel_id, username, source, question, status, row_count, truncated, elapsed_ms,"
+        " allow_csv, created_at) VALUES (1, 'alice', 'ask', 'an old question', 'done', 0, false, 0, true,"
+        " '2025-01-01 00:00:00+00:00')"
+    )
+    execute(database_url, undo)
+
+    upgraded = venn_migrate(env)
+    assert upgraded.returncode == 0, upgraded.stderr
+    assert "applied venn.0002_reply_to" in upgraded.stdout and "applied sql.0004_usage" in upgraded.stdout
+    assert await fetch_rows(
+        database_url, "SELECT question, prompt_tokens, completion_tokens, total_tokens FROM sql_queries"
+    ) == [("an old question", 0, 0, 0)]
+    assert await fetch_rows(database_url, "SELECT reply_to_id FROM messages") == []
+    again = venn_migrate(env)
+    assert again.returncode == 0 and "0 migrations applied" in again.stdout, again.stdout + again.stderr
