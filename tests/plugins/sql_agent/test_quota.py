@@ -216,15 +216,15 @@ async def test_the_limit_holds_across_processes(env, shared_limits, aiohttp_clie
     from venn.ratelimit import RedisRateLimiter
 
     url, redis = shared_limits
-    env.setenv("VENN_REDIS_PREFIX", f"venntest-h12-{time.time_ns()}:")
-    client = await aiohttp_client(
-        create_app(make_settings(database_url=f"sqlite:///{tmp_path / 'venn.db'}", redis_url=url))
+    settings = make_settings(
+        database_url=f"sqlite:///{tmp_path / 'venn.db'}", redis_url=url, redis_prefix=f"venntest-h12-{time.time_ns()}:"
     )
+    client = await aiohttp_client(create_app(settings))
     chat = Chat(client)
     _, alice, thread = await arrange(client, chat, {"allowed_tables": ALL_TABLES})
     if time.time() % 60 > 50:  # Redis counts per clock minute: start in a fresh one
         await wait_for(lambda: time.time() % 60 < 50, timeout=15, interval=0.5)
-    other_process = RedisRateLimiter(redis)
+    other_process = RedisRateLimiter(redis, f"{settings.redis_prefix}rl:")  # as another process makes it
     assert await question_wait(other_process, alice.id, 2) is None
     assert await question_wait(other_process, alice.id, 2) is None
     resp = await client.post(
