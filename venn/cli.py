@@ -35,6 +35,13 @@ def cmd_serve(args: argparse.Namespace) -> int:
     settings = _settings(args)
     app = create_app(settings)
     app.on_startup.append(_freeze_startup_objects)  # last: after migrations and plugins
+    timeout = settings.shutdown_timeout_seconds
+
+    async def draining(app: web.Application) -> None:
+        log.info("draining: no new connections; closing the sockets, then requests in flight may finish",
+                 extra={"shutdown_timeout": timeout})
+
+    app.on_shutdown.insert(0, draining)  # first: before the sockets are closed
     log.info("serving on http://%s:%s", settings.host, settings.port)
     try:
         web.run_app(
@@ -42,12 +49,13 @@ def cmd_serve(args: argparse.Namespace) -> int:
             host=settings.host,
             port=settings.port,
             access_log=None,
-            shutdown_timeout=settings.shutdown_timeout_seconds,
+            shutdown_timeout=timeout,
             print=None,
         )
     except SchemaError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    log.info("stopped: drained and shut down")
     return 0
 
 
