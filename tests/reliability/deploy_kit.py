@@ -78,10 +78,6 @@ http {{
         conf = self.write_main_config()
         return [self.binary, "-p", f"{self.root}/", "-c", str(conf), "-e", str(self.root / "error.log"), *extra]
 
-    def check(self) -> subprocess.CompletedProcess:
-        """``nginx -t`` on the configuration."""
-        return subprocess.run(self.command("-t"), capture_output=True, text=True, timeout=30)
-
     def start(self) -> None:
         self.proc = subprocess.Popen(self.command(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
