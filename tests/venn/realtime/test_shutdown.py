@@ -1,8 +1,8 @@
-"""A server that stops (SIGTERM runs aiohttp's shutdown, as here) ends every socket as a
-lost connection, after what was queued for it: python-socketio's client and
-socket.io-client (under Node) reconnect by themselves, on websocket and on
-long-polling, to whatever serves the address next (in production: another process,
-through the proxy). A CLOSE or DISCONNECT packet would be final to python-socketio."""
+"""A `venn serve` that gets SIGTERM ends every socket as a lost connection, after what
+was queued for it: python-socketio's client and socket.io-client (under Node)
+reconnect by themselves, on websocket and on long-polling, to whatever serves the
+address next (in production: another process, through the proxy). A CLOSE or
+DISCONNECT packet would be final to python-socketio."""
 
 from __future__ import annotations
 
@@ -10,25 +10,16 @@ import asyncio
 import json
 import os
 import shutil
-import socket
+import signal
 from pathlib import Path
 
 import pytest
 import socketio
-from aiohttp.test_utils import TestClient, TestServer
 
-from tests.helpers import Chat, wait_for
-from venn.app import create_app
+from tests.helpers import wait_for
+from tests.reliability.kit import Rest, VennProcess, base_env
 
 HERE = Path(__file__).parent
-
-pytestmark = pytest.mark.parametrize("backend", ["sqlite"])
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class JsClient:
@@ -65,46 +56,45 @@ class JsClient:
 
 
 @pytest.mark.parametrize("transport", ["polling", "websocket"])
-async def test_every_client_reconnects_by_itself_after_a_shutdown(make_settings, database_url, transport,
-                                                                   socket_io_client):
-    settings = make_settings(database_url=database_url)
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    first = TestClient(TestServer(create_app(settings), port=port))
-    await first.start_server()
-    chat = Chat(first)
-    alice, bob = await chat.user("alice"), await chat.user("bob")
-    channel = await chat.channel(alice, "general", members=[bob])
-
+async def test_every_client_reconnects_by_itself_after_sigterm(tmp_path, transport, socket_io_client):
+    env = base_env(tmp_path)  # SQLite in the data directory, used by one process after the other
+    first = VennProcess(env, tmp_path / "first.log").start()
+    second = VennProcess(env, tmp_path / "second.log", port=first.port)
+    rest = Rest(first.url)
     py = socketio.AsyncClient(reconnection=True, reconnection_delay=0.1, reconnection_delay_max=0.5)
-    connects: list[str] = []
-    reasons: list[str] = []
-    received: list[str] = []
-
-    async def on_connect() -> None:
-        connects.append(py.transport())
-        assert (await py.call("join_channel", {"channel_id": channel["id"]}, timeout=5))["ok"]
-
-    async def on_disconnect(reason=None) -> None:
-        reasons.append(str(reason))
-
-    async def on_message(data) -> None:
-        received.append(data["message"]["body"])
-
-    py.on("connect", on_connect)
-    py.on("disconnect", on_disconnect)
-    py.on("new_message", on_message)
-    js = JsClient(socket_io_client, url, bob.token, transport, channel["id"])
-    second = None
+    js = None
     try:
-        await py.connect(url, auth={"token": alice.token}, transports=[transport], wait_timeout=5)
+        await first.ready()
+        alice, bob = await rest.user(), await rest.user()
+        channel = await rest.channel(alice, members=[bob])
+        connects: list[str] = []
+        reasons: list[str] = []
+        received: list[str] = []
+
+        async def on_connect() -> None:
+            connects.append(py.transport())
+            assert (await py.call("join_channel", {"channel_id": channel["id"]}, timeout=5))["ok"]
+
+        async def on_disconnect(reason=None) -> None:
+            reasons.append(str(reason))
+
+        async def on_message(data) -> None:
+            received.append(data["message"]["body"])
+
+        py.on("connect", on_connect)
+        py.on("disconnect", on_disconnect)
+        py.on("new_message", on_message)
+        await py.connect(first.url, auth={"token": alice["token"]}, transports=[transport], wait_timeout=10)
+        js = JsClient(socket_io_client, first.url, bob["token"], transport, channel["id"])
         await js.start()
-        await wait_for(lambda: js.of("connected") and py.connected)
+        await wait_for(lambda: js.of("connected"), timeout=10)
         await wait_for(lambda: py.call("ping", {}, timeout=5))  # joined (the handler's call is done)
 
         # posted just before the stop: queued for both sockets, and delivered before they close
-        await chat.post(alice, channel["id"], "last words")
-        await first.close()  # the server's shutdown, as on SIGTERM
+        status, _ = await rest.request("POST", "/api/v1/messages", alice["token"],
+                                       json={"channel_id": channel["id"], "body": "last words"})
+        assert status == 201
+        first.proc.send_signal(signal.SIGTERM)
         await wait_for(lambda: reasons and js.of("disconnected"))
         assert received == ["last words"]
         assert [line["body"] for line in js.of("received")] == ["last words"]
@@ -113,19 +103,24 @@ async def test_every_client_reconnects_by_itself_after_a_shutdown(make_settings,
         assert [(d["reason"], d["active"]) for d in js.of("disconnected")] in (
             [("transport close", True)], [("transport error", True)]
         ), js.lines
+        assert await asyncio.to_thread(first.proc.wait, 20) == 0
+        log = first.log()
+        assert "draining" in log and "stopped" in log and "Traceback" not in log, log
 
         # the address serves again (in production: another process behind the proxy)
-        second = TestClient(TestServer(create_app(settings), port=port))
-        await second.start_server()
-        await wait_for(lambda: len(connects) == 2 and len(js.of("connected")) == 2, timeout=10)
+        second.start()
+        await wait_for(lambda: len(connects) == 2 and len(js.of("connected")) == 2, timeout=30)
         assert connects == [transport, transport]
         assert (await py.call("ping", {}, timeout=5))["ok"] is True
         assert js.of("connected")[-1] == {"step": "connected", "transport": transport, "joined": True}
-        await Chat(second).post(alice, channel["id"], "after the restart")
+        status, _ = await rest.request("POST", "/api/v1/messages", alice["token"],
+                                       json={"channel_id": channel["id"], "body": "after the restart"})
+        assert status == 201
         await wait_for(lambda: "after the restart" in received and len(js.of("received")) == 2)
     finally:
         await py.disconnect()
-        await js.close()
-        await first.close()
-        if second is not None:
-            await second.close()
+        if js is not None:
+            await js.close()
+        await rest.close()
+        first.stop()
+        second.stop()
