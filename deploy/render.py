@@ -60,7 +60,11 @@ def render(text: str, values: Mapping[str, str]) -> str:
         if not items:
             missing.append(lists[0])
         for item in items:
-            out.append(PLACEHOLDER.sub(lambda m, item=item: value(m, item if m.group(2) == "[*]" else None), line))
+
+            def fill(match: re.Match[str], item: str = item) -> str:
+                return value(match, item if match.group(2) == "[*]" else None)
+
+            out.append(PLACEHOLDER.sub(fill, line))
     if missing:
         raise MissingValue(", ".join(dict.fromkeys(missing)))
     return "".join(out)
