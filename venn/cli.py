@@ -7,11 +7,16 @@ import asyncio
 import gc
 import getpass
 import logging
+import signal
 import sys
+from typing import TYPE_CHECKING
 
 from venn.api.routing import RouteClash
 from venn.config import Settings, SettingsError, load_settings
 from venn.logs import setup_logging
+
+if TYPE_CHECKING:
+    from aiohttp import web
 
 log = logging.getLogger("venn.cli")
 
@@ -28,28 +33,58 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    from aiohttp import web
-
     from venn.app import create_app
     from venn.db.migrate import SchemaError
 
     settings = _settings(args)
     app = create_app(settings)
     app.on_startup.append(_freeze_startup_objects)  # last: after migrations and plugins
-    log.info("serving on http://%s:%s", settings.host, settings.port)
     try:
-        web.run_app(
-            app,
-            host=settings.host,
-            port=settings.port,
-            access_log=None,
-            shutdown_timeout=settings.shutdown_timeout_seconds,
-            print=None,
-        )
+        asyncio.run(_serve(app, settings))
     except SchemaError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    log.info("stopped: drained and shut down")
     return 0
+
+
+async def _serve(app: web.Application, settings: Settings) -> None:
+    """Serve until SIGTERM or SIGINT, then drain: what ``web.run_app`` does, with the
+    server at hand for the shutdown.
+
+    aiohttp stops listening, then closes the idle connections. A connection accepted
+    just before it stopped listening but not yet waiting for its request is missed:
+    it is marked closing, so the request it then receives is ignored, and it is only
+    cut at the shutdown timeout (a client's next long poll, say, hangs that long
+    instead of failing at once). Closing idle connections again once the sockets are
+    closed (the last shutdown step) catches those.
+    """
+    from aiohttp import web
+
+    timeout = settings.shutdown_timeout_seconds
+    runner = web.AppRunner(app, access_log=None, shutdown_timeout=timeout)
+
+    async def draining(app: web.Application) -> None:
+        log.info("draining: no new connections; closing the sockets, then requests in flight may finish",
+                 extra={"shutdown_timeout": timeout})
+
+    async def close_idle_connections(app: web.Application) -> None:
+        if runner.server is not None:
+            runner.server.pre_shutdown()
+
+    app.on_shutdown.insert(0, draining)  # first: before the sockets are closed
+    app.on_shutdown.append(close_idle_connections)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):  # a signal during start-up stops right after it
+        loop.add_signal_handler(signum, stop.set)
+    await runner.setup()  # the app's start-up: migrations, plugins
+    try:
+        await web.TCPSite(runner, settings.host, settings.port).start()
+        log.info("serving on http://%s:%s", settings.host, settings.port)
+        await stop.wait()
+    finally:
+        await runner.cleanup()
 
 
 async def _freeze_startup_objects(app) -> None:

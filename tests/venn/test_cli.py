@@ -76,6 +76,9 @@ def test_serve_answers_and_stops_gracefully_on_sigterm(env):
         output = proc.stdout.read()
         assert "SECRET_KEY is not set" in output
         assert "Traceback" not in output
+        # the log says when the process starts draining and when it is done
+        assert "draining" in output and "stopped" in output, output
+        assert output.index("draining") < output.index("stopped")
     finally:
         if proc.poll() is None:
             proc.kill()

@@ -167,21 +167,22 @@ class Realtime:
         self._ticker = asyncio.create_task(self._tick_loop(), name="venn-realtime-ticker")
 
     async def _on_shutdown(self, app: web.Application) -> None:
-        """Close every socket (clients reconnect elsewhere), then stop background work."""
+        """Close every socket as a lost connection (clients reconnect elsewhere by
+        themselves), then stop background work."""
         if self._closing:
             return
         self._closing = True
-        # The CLOSE packet is queued behind whatever is pending, and each socket's
-        # writer sends it all.
-        closing = [asyncio.create_task(compat.close_engine_socket(self.sio, sock))
-                   for sock in compat.engine_sockets(self.sio)]
+        sockets = compat.engine_sockets(self.sio)
+        log.info("closing the sockets; their clients reconnect (to another process)", extra={"sockets": len(sockets)})
+        # Each socket's writer sends what is pending, then its transport ends.
+        closing = [asyncio.create_task(compat.end_session(self.sio, sock)) for sock in sockets]
         if closing:
             _, pending = await asyncio.wait(closing, timeout=SHUTDOWN_FLUSH_SECONDS)
             for task in pending:
                 task.cancel()
         # The server no longer reads from its connections (aiohttp stops that before
         # on_shutdown), so a websocket's closing handshake cannot complete and its
-        # handler would linger until the client gives up. Once the CLOSE packets had
+        # handler would linger until the client gives up. Once the queued packets had
         # a moment to go out, close those connections.
         loop = asyncio.get_running_loop()
         deadline = loop.time() + SHUTDOWN_FLUSH_SECONDS

@@ -47,7 +47,8 @@ Undocumented names (no ``_``, but not promised either):
 - ``engineio.async_socket.AsyncSocket.queue``, ``upgraded`` and
   ``close(wait, abort, reason)``: a ``None`` queued for a session ends its writer
   (:func:`end_transport`, :func:`end_long_poll`); ``queue.qsize()`` tells whether
-  its packets went out (:func:`queued_packets`).
+  its packets went out (:func:`queued_packets`); :func:`end_session` closes a
+  session without the CLOSE packet that ``close`` would send.
 - ``engineio.async_drivers.aiohttp.WebSocket``: ``__call__(environ)`` and
   ``wait()`` are wrapped, and ``environ["aiohttp.request"]`` (set by the driver's
   ``translate_request``) gives the connection to abort at shutdown, and the
@@ -344,13 +345,23 @@ def forget_engine_sockets(sio: socketio.AsyncServer) -> None:
     sio.eio.sockets.clear()
 
 
-async def close_engine_socket(sio: socketio.AsyncServer, sock: Any) -> None:
-    """Queue a CLOSE packet behind what is pending, without waiting for it to leave.
+async def end_session(sio: socketio.AsyncServer, sock: Any) -> None:
+    """End an engine.io session the way a lost connection ends, so that every client
+    reconnects by itself; what is already queued for it still goes out first.
 
-    Not ``eio.disconnect()``: it waits for every socket's queue to drain, which never
+    No CLOSE packet (nor a Socket.IO DISCONNECT): python-socketio's client takes
+    either as the server's final word and never reconnects. Instead the session is
+    closed without a goodbye (``abort``: the disconnect handlers run, nothing is
+    sent), then its writer is ended: a websocket gets a close frame; a long poll is
+    answered with a NOOP, and the client's next poll fails (the session is gone, or
+    the process no longer listens). Both clients take that as a transport failure.
+    Not ``eio.disconnect()`` either: it waits for every queue to drain, which never
     happens for a socket whose transport is already going away.
     """
-    await sock.close(wait=False, reason=sio.eio.reason.SERVER_DISCONNECT)
+    if not sock.upgraded:
+        await sock.queue.put(engine_packet.Packet(engine_packet.NOOP))
+    await sock.close(wait=False, abort=True, reason=sio.eio.reason.SERVER_DISCONNECT)
+    await end_transport(sock)
 
 
 def queued_packets(sio: socketio.AsyncServer) -> int:

@@ -1,46 +1,23 @@
 """The official JavaScript client (socket.io-client, under Node) against a real server.
 
 The package is installed with npm into ``test-artifacts/node/`` (ignored by git) on
-first use. Skipped, saying so, only where node or npm is not installed.
+first use (the ``socket_io_client`` fixture). Skipped, saying so, only where node or
+npm is not installed.
 """
 
 from __future__ import annotations
 
 import asyncio
-import fcntl
 import json
 import os
 import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
 
 HERE = Path(__file__).parent
-REPO = HERE.parents[2]
-NODE_DIR = REPO / "test-artifacts" / "node"
-PACKAGE = {"name": "venn-test-clients", "private": True, "dependencies": {"socket.io-client": "^4.8.0"}}
 
 pytestmark = pytest.mark.parametrize("backend", ["sqlite"])
-
-
-@pytest.fixture(scope="session")
-def socket_io_client() -> Path:
-    node, npm = shutil.which("node"), shutil.which("npm")
-    if node is None or npm is None:
-        pytest.skip("node and npm are needed for the socket.io-client test and are not installed")
-    NODE_DIR.mkdir(parents=True, exist_ok=True)
-    module = NODE_DIR / "node_modules" / "socket.io-client"
-    with open(NODE_DIR / ".lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)  # one install at a time, across test runs
-        if not (module / "package.json").exists():
-            (NODE_DIR / "package.json").write_text(json.dumps(PACKAGE, indent=2))
-            result = subprocess.run(
-                [npm, "install", "--no-audit", "--no-fund", "--loglevel=error"],
-                cwd=NODE_DIR, capture_output=True, text=True, timeout=300,
-            )
-            assert result.returncode == 0, f"npm install socket.io-client failed:\n{result.stdout}\n{result.stderr}"
-    return module
 
 
 async def test_official_javascript_client(client, chat, sockets, socket_io_client):
