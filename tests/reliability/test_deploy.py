@@ -37,7 +37,7 @@ from tests.reliability.deploy_kit import (
     wait_port,
     wait_until,
 )
-from tests.reliability.kit import Rest, VennProcess, base_env, fetch_rows, free_port, own_pg_database
+from tests.reliability.kit import PASSWORD, Rest, VennProcess, base_env, fetch_rows, free_port, own_pg_database
 
 NGINX = find_nginx()
 needs_nginx = pytest.mark.skipif(
@@ -74,8 +74,10 @@ def deployment(tmp_path_factory):
     side = InThread()
     database = own_pg_database(pg_url)
     database_url = side.run(database.__aenter__())
+    # as deploy/systemd/venn.env.example has it: nginx on the same host is the trusted proxy
     env = base_env(tmp, DATABASE_URL=database_url, REDIS_URL=redis_url, VENN_REDIS_PREFIX=prefix,
-                   VENN_SHUTDOWN_TIMEOUT="5")
+                   VENN_SHUTDOWN_TIMEOUT="5", VENN_TRUSTED_PROXIES="127.0.0.1",
+                   VENN_RATE_LIMIT_LOGINS_PER_MINUTE="5")
     processes = [VennProcess(env, tmp / f"venn{i}.log") for i in range(3)]
     port = free_port()
     conf = tmp / "nginx"
@@ -156,6 +158,27 @@ async def test_three_processes_started_together_on_an_empty_database_serve_behin
     assert (await asyncio.to_thread(get, deployment.url + "/metrics"))[0] == 404
     for process in deployment.processes:
         assert (await asyncio.to_thread(get, process.url + "/metrics"))[0] == 200
+
+
+@pytest.mark.postgres
+@pytest.mark.redis
+async def test_wrong_passwords_from_one_client_lock_out_that_client_only(deployment):
+    """Through the proxy, each client counts as itself (X-Forwarded-For from the trusted
+    proxy), not as the proxy's address: someone guessing cannot lock the user out."""
+    rest = Rest(deployment.url)
+    try:
+        victim = await rest.user()
+        guesser = {"X-Forwarded-For": "198.51.100.7"}
+        wrong = {"username": victim["username"], "password": "not-the-password"}
+        statuses = [(await rest.request("POST", "/api/v1/auth/login", json=wrong, headers=guesser))[0]
+                    for _ in range(6)]
+        assert statuses == [401] * 5 + [429], statuses
+        right = {"username": victim["username"], "password": PASSWORD}
+        status, body = await rest.request("POST", "/api/v1/auth/login", json=right,
+                                          headers={"X-Forwarded-For": "198.51.100.8"})
+        assert status == 200, body
+    finally:
+        await rest.close()
 
 
 @pytest.mark.postgres
