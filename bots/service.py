@@ -21,14 +21,14 @@ from tortoise.exceptions import IntegrityError
 from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
-from venn_bots.handle import ServiceHost
-from venn_bots.plugin import CHECK_CONFIG_TIMEOUT, ConfigRejected
-from venn_bots.models import AuditAction, BotAuditLog, BotEnablement, BotScope
 from venn.db.models import Channel, Role, Thread, User
 from venn.errors import Conflict, Forbidden, NotFound, Unavailable, ValidationFailed, VennError
 from venn.events import Event
 from venn.schemas import field_errors
 from venn.services.views import author_view, iso
+from venn_bots.handle import ServiceHost
+from venn_bots.models import AuditAction, BotAuditLog, BotEnablement, BotScope
+from venn_bots.plugin import CHECK_CONFIG_TIMEOUT, ConfigRejected
 
 log = logging.getLogger("venn.bots.service")
 
@@ -132,7 +132,8 @@ class BotService:
             async with asyncio.timeout(CHECK_CONFIG_TIMEOUT):
                 await plugin.check_config(model)
         except ConfigRejected as exc:
-            raise ValidationFailed([{"field": f"config.{name}", "message": m} for name, m in exc.fields.items()]) from None
+            fields = [{"field": f"config.{name}", "message": m} for name, m in exc.fields.items()]
+            raise ValidationFailed(fields) from None
         except VennError:
             raise
         except TimeoutError:

@@ -249,8 +249,8 @@ class SQLAgentPlugin(BrowseCommands, Plugin):
         if guarded is None:
             return
         from venn_plugins.sql_agent.agent import AgentError, answer_question
-        from venn_plugins.sql_agent.memory import load_history, remember
         from venn_plugins.sql_agent.knowledge import retrieve
+        from venn_plugins.sql_agent.memory import load_history, remember
         from venn_plugins.sql_agent.usage import TokenUsage, counting_tokens
 
         store = ctx.thread_store if ctx.thread is not None else ctx.channel_store
@@ -278,7 +278,7 @@ class SQLAgentPlugin(BrowseCommands, Plugin):
                             history=history,
                             on_status=on_status,
                             max_steps=MAX_STEPS,
-                            today=dt.datetime.now(dt.timezone.utc).date(),
+                            today=dt.datetime.now(dt.UTC).date(),
                             knowledge=knowledge,
                         )
                 finally:  # saved with the query's outcome, whatever it is
@@ -350,7 +350,8 @@ class SQLAgentPlugin(BrowseCommands, Plugin):
             row_count=result.row_count, truncated=result.truncated, elapsed_ms=result.elapsed_ms,
             chart=drawn.as_dict() if drawn is not None and payload["chart"] is not None else None,
         )
-        message = await ctx.reply(_lead(query) + result_body(text, sql, result, max_rows=config.max_rows), payload=payload)
+        body = _lead(query) + result_body(text, sql, result, max_rows=config.max_rows)
+        message = await ctx.reply(body, payload=payload)
         await self._emit(ctx, query, "done", sql=sql, row_count=result.row_count, message_id=message["id"])
 
     async def _answer_text(self, ctx: Context, query: SqlQuery, text: str) -> None:
@@ -398,11 +399,11 @@ async def sweep_stale_queries(older_than: float = STALE_AFTER_SECONDS) -> int:
     """Close as errors the queries still queued or running ``older_than`` seconds after
     they were made: their handler died with its process (a redelivered REST question
     closes its own at once). Returns how many were closed."""
-    cutoff = dt.datetime.now(dt.timezone.utc) - dt.timedelta(seconds=older_than)
+    cutoff = dt.datetime.now(dt.UTC) - dt.timedelta(seconds=older_than)
     try:
         closed = await SqlQuery.filter(
             status__in=[QueryStatus.QUEUED, QueryStatus.RUNNING], created_at__lt=cutoff
-        ).update(status=QueryStatus.ERROR, error=LOST_QUERY, finished_at=dt.datetime.now(dt.timezone.utc))
+        ).update(status=QueryStatus.ERROR, error=LOST_QUERY, finished_at=dt.datetime.now(dt.UTC))
     except Exception:
         log.exception("could not close the SQL agent's lost queries")
         return 0
@@ -417,7 +418,7 @@ USAGE_FIELDS = ("prompt_tokens", "completion_tokens", "total_tokens")
 
 async def _finish(query: SqlQuery, status: QueryStatus, **fields: Any) -> None:
     query.status = status
-    query.finished_at = dt.datetime.now(dt.timezone.utc)
+    query.finished_at = dt.datetime.now(dt.UTC)
     for name, value in fields.items():
         setattr(query, name, value)
     await query.save(update_fields=["status", "finished_at", *USAGE_FIELDS, *fields])

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from langchain.agents import create_agent
-from langchain.agents.middleware import AgentMiddleware, ModelCallLimitMiddleware, hook_config
+from langchain.agents.middleware import AgentMiddleware, AgentState, ModelCallLimitMiddleware, hook_config
 from langchain.agents.middleware.model_call_limit import ModelCallLimitExceededError
 from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
 
@@ -202,7 +202,7 @@ class _QuestionMiddleware(AgentMiddleware):
             raise AgentError(message, steps=self.steps, sql=self.sql.last_sql) from None
 
     @hook_config(can_jump_to=["model"])
-    async def aafter_model(self, state: dict[str, Any], runtime: Runtime) -> dict[str, Any] | None:
+    async def aafter_model(self, state: AgentState[Any], runtime: Runtime) -> dict[str, Any] | None:
         reply = state["messages"][-1]
         if not isinstance(reply, AIMessage) or not (reply.tool_calls or reply.invalid_tool_calls):
             return None
@@ -287,12 +287,16 @@ async def answer_question(
 
     toolkit = VennSQLToolkit(sql=sql, on_run=on_run)
     question_mw = _QuestionMiddleware(sql, on_status, max_steps)
+    # The limit first: its check runs before each model call, ahead of the status event.
+    middleware: list[AgentMiddleware[Any, Any, Any]] = [
+        ModelCallLimitMiddleware(run_limit=max_steps, exit_behavior="error"),
+        question_mw,
+    ]
     agent = create_agent(
         llm,
         tools=[*toolkit.get_tools(), toolkit.chart_tool()],
         system_prompt=system_prompt(sql, history, today, knowledge),
-        # The limit first: its check runs before each model call, ahead of the status event.
-        middleware=[ModelCallLimitMiddleware(run_limit=max_steps, exit_behavior="error"), question_mw],
+        middleware=middleware,
     )
     try:
         state = await agent.ainvoke({"messages": [HumanMessage(question)]})

@@ -28,22 +28,21 @@ from typing import Annotated, Any
 
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
-
 from tortoise.expressions import Subquery
 
-from venn_bots.keys import RUNTIME
-from venn_bots.service import effective_enablements
-from venn_plugins.sql_agent.charts import Chart
-from venn_plugins.sql_agent.config import LLM_QUERY_EVENT, PLUGIN_NAME, SQLConfig
-from venn_plugins.sql_agent.models import QuerySource, QueryStatus, SqlQuery, SqlStatement, Verdict
-from venn_plugins.sql_agent.render import DEFAULT_PAYLOAD_BYTES, chart_spec
-from venn_plugins.sql_agent.quota import budget_spent, question_wait, rate_limited_text
 from venn.api.routing import ApiRouter, Call
 from venn.db.models import Role
 from venn.errors import Conflict, Forbidden, NotFound, RateLimited, Unavailable
 from venn.events import Event
 from venn.schemas import Id, Input
 from venn.services.views import iso
+from venn_bots.keys import RUNTIME
+from venn_bots.service import effective_enablements
+from venn_plugins.sql_agent.charts import Chart
+from venn_plugins.sql_agent.config import LLM_QUERY_EVENT, PLUGIN_NAME, SQLConfig
+from venn_plugins.sql_agent.models import QuerySource, QueryStatus, SqlQuery, SqlStatement, Verdict
+from venn_plugins.sql_agent.quota import budget_spent, question_wait, rate_limited_text
+from venn_plugins.sql_agent.render import DEFAULT_PAYLOAD_BYTES, chart_spec
 
 __all__ = ["sql_api"]
 
@@ -79,9 +78,9 @@ async def llm_query(call: Call):
     """Ask the SQL agent a question in a thread (as /ask does); the answer comes in the thread."""
     services = call.services
     thread = await services.threads.get_visible(call.user, call.path_id("thread_id"))
-    await services.channels.require_member(call.user, thread.channel_id)  # type: ignore[attr-defined]
+    await services.channels.require_member(call.user, thread.channel_id)
     runtime = call.request.app[RUNTIME]
-    enabled = await effective_enablements(thread.channel_id, thread.id)  # type: ignore[attr-defined]
+    enabled = await effective_enablements(thread.channel_id, thread.id)
     if PLUGIN not in enabled or PLUGIN not in runtime.plugins:
         raise Conflict("The SQL agent is not enabled in this thread.", code="plugin_not_enabled")
     try:
@@ -94,13 +93,13 @@ async def llm_query(call: Call):
     wait = await question_wait(services.limiter, call.user.id, per_minute)
     if wait is not None:
         raise RateLimited(wait, rate_limited_text(wait, per_minute))
-    spent = await budget_spent(config.daily_token_budget, thread.channel_id, thread.id)  # type: ignore[attr-defined]
+    spent = await budget_spent(config.daily_token_budget, thread.channel_id, thread.id)
     if spent is not None:
         raise Conflict(spent.text, code="token_budget_spent", retry_after=spent.retry_after)
     body: LlmQueryIn = call.body
     query = await SqlQuery.create(
         thread_id=thread.id,
-        channel_id=thread.channel_id,  # type: ignore[attr-defined]
+        channel_id=thread.channel_id,
         user_id=call.user.id,
         username=call.user.username,
         source=QuerySource.API,
@@ -111,7 +110,7 @@ async def llm_query(call: Call):
     event = Event(
         LLM_QUERY_EVENT,
         {"query_id": query.id, "question": body.question},
-        channel_id=thread.channel_id,  # type: ignore[attr-defined]
+        channel_id=thread.channel_id,
         thread_id=thread.id,
         context={"user": call.user},
     )
@@ -153,7 +152,7 @@ async def _members_query(call: Call) -> tuple[SqlQuery, int]:
     try:
         if query.thread_id is not None:
             thread = await services.threads.get_visible(call.user, query.thread_id)
-            channel_id = thread.channel_id  # type: ignore[attr-defined]
+            channel_id = thread.channel_id
         else:
             channel_id = query.channel_id
         await services.channels.require_member(call.user, channel_id)
@@ -313,12 +312,12 @@ async def admin_queries(call: Call):
     by_query: dict[int, list[SqlStatement]] = {r.id: [] for r in found}
     if by_query:
         for s in await SqlStatement.filter(query_id__in=list(by_query)).order_by("id"):
-            by_query[s.query_id].append(s)  # type: ignore[attr-defined]
+            by_query[s.query_id].append(s)
     return {"queries": [_query_view(r, by_query[r.id]) for r in found], "has_more": has_more}
 
 
 def _utc(value: dt.datetime) -> dt.datetime:
-    return value if value.tzinfo is not None else value.replace(tzinfo=dt.timezone.utc)
+    return value if value.tzinfo is not None else value.replace(tzinfo=dt.UTC)
 
 
 # GET /sql/tables --------------------------------------------------------------------------
@@ -411,7 +410,9 @@ sql_api.schemas.update(
                 "finished_at": _TS,
                 "knowledge_ids": {
                     "type": ["array", "null"], "items": {"type": "integer"},
-                    "description": "the curated knowledge entries put in the agent's prompt (null: not an agent question)",
+                    "description": (
+                        "the curated knowledge entries put in the agent's prompt (null: not an agent question)"
+                    ),
                 },
                 "usage": {
                     "type": "object",
@@ -439,7 +440,9 @@ sql_api.schemas.update(
                         "properties": {
                             "value": {
                                 "type": "string",
-                                "description": "the name as allowed_tables writes it: TABLE, SCHEMA.TABLE or DB.SCHEMA.TABLE",
+                                "description": (
+                                    "the name as allowed_tables writes it: TABLE, SCHEMA.TABLE or DB.SCHEMA.TABLE"
+                                ),
                             },
                             "description": {**_TEXT_OR_NULL, "description": "the table's comment in the warehouse"},
                             "row_count": {

@@ -23,7 +23,7 @@ import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -124,7 +124,7 @@ def _is_number(value: Any) -> bool:
 def _number(value: Any) -> float | int | None:
     """A number, from a number or from the text of one (decimals JSON could not hold)."""
     if _is_number(value):
-        return value  # type: ignore[no-any-return]
+        return cast(float | int, value)
     if isinstance(value, str) and _NUMBER.match(value.strip()):
         number = float(value)
         return number if math.isfinite(number) else None
@@ -278,7 +278,9 @@ def check_suggestion(
     if mark in ("line", "scatter") and kinds[x] not in ("temporal", "quantitative"):
         raise UnfitSuggestion(f"a {mark} chart needs x to hold dates, times or numbers; {columns[x]!r} does not.")
     if mark == "bar" and _distinct(rows, x) > MAX_BARS:
-        raise UnfitSuggestion(f"a bar chart has at most {MAX_BARS} bars; {columns[x]!r} has {_distinct(rows, x)} values.")
+        raise UnfitSuggestion(
+            f"a bar chart has at most {MAX_BARS} bars; {columns[x]!r} has {_distinct(rows, x)} values."
+        )
     if not _series(rows, color):
         raise UnfitSuggestion(f"color={columns[color]!r} has more than {MAX_SERIES} values.")  # type: ignore[index]
     if mark == "line" and not _one_y_per_x(rows, x, color):

@@ -254,7 +254,7 @@ def build_demo(path: str | Path, today: dt.date | None = None) -> Path:
     import duckdb
 
     path = Path(path)
-    today = today or dt.datetime.now(dt.timezone.utc).date()
+    today = today or dt.datetime.now(dt.UTC).date()
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
     started = time.monotonic()
@@ -296,7 +296,7 @@ def _literal(text: str) -> str:
 
 def _built_on(path: Path) -> dt.date | None:
     try:
-        return dt.datetime.fromtimestamp(path.stat().st_mtime, dt.timezone.utc).date()
+        return dt.datetime.fromtimestamp(path.stat().st_mtime, dt.UTC).date()
     except FileNotFoundError:
         return None
 
@@ -305,7 +305,7 @@ def ensure_demo(data_dir: str | Path, today: dt.date | None = None) -> tuple[Pat
     """The demo warehouse's path, built first if it is missing or from an earlier day.
     Returns ``(path, built)``."""
     path = demo_path(data_dir)
-    today = today or dt.datetime.now(dt.timezone.utc).date()
+    today = today or dt.datetime.now(dt.UTC).date()
     built_on = _built_on(path)
     if built_on is not None and built_on >= today:
         return path, False
@@ -323,7 +323,7 @@ class DemoWarehouse(DuckDBWarehouse):
         self._checked_on: dt.date | None = None
 
     def _prepare(self) -> None:
-        today = dt.datetime.now(dt.timezone.utc).date()
+        today = dt.datetime.now(dt.UTC).date()
         if self._checked_on == today:
             return
         with self._demo_lock:

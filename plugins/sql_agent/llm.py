@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from langchain_core.language_models import BaseChatModel
 
-    from venn.config import Settings
+    from venn_plugins.sql_agent.settings import SQLSettings as Settings
 
 #: seconds one request to the LLM server may take (generating the answer included),
 #: unless ``VENN_LLM_TIMEOUT`` says otherwise
@@ -64,8 +64,9 @@ def build_llm(
     Uses ``settings.openai_api_key``, ``settings.openai_base_url`` and
     ``settings.llm_model``, temperature 0, a request ``timeout`` in seconds (default
     ``settings.llm_timeout_seconds``, ``VENN_LLM_TIMEOUT``; connecting gets at most
-    :data:`CONNECT_TIMEOUT_SECONDS`) and ``max_retries``. With a base URL the Chat Completions API is used (the one every
-    OpenAI-compatible server speaks), never the newer Responses API.
+    :data:`CONNECT_TIMEOUT_SECONDS`) and ``max_retries``. With a base URL the Chat
+    Completions API is used (the one every OpenAI-compatible server speaks), never the
+    newer Responses API.
     """
     if not llm_configured(settings):
         return None

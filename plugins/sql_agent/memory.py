@@ -18,7 +18,6 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from venn_bots.storage import KVStore
-
     from venn_plugins.sql_agent.agent import AgentAnswer
     from venn_plugins.sql_agent.warehouse import QueryResult
 
@@ -78,7 +77,7 @@ async def remember(store: KVStore, question: str, answer: AgentAnswer) -> None:
         "sql": _clip(answer.sql, MAX_SQL_CHARS, collapse=False) if answer.sql else None,
         "digest": digest(answer.result),
         "answer": _clip(answer.text.strip(), MAX_ANSWER_CHARS) if answer.text else "",
-        "at": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "at": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
     }
     await store.set(f"{PREFIX}{time.time_ns():020d}-{secrets.token_hex(4)}", entry)
     keys = await store.keys(PREFIX)

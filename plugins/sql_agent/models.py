@@ -8,6 +8,7 @@ not foreign keys: the audit outlives deleted threads and accounts.
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Any
 
 from tortoise import fields
 from tortoise.indexes import Index
@@ -55,9 +56,9 @@ class SqlQuery(Model):
     status = fields.CharEnumField(QueryStatus, max_length=16, default=QueryStatus.RUNNING)
     #: the last statement that ran (as run, with its LIMIT)
     sql = fields.TextField(null=True)
-    columns = fields.JSONField(null=True)
+    columns: fields.JSONField[list[str] | None] = fields.JSONField(null=True)
     #: the kept rows (at most the thread's max_rows, itself at most 10,000)
-    rows = fields.JSONField(null=True)
+    rows: fields.JSONField[list[list[Any]] | None] = fields.JSONField(null=True)
     row_count = fields.IntField(default=0)
     truncated = fields.BooleanField(default=False)
     elapsed_ms = fields.IntField(default=0)
@@ -65,11 +66,11 @@ class SqlQuery(Model):
     allow_csv = fields.BooleanField(default=True)
     # GET /queries/{id}/chart.png and .svg draw it again from the kept rows.
     #: the chart drawn with the result: type, x, y and color (charts.Chart), null for none
-    chart = fields.JSONField(null=True)
+    chart: fields.JSONField[dict[str, Any] | None] = fields.JSONField(null=True)
     created_at = fields.DatetimeField(auto_now_add=True)
     finished_at = fields.DatetimeField(null=True)
     #: ids of the curated knowledge entries put in the agent's prompt (migration 0003_knowledge)
-    knowledge_ids = fields.JSONField(null=True)
+    knowledge_ids: fields.JSONField[list[int] | None] = fields.JSONField(null=True)
     #: the language model's tokens for this question, summed over its model calls
     #: (LangChain's usage_metadata); 0 for /sql and /describe, and for rows older than the
     #: columns (the database's default)
@@ -90,9 +91,10 @@ class SqlStatement(Model):
     """One statement the guard saw for a query: its verdict, and what running it gave."""
 
     id = fields.BigIntField(primary_key=True)
-    query = fields.ForeignKeyField(
+    query: fields.ForeignKeyRelation[SqlQuery] = fields.ForeignKeyField(
         "sql.SqlQuery", related_name="statements", on_delete=fields.CASCADE
     )
+    query_id: int  # the column behind ``query``, set by Tortoise
     kind = fields.CharEnumField(StatementKind, max_length=16)
     #: the statement as written (by the model or the user)
     sql = fields.TextField()

@@ -18,9 +18,8 @@ import math
 from dataclasses import dataclass
 from typing import cast
 
-from venn_plugins.sql_agent.models import SqlQuery
-
 from venn.ratelimit import RateLimiter
+from venn_plugins.sql_agent.models import SqlQuery
 
 __all__ = ["BudgetSpent", "budget_spent", "question_wait", "rate_limited_text"]
 

@@ -6,6 +6,9 @@ from __future__ import annotations
 import asyncio
 
 import pytest
+
+from venn.errors import Unavailable, ValidationFailed
+from venn.schemas import PageQuery
 from venn_bots import (
     ConfigRejected,
     Plugin,
@@ -15,9 +18,6 @@ from venn_bots import (
     on_mention,
 )
 from venn_bots.models import BotAuditLog, BotEnablement
-
-from venn.errors import Unavailable, ValidationFailed
-from venn.schemas import PageQuery
 
 
 class Answering(Plugin):

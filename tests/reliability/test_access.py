@@ -12,14 +12,14 @@ from typing import Any
 from unittest import mock
 
 import pytest
+import socketio
 
+from tests.helpers import Chat
+from tests.venn.realtime.kit import Sock
 from venn import keys
 from venn.api.openapi import build_openapi
 from venn.realtime.handlers import EVENTS
 from venn.security.tokens import TokenSigner
-
-from tests.helpers import Chat
-from tests.venn.realtime.kit import Sock
 
 SECRETS = ("secret-chan", "the secret body", "the secret reply", "the secret cell", "the secret question")
 RESOURCE_PARAMS = {"channel_id", "thread_id", "message_id", "query_id", "root_message_id", "entry_id"}
@@ -40,7 +40,7 @@ async def world(client, chat: Chat, settings):
         "root_message_id": message["id"], "user_id": alice.id, "plugin": "echo",
     }
     try:
-        from venn_plugins.sql_agent.models import QueryStatus, QuerySource, SqlQuery
+        from venn_plugins.sql_agent.models import QuerySource, QueryStatus, SqlQuery
     except ImportError:
         ids["query_id"] = 999_999
     else:
@@ -238,7 +238,7 @@ async def test_sockets_refuse_missing_expired_and_revoked_tokens(client, chat: C
         (revoked_user.token, "token_revoked"),
     ):
         sock = Sock(url)
-        with pytest.raises(Exception):
+        with pytest.raises(socketio.exceptions.ConnectionError):
             await sock.connect(auth={"token": token} if token else {})
         assert sock.connect_errors and sock.connect_errors[-1]["data"]["code"] == code, sock.connect_errors
         await sock.close()

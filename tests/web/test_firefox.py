@@ -11,8 +11,8 @@ import json
 
 import pytest
 
-from tests.web.kit import ARTIFACTS, Server, ensure_web_packages
 from tests.web.bidi import Firefox, firefox_path
+from tests.web.kit import ARTIFACTS, Server, ensure_web_packages
 
 
 @pytest.fixture

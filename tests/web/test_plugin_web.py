@@ -11,12 +11,11 @@ from pathlib import Path
 
 import pytest
 
-from venn.app import create_app
-from venn.extension import Extension
-
 from tests.helpers import Chat
 from tests.web.kit import REPO, WEB
 from tests.web.test_serving import assert_secure
+from venn.app import create_app
+from venn.extension import Extension
 
 sqlite_only = pytest.mark.parametrize("backend", ["sqlite"])
 SQL_WEB = REPO / "plugins" / "sql_agent" / "web"

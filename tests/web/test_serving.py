@@ -8,10 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from tests.web.kit import REPO, WEB, ensure_web_packages
 from venn.app import create_app
 from venn.extensions import scan_installed
-
-from tests.web.kit import REPO, WEB, ensure_web_packages
 
 sqlite_only = pytest.mark.parametrize("backend", ["sqlite"])
 

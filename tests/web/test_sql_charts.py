@@ -14,10 +14,10 @@ pytest.importorskip("playwright.sync_api", reason="the playwright package is not
 
 from playwright.sync_api import expect  # noqa: E402
 
-from venn.web.files import CSP  # noqa: E402
 from tests.web import ui  # noqa: E402
 from tests.web.conftest import shot  # noqa: E402
 from tests.web.kit import InThread, Server  # noqa: E402
+from venn.web.files import CSP  # noqa: E402
 
 MONTHLY_REVENUE = (
     "SELECT date_trunc('month', o.ordered_at) AS month, SUM(i.quantity * i.unit_price) AS revenue "

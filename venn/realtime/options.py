@@ -4,7 +4,7 @@ They have safe defaults and rarely need changing; tests shorten the timings.
 
 | variable | default | meaning |
 | --- | --- | --- |
-| ``VENN_REDIS_PREFIX`` | ``venn:`` | start of every Redis key and channel name, the Socket.IO pub/sub channel's included (lets several deployments share one Redis) |
+| ``VENN_REDIS_PREFIX`` | ``venn:`` | start of every Redis key and channel (Socket.IO's too), one per deployment |
 | ``VENN_PRESENCE_GRACE_SECONDS`` | 3 | how long after a user's last socket leaves ``offline`` is announced |
 | ``VENN_TYPING_TTL_SECONDS`` | 5 | a typing indicator ends this long after the last ``typing`` event |
 | ``VENN_SOCKET_EVENTS_PER_SECOND`` | 50 | per-socket flood guard (bursts of four times as many are allowed) |

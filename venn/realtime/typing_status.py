@@ -94,8 +94,9 @@ return removed
 
 
 class RedisTyping:
-    """Keys (under ``prefix``, ``VENN_REDIS_PREFIX``): ``typing:active`` (a sorted set of typists by expiry) and a short-lived
-    ``typing:thr:<typist>`` per typist that throttles re-broadcasts."""
+    """Keys (under ``prefix``, ``VENN_REDIS_PREFIX``): ``typing:active`` (a sorted set of
+    typists by expiry) and a short-lived ``typing:thr:<typist>`` per typist that
+    throttles re-broadcasts."""
 
     def __init__(self, redis, *, prefix: str, clock: Callable[[], float] = time.time) -> None:
         self._redis = redis

@@ -112,7 +112,7 @@ async def _thread_config(call: Call, thread_id: int) -> SQLConfig:
     """The SQL agent's config in a thread the caller may read (404 / 403 / 409 as llm-query)."""
     services = call.services
     thread = await services.threads.get_visible(call.user, thread_id)
-    channel_id = thread.channel_id  # type: ignore[attr-defined]
+    channel_id = thread.channel_id
     if not _is_admin(call):
         await services.channels.require_member(call.user, channel_id)
     current = (await effective_enablements(channel_id, thread.id)).get(PLUGIN_NAME)

@@ -100,7 +100,7 @@ def _tokens(texts: list[str]) -> list[list[str]]:
 
 def rank(question: str, entries: Sequence[KnowledgeEntry]) -> list[tuple[KnowledgeEntry, float]]:
     """The entries that share a word (stem) with the question, best BM25 score first."""
-    import bm25s  # type: ignore[import-untyped]
+    import bm25s
 
     [query] = _tokens([question])
     if not entries or not query:

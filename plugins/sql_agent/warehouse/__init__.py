@@ -59,11 +59,13 @@ __all__ = [
 def open_warehouse(settings: Any, *, pool_size: int = DEFAULT_POOL_SIZE, statement_timeout: int = 300) -> Warehouse:
     """The warehouse the settings describe: ``VENN_WAREHOUSE_URL``, else Snowflake when
     ``SNOWFLAKE_ACCOUNT`` is set, else the DuckDB demo under ``VENN_DATA_DIR``."""
-    limits = {"max_result_bytes": int(settings.sql_max_csv_bytes), "pool_size": pool_size}
+    max_result_bytes = int(settings.sql_max_csv_bytes)
     memory_limit = int(settings.warehouse_memory_limit)
     url = settings.warehouse_url.get_secret_value() if settings.warehouse_url is not None else ""
     if url:
-        return SQLAlchemyWarehouse(url, memory_limit=memory_limit, **limits)
+        return SQLAlchemyWarehouse(
+            url, memory_limit=memory_limit, max_result_bytes=max_result_bytes, pool_size=pool_size
+        )
     if settings.snowflake_account:
         if not settings.snowflake_user:
             raise WarehouseError("SNOWFLAKE_USER is required with SNOWFLAKE_ACCOUNT.")
@@ -82,11 +84,14 @@ def open_warehouse(settings: Any, *, pool_size: int = DEFAULT_POOL_SIZE, stateme
             database=settings.snowflake_database,
             schema=settings.snowflake_schema,
             statement_timeout=statement_timeout,
-            **limits,
+            max_result_bytes=max_result_bytes,
+            pool_size=pool_size,
         )
     from venn_plugins.sql_agent.demo import DemoWarehouse
 
-    return DemoWarehouse(Path(settings.data_dir), memory_limit=memory_limit, **limits)
+    return DemoWarehouse(
+        Path(settings.data_dir), memory_limit=memory_limit, max_result_bytes=max_result_bytes, pool_size=pool_size
+    )
 
 
 def sample_sql(table: str, allowed_tables: Sequence[str], warehouse: Warehouse) -> str:

@@ -11,6 +11,7 @@ stopped instead of being left running in the warehouse.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import re
 import threading
@@ -245,7 +246,7 @@ class Warehouse:
             self._executor = ThreadPoolExecutor(self.pool_size, thread_name_prefix="venn-warehouse")
         loop = asyncio.get_running_loop()
         stopper = Stopper()
-        future = loop.run_in_executor(self._executor, func, *args, stopper)
+        future = loop.run_in_executor(self._executor, functools.partial(func, *args, stopper))
         try:
             return await asyncio.wait_for(future, timeout + self.wait_slack)
         except TimeoutError:

@@ -1,8 +1,9 @@
 """The DuckDB worker process: one read-only DuckDB connection, one statement at a time.
 
 Started by :mod:`.duckdb_pool` as ``python -m venn_plugins.sql_agent.warehouse.duckdb_worker
-FD`` (FD: its end of a socket pair), it never shares the chat server's memory: what a statement allocates stays here, and the server can end this
-process whenever a statement must stop. Limits, all set before the first statement:
+FD`` (FD: its end of a socket pair), it never shares the chat server's memory: what a
+statement allocates stays here, and the server can end this process whenever a
+statement must stop. Limits, all set before the first statement:
 
 * DuckDB's own: ``memory_limit``, ``threads``, ``enable_external_access = false`` (no
   file or network access: ``read_csv``, ``COPY``, ``ATTACH``, http URLs),

@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from venn.config import Settings
-from venn_plugins.sql_agent.settings import SQLSettings
+# Fixtures every test module here may ask for: the demo warehouse and its environment
+# (kit.py), and the plugin test kit's `testbot`.
+from tests.plugins.sql_agent.kit import demo_warehouse_url, sql_env  # noqa: F401
 from tests.plugins.sql_agent.openai_stub_server import OpenAIStub
+from venn.config import Settings
+from venn_bots.testing import testbot  # noqa: F401
+from venn_plugins.sql_agent.settings import SQLSettings
 
 
 class CoreAndSQLSettings(Settings, SQLSettings):

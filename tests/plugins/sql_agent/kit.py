@@ -18,7 +18,7 @@ ALL_TABLES = ["customers", "orders", "order_items", "products"]
 
 @pytest.fixture(scope="session")
 def demo_warehouse_url(tmp_path_factory) -> str:
-    path, _ = ensure_demo(tmp_path_factory.mktemp("sql-demo"), dt.datetime.now(dt.timezone.utc).date())
+    path, _ = ensure_demo(tmp_path_factory.mktemp("sql-demo"), dt.datetime.now(dt.UTC).date())
     return f"duckdb:///{path}"
 
 

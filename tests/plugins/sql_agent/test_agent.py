@@ -11,12 +11,12 @@ from typing import Any
 
 import pytest
 
+from tests.plugins.sql_agent.openai_stub_server import Reply, call, calls, http_error, text
 from venn_plugins.sql_agent.agent import LAST_STEP_NOTE, AgentError, answer_question
 from venn_plugins.sql_agent.llm import build_llm
 from venn_plugins.sql_agent.runner import GuardedSQL
 from venn_plugins.sql_agent.toolkit import MAX_ROWS_SHOWN, render_result
 from venn_plugins.sql_agent.warehouse import QueryResult, SQLAlchemyWarehouse
-from tests.plugins.sql_agent.openai_stub_server import Reply, call, calls, http_error, text
 
 KEY = "sk-agent-test-key-5f1e2d3c4b5a"
 ALL_TABLES = ["customers", "products", "orders", "order_items"]
@@ -60,7 +60,7 @@ def llm(make_settings, openai_stub):
 
 
 def today() -> dt.date:
-    return dt.datetime.now(dt.timezone.utc).date()
+    return dt.datetime.now(dt.UTC).date()
 
 
 async def ask(question: str, *, llm, sql: GuardedSQL, history=None, statuses=None, **kw) -> Any:

@@ -8,10 +8,10 @@ import io
 
 import pytest
 
-from venn_plugins.sql_agent.models import SqlQuery
 from tests.helpers import wait_for
-from tests.plugins.sql_agent.kit import ALL_TABLES, demo_warehouse_url, sql_env  # noqa: F401
+from tests.plugins.sql_agent.kit import ALL_TABLES
 from tests.plugins.sql_agent.openai_stub_server import call, text
+from venn_plugins.sql_agent.models import SqlQuery
 
 
 @pytest.fixture
@@ -207,7 +207,7 @@ async def test_admin_audit_lists_questions_with_statements_and_filters(env, clie
     assert await ids(verdict="allowed") == [ok["id"]]
     assert await ids(status="done", thread_id=thread["id"]) == [ok["id"]]
     assert await ids(thread_id=thread["id"] + 1000) == []
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     assert await ids(since=(now - dt.timedelta(minutes=5)).isoformat()) == [delete["id"], orders["id"], ok["id"]]
     assert await ids(until=(now - dt.timedelta(minutes=5)).isoformat()) == []
     # keyset paging, newest first

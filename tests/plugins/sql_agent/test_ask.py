@@ -5,11 +5,10 @@ from __future__ import annotations
 
 import pytest
 
-from venn_bots.testing import testbot  # noqa: F401
+from tests.plugins.sql_agent.openai_stub_server import call, http_error, text
 from venn_plugins.sql_agent import MAX_STEPS, SQLAgentPlugin
 from venn_plugins.sql_agent.llm import HOW_TO_CONFIGURE
 from venn_plugins.sql_agent.memory import load_history
-from tests.plugins.sql_agent.openai_stub_server import call, http_error, text
 
 KEY = "sk-ask-test-key-99aa88bb77cc"
 TABLES = ["customers", "orders", "order_items", "products"]

@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import pytest
-from venn_bots.testing import testbot  # noqa: F401
+
+from tests.plugins.sql_agent.openai_stub_server import text
 from venn_plugins.sql_agent import SQLAgentPlugin
 from venn_plugins.sql_agent.memory import load_history
 from venn_plugins.sql_agent.models import QueryStatus, SqlQuery, SqlStatement
-
-from tests.plugins.sql_agent.kit import demo_warehouse_url, sql_env  # noqa: F401
-from tests.plugins.sql_agent.openai_stub_server import text
 
 
 @pytest.fixture

@@ -5,12 +5,11 @@ warehouse (DuckDB, PostgreSQL, Snowflake through fakesnow)."""
 from __future__ import annotations
 
 import pytest
+
+from tests.helpers import PG_URL
 from venn_plugins.sql_agent import catalog as catalog_module
 from venn_plugins.sql_agent.catalog import missing_tables, read_catalog
 from venn_plugins.sql_agent.warehouse import SQLAlchemyWarehouse, open_warehouse
-
-from tests.helpers import PG_URL
-from tests.plugins.sql_agent.kit import ALL_TABLES, demo_warehouse_url, sql_env  # noqa: F401
 
 DEMO = {
     "customers": ("One row per customer account.", 900),
@@ -135,6 +134,7 @@ async def test_postgres_catalog(make_settings):
 async def test_snowflake_catalog():
     fakesnow = pytest.importorskip("fakesnow")
     import snowflake.connector
+
     from venn_plugins.sql_agent.warehouse import SnowflakeWarehouse
 
     with fakesnow.patch(nop_regexes=[r"^ALTER SESSION SET (QUERY_TAG|STATEMENT_TIMEOUT_IN_SECONDS) "]):

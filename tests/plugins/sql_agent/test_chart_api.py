@@ -9,12 +9,12 @@ import zlib
 
 import pytest
 
+from tests.plugins.sql_agent.kit import ALL_TABLES
+from tests.plugins.sql_agent.openai_stub_server import call, text
+from tests.plugins.sql_agent.test_api import arrange, bot_replies, run_sql
 from venn_plugins.sql_agent.api import PNG_SCALE
 from venn_plugins.sql_agent.charts import HEIGHT, WIDTH
 from venn_plugins.sql_agent.models import SqlQuery
-from tests.plugins.sql_agent.kit import ALL_TABLES, demo_warehouse_url, sql_env  # noqa: F401
-from tests.plugins.sql_agent.openai_stub_server import call, text
-from tests.plugins.sql_agent.test_api import arrange, bot_replies, run_sql
 
 sqlite_only = pytest.mark.parametrize("backend", ["sqlite"])
 

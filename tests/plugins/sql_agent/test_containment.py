@@ -10,12 +10,11 @@ import json
 import psutil
 import pytest
 
-from venn_bots.testing import testbot  # noqa: F401
+from tests.plugins.sql_agent.kit import ALL_TABLES
+from venn.events import Event
 from venn_plugins.sql_agent import LLM_QUERY_EVENT, LOST_QUERY, SQLAgentPlugin
 from venn_plugins.sql_agent.models import QuerySource, QueryStatus, SqlQuery
 from venn_plugins.sql_agent.render import PAYLOAD_CELL_CHARS
-from tests.plugins.sql_agent.kit import ALL_TABLES, demo_warehouse_url, sql_env  # noqa: F401
-from venn.events import Event
 
 MiB = 1024 * 1024
 
@@ -155,7 +154,7 @@ async def test_queries_lost_with_their_process_are_closed_when_the_plugin_starts
     bot = await sqlbot()
     plugin = bot.runtime.plugins["sql"]
     await plugin.teardown()
-    old = dt.datetime.now(dt.timezone.utc) - dt.timedelta(hours=2)
+    old = dt.datetime.now(dt.UTC) - dt.timedelta(hours=2)
     rows = {}
     for name, status in (("lost", QueryStatus.RUNNING), ("never_ran", QueryStatus.QUEUED),
                          ("answered", QueryStatus.DONE), ("running_now", QueryStatus.RUNNING)):

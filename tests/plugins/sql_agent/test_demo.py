@@ -12,11 +12,11 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from venn_plugins.sql_agent.demo import DEMO_TABLES, DemoWarehouse, build_demo, demo_path, ensure_demo, generate
+from venn_plugins.sql_agent.demo import DEMO_TABLES, DemoWarehouse, demo_path, ensure_demo, generate
 from venn_plugins.sql_agent.guard import check_sql
 
 ROOT = Path(__file__).resolve().parents[3]
-TODAY = dt.datetime.now(dt.timezone.utc).date()
+TODAY = dt.datetime.now(dt.UTC).date()
 
 TOP_CUSTOMERS_LAST_MONTH = """
 SELECT c.customer_id, c.name, SUM(oi.quantity * oi.unit_price) AS revenue

@@ -14,8 +14,8 @@ import os
 import psutil
 import pytest
 
-from venn_plugins.sql_agent.warehouse import DuckDBWarehouse, SQLAlchemyWarehouse, WarehouseError, WarehouseTimeout
 from tests.helpers import wait_for
+from venn_plugins.sql_agent.warehouse import DuckDBWarehouse, SQLAlchemyWarehouse, WarehouseError, WarehouseTimeout
 
 MiB = 1024 * 1024
 # Needs 200 million BIGINTs (1.6 GB) in one list: DuckDB's memory_limit alone does not

@@ -21,7 +21,6 @@ from typing import Any
 
 import pytest
 
-from tests.plugins.sql_agent.kit import demo_warehouse_url  # noqa: F401  (a fixture)
 from tests.plugins.sql_agent.openai_stub_server import OpenAIStub, Reply, call, http_error, text
 from venn_plugins.sql_agent.cli import main
 from venn_plugins.sql_agent.eval.compare import compare_results

@@ -8,12 +8,11 @@ import json
 
 import pytest
 
-from venn_bots.testing import testbot  # noqa: F401
+from tests.plugins.sql_agent.openai_stub_server import call, text
 from venn_plugins.sql_agent import SQLAgentPlugin
 from venn_plugins.sql_agent.knowledge import KnowledgeEntry, KnowledgeHit, KnowledgeKind, retrieve
 from venn_plugins.sql_agent.knowledge.retrieval import MAX_PROMPT_CHARS, render_knowledge, select_hits
 from venn_plugins.sql_agent.models import SqlQuery
-from tests.plugins.sql_agent.openai_stub_server import call, text
 
 KEY = "sk-knowledge-test-key-1a2b3c"
 ORDER_TABLES = ["orders", "order_items"]

@@ -7,7 +7,6 @@ import pytest
 
 from venn_plugins.sql_agent.knowledge import KnowledgeEntry
 from venn_plugins.sql_agent.models import QuerySource, QueryStatus, SqlQuery
-from tests.plugins.sql_agent.kit import demo_warehouse_url, sql_env  # noqa: F401
 
 URL = "/api/v1/sql/knowledge"
 ORDERS_ONLY = {"allowed_tables": ["orders", "order_items"]}

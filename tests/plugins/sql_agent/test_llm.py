@@ -10,8 +10,8 @@ import openai
 import pytest
 from langchain_openai import ChatOpenAI
 
-from venn_plugins.sql_agent.llm import HOW_TO_CONFIGURE, PLACEHOLDER_API_KEY, build_llm, llm_configured
 from tests.plugins.sql_agent.openai_stub_server import http_error, text
+from venn_plugins.sql_agent.llm import HOW_TO_CONFIGURE, PLACEHOLDER_API_KEY, build_llm, llm_configured
 
 KEY = "sk-test-very-secret-0123456789"
 

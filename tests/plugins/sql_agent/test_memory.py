@@ -5,11 +5,11 @@ from __future__ import annotations
 import asyncio
 import json
 
+from venn.db import apply_migrations, close_database, open_database
 from venn_bots.storage import KVStore
 from venn_plugins.sql_agent import memory
 from venn_plugins.sql_agent.agent import AgentAnswer, render_history
 from venn_plugins.sql_agent.warehouse import QueryResult
-from venn.db import apply_migrations, close_database, open_database
 
 
 def answer(n: int, *, rows: int = 2, wide: bool = False) -> AgentAnswer:
@@ -68,7 +68,7 @@ async def test_entries_are_bounded_whatever_the_result(database_url):
         assert len(entry["digest"]) <= memory.MAX_DIGEST_CHARS
         assert entry["digest"].startswith("5000 row(s)")
         # the whole memory of a thread stays small, so the prompt does too
-        for n in range(10):
+        for _ in range(10):
             await memory.remember(store, "why? " * 1000, big)
         stored = await store.items(memory.PREFIX)
         assert len(stored) == memory.MAX_QUESTIONS

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from venn_bots.testing import testbot  # noqa: F401
+from tests.plugins.sql_agent.kit import ALL_TABLES
+from tests.plugins.sql_agent.openai_stub_server import call, text
+from venn.errors import ValidationFailed
 from venn_plugins.sql_agent import MAX_TIMEOUT_SECONDS, SQLAgentPlugin
 from venn_plugins.sql_agent.models import QueryStatus, SqlQuery, SqlStatement
 from venn_plugins.sql_agent.render import BODY_ROWS, PAYLOAD_ROWS
-from tests.plugins.sql_agent.kit import ALL_TABLES, demo_warehouse_url, sql_env  # noqa: F401
-from tests.plugins.sql_agent.openai_stub_server import call, text
-from venn.errors import ValidationFailed
 
 PAYLOAD_KEYS = {
     "type", "query_id", "question", "sql", "columns", "rows", "row_count", "truncated", "elapsed_ms", "csv_url", "chart",
@@ -135,7 +134,7 @@ async def test_refusals_say_why_and_are_audited(sqlbot):
     assert forbidden.body.startswith("Refused: ") and "orders" in forbidden.body.lower()
     queries = await SqlQuery.all().order_by("id")
     assert [q.status for q in queries] == [QueryStatus.REFUSED, QueryStatus.REFUSED]
-    for query, reply in zip(queries, (drop, forbidden)):
+    for query, reply in zip(queries, (drop, forbidden), strict=True):
         [stmt] = await statements(query.id)
         assert stmt.verdict == "refused" and stmt.sql_run is None
         assert reply.body == f"Refused: {stmt.reason}" and query.error == stmt.reason

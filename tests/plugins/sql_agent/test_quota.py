@@ -9,13 +9,12 @@ import datetime as dt
 import time
 
 import pytest
-from venn_bots.testing import testbot  # noqa: F401
-from venn_plugins.sql_agent import SQLAgentPlugin
-from venn_plugins.sql_agent.models import QueryStatus, SqlQuery
 
 from tests.helpers import require_redis, wait_for
-from tests.plugins.sql_agent.kit import ALL_TABLES, demo_warehouse_url, sql_env  # noqa: F401
+from tests.plugins.sql_agent.kit import ALL_TABLES
 from tests.plugins.sql_agent.openai_stub_server import call, http_error, text
+from venn_plugins.sql_agent import SQLAgentPlugin
+from venn_plugins.sql_agent.models import QueryStatus, SqlQuery
 
 TOO_FAST = "You are asking questions faster than this server allows (2 a minute); ask again in "
 
@@ -109,7 +108,7 @@ async def test_a_spent_budget_stops_questions_before_any_model_call(env, testbot
     await bot.enable("sql", {"allowed_tables": ALL_TABLES, "daily_token_budget": 40}, thread_id=other["id"])
     assert [r.body for r in await bot.say("/ask here?", thread_id=other["id"])] == ["Fine."]
     # yesterday's questions do not count today; an admin can raise the budget
-    yesterday = dt.datetime.now(dt.timezone.utc) - dt.timedelta(days=1)
+    yesterday = dt.datetime.now(dt.UTC) - dt.timedelta(days=1)
     await SqlQuery.filter(thread_id=bot.thread["id"]).update(created_at=yesterday)
     assert [r.body for r in await bot.say("/ask a new day?")] == ["Fine."]
     await bot.configure("sql", {"daily_token_budget": 10})
@@ -182,8 +181,8 @@ async def test_llm_query_limits_usage_and_budget_over_rest(env, openai_stub, cli
     assert resp.status == 409
     error = (await resp.json())["error"]
     assert error["code"] == "token_budget_spent" and "(72 of 70 tokens today, UTC)" in error["message"]
-    midnight = dt.datetime.now(dt.timezone.utc).replace(hour=0, minute=0, second=0, microsecond=0)
-    left = (midnight + dt.timedelta(days=1) - dt.datetime.now(dt.timezone.utc)).total_seconds()
+    midnight = dt.datetime.now(dt.UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    left = (midnight + dt.timedelta(days=1) - dt.datetime.now(dt.UTC)).total_seconds()
     assert 0 < error["retry_after"] <= left + 1
     assert await SqlQuery.all().count() == 2
 
@@ -209,11 +208,10 @@ async def shared_limits():
 
 async def test_the_limit_holds_across_processes(env, shared_limits, aiohttp_client, make_settings, tmp_path):
     """Another server process counts in the same Redis: its questions count here."""
-    from venn_plugins.sql_agent.quota import question_wait
-
     from tests.helpers import Chat
     from venn.app import create_app
     from venn.ratelimit import RedisRateLimiter
+    from venn_plugins.sql_agent.quota import question_wait
 
     url, redis = shared_limits
     settings = make_settings(
@@ -235,9 +233,8 @@ async def test_the_limit_holds_across_processes(env, shared_limits, aiohttp_clie
 
 
 def test_the_question_limit_is_a_setting(monkeypatch):
-    from venn_plugins.sql_agent.settings import SQLSettings
-
     from venn.config import SettingsError, read_settings
+    from venn_plugins.sql_agent.settings import SQLSettings
 
     monkeypatch.delenv("VENN_SQL_QUESTIONS_PER_MINUTE", raising=False)
     assert read_settings(SQLSettings, _env_file=None).sql_questions_per_minute == 10

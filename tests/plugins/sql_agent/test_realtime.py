@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from argon2 import PasswordHasher
 
-from tests.plugins.sql_agent.kit import ALL_TABLES, demo_warehouse_url, sql_env  # noqa: F401
+from tests.plugins.sql_agent.kit import ALL_TABLES
 from tests.plugins.sql_agent.openai_stub_server import call, text
 from tests.venn.realtime.kit import Sock
 

@@ -12,11 +12,11 @@ import pytest
 from langchain.agents import create_agent
 from langchain_core.messages import ToolMessage
 
+from tests.plugins.sql_agent.openai_stub_server import call, calls, text
 from venn_plugins.sql_agent.llm import build_llm
 from venn_plugins.sql_agent.runner import GuardedSQL
 from venn_plugins.sql_agent.toolkit import TOOL_NAMES, VennSQLToolkit
 from venn_plugins.sql_agent.warehouse import QueryResult, open_warehouse
-from tests.plugins.sql_agent.openai_stub_server import call, calls, text
 
 _ids = itertools.count(1)
 

@@ -15,6 +15,7 @@ import logging
 import duckdb
 import pytest
 
+from tests.helpers import PG_URL, wait_for
 from venn_plugins.sql_agent.warehouse import (
     SnowflakeWarehouse,
     SQLAlchemyWarehouse,
@@ -24,7 +25,6 @@ from venn_plugins.sql_agent.warehouse import (
     open_warehouse,
     query_tag,
 )
-from tests.helpers import PG_URL, wait_for
 
 pytestmark = pytest.mark.filterwarnings("ignore:Arrow output:UserWarning")
 
