@@ -19,17 +19,14 @@ import datetime as dt
 import logging
 import os
 import random
-import threading
 import time
 import uuid
 from pathlib import Path
 from typing import Any
 
-from venn_plugins.sql_agent.warehouse import DuckDBWarehouse
-
 log = logging.getLogger("venn.plugins.sql.demo")
 
-__all__ = ["DEMO_FILE", "DEMO_TABLES", "DemoWarehouse", "build_demo", "demo_path", "ensure_demo", "generate"]
+__all__ = ["DEMO_FILE", "DEMO_TABLES", "build_demo", "demo_path", "ensure_demo", "generate"]
 
 DEMO_FILE = "demo_warehouse.duckdb"
 DEMO_TABLES = ("customers", "products", "orders", "order_items")
@@ -310,27 +307,3 @@ def ensure_demo(data_dir: str | Path, today: dt.date | None = None) -> tuple[Pat
     if built_on is not None and built_on >= today:
         return path, False
     return build_demo(path, today), True
-
-
-class DemoWarehouse(DuckDBWarehouse):
-    """The DuckDB demo warehouse under ``VENN_DATA_DIR``, opened read-only in worker
-    processes (see :class:`~venn_plugins.sql_agent.warehouse.DuckDBWarehouse`)."""
-
-    def __init__(self, data_dir: str | Path, **options: Any) -> None:
-        self.data_dir = Path(data_dir)
-        super().__init__(demo_path(self.data_dir).resolve(), label="the DuckDB demo warehouse", **options)
-        self._demo_lock = threading.Lock()
-        self._checked_on: dt.date | None = None
-
-    def _prepare(self) -> None:
-        today = dt.datetime.now(dt.UTC).date()
-        if self._checked_on == today:
-            return
-        with self._demo_lock:
-            if self._checked_on == today:
-                return
-            _, built = ensure_demo(self.data_dir, today)
-            if built:
-                # Workers started on the previous file would keep reading it.
-                self.restart_workers()
-            self._checked_on = today

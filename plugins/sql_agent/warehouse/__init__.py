@@ -34,6 +34,7 @@ from venn_plugins.sql_agent.warehouse.base import (
     WarehouseTimeout,
     query_tag,
 )
+from venn_plugins.sql_agent.warehouse.demo import DemoWarehouse
 from venn_plugins.sql_agent.warehouse.duckdb_pool import DuckDBWarehouse
 from venn_plugins.sql_agent.warehouse.postgres import SQLAlchemyWarehouse
 from venn_plugins.sql_agent.warehouse.snowflake import SnowflakeWarehouse
@@ -41,6 +42,7 @@ from venn_plugins.sql_agent.warehouse.values import jsonable
 
 __all__ = [
     "ColumnInfo",
+    "DemoWarehouse",
     "DuckDBWarehouse",
     "QueryResult",
     "SnowflakeWarehouse",
@@ -87,8 +89,6 @@ def open_warehouse(settings: Any, *, pool_size: int = DEFAULT_POOL_SIZE, stateme
             max_result_bytes=max_result_bytes,
             pool_size=pool_size,
         )
-    from venn_plugins.sql_agent.demo import DemoWarehouse
-
     return DemoWarehouse(
         Path(settings.data_dir), memory_limit=memory_limit, max_result_bytes=max_result_bytes, pool_size=pool_size
     )

@@ -12,8 +12,9 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from venn_plugins.sql_agent.demo import DEMO_TABLES, DemoWarehouse, demo_path, ensure_demo, generate
+from venn_plugins.sql_agent.demo import DEMO_TABLES, demo_path, ensure_demo, generate
 from venn_plugins.sql_agent.guard import check_sql
+from venn_plugins.sql_agent.warehouse import DemoWarehouse
 
 ROOT = Path(__file__).resolve().parents[3]
 TODAY = dt.datetime.now(dt.UTC).date()
