@@ -53,9 +53,23 @@ serve: $(VENV)/.installed web
 	$(BIN)/venn serve --host $(HOST) --port $(PORT)
 
 # pytest exits 5 when it collects nothing (e.g. a filtered run); that is not a failure.
+# With VENN_TEST_WEB_DATABASE_URL (and VENN_TEST_WEB_REDIS_URL) set, as .ci/run sets them,
+# the browser tests run beside the others, on a database and Redis db of their own; their
+# report follows the others'. pytest's exit 5 (nothing collected) is not a failure.
 test: $(VENV)/.installed-dev web
-	$(BIN)/python -m pytest $(PYTEST_ARGS); rc=$$?; \
-	if [ $$rc -eq 5 ]; then echo "pytest collected no tests"; rc=0; fi; exit $$rc
+	@if [ -n "$(PYTEST_ARGS)" ] || [ -z "$$VENN_TEST_WEB_DATABASE_URL" ]; then \
+		$(BIN)/python -m pytest $(PYTEST_ARGS); rc=$$?; \
+		if [ $$rc -eq 5 ]; then echo "pytest collected no tests"; rc=0; fi; exit $$rc; \
+	fi; \
+	log=$$(mktemp); \
+	( VENN_TEST_DATABASE_URL="$$VENN_TEST_WEB_DATABASE_URL" \
+	  VENN_TEST_REDIS_URL="$${VENN_TEST_WEB_REDIS_URL:-$$VENN_TEST_REDIS_URL}" \
+	  $(BIN)/python -m pytest -p no:cacheprovider tests/web >"$$log" 2>&1; echo $$? >"$$log.rc" ) & \
+	$(BIN)/python -m pytest --ignore=tests/web; rc=$$?; \
+	wait; echo; echo "== the browser tests (tests/web), run beside the others =="; cat "$$log"; \
+	web=$$(cat "$$log.rc"); rm -f "$$log" "$$log.rc"; \
+	[ $$rc -eq 5 ] && rc=0; [ $$web -eq 5 ] && web=0; \
+	[ $$rc -ne 0 ] && exit $$rc; exit $$web
 
 # Layer contract (import-linter), lint and import order (ruff), types (mypy; it reads the
 # packages through .typecheck/, links named as they are installed: venn_bots -> bots/).
