@@ -21,7 +21,6 @@ from pathlib import Path
 from typing import Any, TextIO
 from urllib.parse import urlsplit
 
-from venn_plugins.sql_agent.eval import with_knowledge
 from venn_plugins.sql_agent.eval.golden import GoldenError, GoldenQuestion, GoldenSet, load_golden, select
 from venn_plugins.sql_agent.eval.harness import EvalError, reference_results, run_database, run_questions
 from venn_plugins.sql_agent.eval.report import (
@@ -57,12 +56,6 @@ def run_command(args: argparse.Namespace, out: TextIO | None = None, err: TextIO
     except SettingsError as exc:
         print(f"error: {exc}", file=err)
         return 2
-    if args.with_knowledge:
-        try:
-            with_knowledge.check_available()
-        except with_knowledge.KnowledgeUnavailable as exc:
-            print(f"error: {exc}", file=err)
-            return 2
     try:
         golden = load_golden(args.golden) if args.golden else load_golden()
         questions = select(golden, args.only, args.limit)

@@ -11,7 +11,6 @@ lines, the totals, the JSON file and the exit status say exactly what the oracle
 from __future__ import annotations
 
 import asyncio
-import importlib.util
 import json
 import re
 import threading
@@ -28,7 +27,6 @@ from venn_plugins.sql_agent.eval.golden import GOLDEN_FILE, GoldenError, GoldenQ
 
 REPO = Path(__file__).resolve().parents[3]
 GOLDEN = load_golden()
-HAS_KNOWLEDGE = importlib.util.find_spec("venn_plugins.sql_agent.knowledge") is not None
 #: what the scripted server reports per model call
 TOKENS_PER_CALL = 15
 LINE = re.compile(
@@ -374,17 +372,6 @@ def test_no_llm_configured_exits_2(capsys, monkeypatch, eval_env):
     assert not eval_env.exists()
 
 
-@pytest.mark.skipif(HAS_KNOWLEDGE, reason="the knowledge layer is installed")
-def test_with_knowledge_needs_the_knowledge_layer(capsys, stub, eval_env):
-    code, out, err = run(capsys, "--with-knowledge", "--out", str(eval_env))
-    assert code == 2 and out == [] and stub.requests == []
-    assert err == (
-        "error: --with-knowledge needs the SQL agent's knowledge layer (venn_plugins.sql_agent.knowledge), "
-        "which this installation does not have.\n"
-    )
-
-
-@pytest.mark.skipif(not HAS_KNOWLEDGE, reason="the knowledge layer is not installed")
 def test_with_knowledge_gives_the_agent_the_glossary(capsys, stub, eval_env):
     stub.default = Oracle()
     code, _, err = run(capsys, "--with-knowledge", "--only", "active-customers,customers-count", "--out", str(eval_env))
