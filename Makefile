@@ -54,8 +54,10 @@ serve: $(VENV)/.installed web
 
 # pytest exits 5 when it collects nothing (e.g. a filtered run); that is not a failure.
 # With VENN_TEST_WEB_DATABASE_URL (and VENN_TEST_WEB_REDIS_URL) set, as .ci/run sets them,
-# the browser tests run beside the others, on a database and Redis db of their own; their
-# report follows the others'. pytest's exit 5 (nothing collected) is not a failure.
+# the browser and reliability tests (SIDE_TESTS) run beside the others, on a database and
+# Redis db of their own; their report follows the others'. pytest's exit 5 (nothing
+# collected) is not a failure.
+SIDE_TESTS := tests/web tests/reliability
 test: $(VENV)/.installed-dev web
 	@if [ -n "$(PYTEST_ARGS)" ] || [ -z "$$VENN_TEST_WEB_DATABASE_URL" ]; then \
 		$(BIN)/python -m pytest $(PYTEST_ARGS); rc=$$?; \
@@ -64,9 +66,9 @@ test: $(VENV)/.installed-dev web
 	log=$$(mktemp); \
 	( VENN_TEST_DATABASE_URL="$$VENN_TEST_WEB_DATABASE_URL" \
 	  VENN_TEST_REDIS_URL="$${VENN_TEST_WEB_REDIS_URL:-$$VENN_TEST_REDIS_URL}" \
-	  $(BIN)/python -m pytest -p no:cacheprovider tests/web >"$$log" 2>&1; echo $$? >"$$log.rc" ) & \
-	$(BIN)/python -m pytest --ignore=tests/web; rc=$$?; \
-	wait; echo; echo "== the browser tests (tests/web), run beside the others =="; cat "$$log"; \
+	  $(BIN)/python -m pytest -p no:cacheprovider $(SIDE_TESTS) >"$$log" 2>&1; echo $$? >"$$log.rc" ) & \
+	$(BIN)/python -m pytest $(addprefix --ignore=,$(SIDE_TESTS)); rc=$$?; \
+	wait; echo; echo "== $(SIDE_TESTS), run beside the others =="; cat "$$log"; \
 	web=$$(cat "$$log.rc"); rm -f "$$log" "$$log.rc"; \
 	[ $$rc -eq 5 ] && rc=0; [ $$web -eq 5 ] && web=0; \
 	[ $$rc -ne 0 ] && exit $$rc; exit $$web
