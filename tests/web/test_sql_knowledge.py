@@ -12,28 +12,12 @@ from playwright.sync_api import expect  # noqa: E402
 
 from tests.web import ui  # noqa: E402
 from tests.web.conftest import shot  # noqa: E402
-from tests.web.kit import InThread, Server  # noqa: E402
 
 
 @pytest.fixture(scope="module")
-def llm_stub(browser):
-    from tests.plugins.sql_agent.openai_stub_server import OpenAIStub
-
-    runner = InThread()
-    stub = runner.run(OpenAIStub.start())
-    yield stub
-    runner.run(stub.close())
-    runner.stop()
-
-
-@pytest.fixture(scope="module")
-def sql_server(browser, llm_stub, tmp_path_factory):
+def sql_server(bots_server):
     """A server (the demo warehouse) whose SQL agent talks to the scripted LLM, with an admin "boss"."""
-    srv = Server(tmp_path_factory.mktemp("knowledge-server"), OPENAI_BASE_URL=llm_stub.base_url)
-    srv.create_admin("boss")
-    srv.start()
-    yield srv
-    srv.stop()
+    return bots_server
 
 
 def entries(server, token, **params) -> list[dict]:

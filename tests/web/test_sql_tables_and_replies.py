@@ -15,7 +15,6 @@ from playwright.sync_api import expect  # noqa: E402
 
 from tests.web import ui  # noqa: E402
 from tests.web.conftest import shot  # noqa: E402
-from tests.web.kit import InThread, Server  # noqa: E402
 
 OPTIONS_SCHEMA = {
     "properties": {
@@ -33,24 +32,14 @@ PROBE = """async ([schema, values]) => {
 
 
 @pytest.fixture(scope="module")
-def llm(browser):
-    """The scripted OpenAI-compatible server, on its own loop."""
-    from tests.plugins.sql_agent.openai_stub_server import OpenAIStub
-
-    runner = InThread()
-    stub = runner.run(OpenAIStub.start())
-    yield stub
-    runner.run(stub.close())
-    runner.stop()
+def llm(llm_stub):
+    """The scripted OpenAI-compatible server (tests/web/conftest.py)."""
+    return llm_stub
 
 
 @pytest.fixture(scope="module")
-def sql_server(browser, llm, tmp_path_factory):
-    srv = Server(tmp_path_factory.mktemp("sql-tables-server"), OPENAI_BASE_URL=llm.base_url)
-    srv.create_admin("boss")
-    srv.start()
-    yield srv
-    srv.stop()
+def sql_server(bots_server):
+    return bots_server
 
 
 def test_admin_ticks_tables_and_a_reply_shows_what_it_answers(browser_pages, sql_server):
