@@ -3,16 +3,12 @@
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
-import time
 import uuid
-from pathlib import Path
 
 import pytest
 import requests
 
-from tests.reliability.kit import PASSWORD, base_env, free_port, own_pg_database
+from tests.reliability.kit import PASSWORD, base_env, own_pg_database, serving
 
 
 @pytest.fixture
@@ -31,22 +27,8 @@ async def server_database(tmp_path):
 def live_server(tmp_path_factory):
     """A real server on a SQLite file, with a user and a little data; yields (url, token)."""
     tmp = tmp_path_factory.mktemp("fuzz")
-    port = free_port()
     env = base_env(tmp, DATABASE_URL=f"sqlite:///{tmp / 'venn.db'}", VENN_LOG_LEVEL="WARNING")
-    log = open(tmp / "server.log", "w")
-    proc = subprocess.Popen([sys.executable, "-m", "venn", "serve", "--port", str(port)], env=env, stdout=log,
-                            stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.time() + 60
-        while True:
-            try:
-                if requests.get(url + "/readyz", timeout=2).status_code == 200:
-                    break
-            except requests.RequestException:
-                pass
-            assert proc.poll() is None and time.time() < deadline, Path(log.name).read_text()
-            time.sleep(0.1)
+    with serving(env, tmp) as url:
         name = f"fz{uuid.uuid4().hex[:8]}"
         assert requests.post(url + "/api/v1/auth/register", json={"username": name, "password": PASSWORD}).ok
         token = requests.post(url + "/api/v1/auth/login", json={"username": name, "password": PASSWORD}).json()[
@@ -59,10 +41,3 @@ def live_server(tmp_path_factory):
         requests.post(url + "/api/v1/threads", json={"channel_id": channel["id"], "root_message_id": message["id"]},
                       headers=auth)
         yield url, token
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()

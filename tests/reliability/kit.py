@@ -433,3 +433,34 @@ async def load_clients(rest: Rest, url: str, prefix: str, *, clients: int, users
         LoadClient(f"{prefix}{i}", url, people[i % users]["token"], rooms[i % channels]["id"], **options)
         for i in range(clients)
     ]
+
+
+@contextlib.contextmanager
+def serving(env: dict[str, str], tmp: Path):
+    """A `venn serve` subprocess on a free port, waited for without an event loop (for
+    module fixtures); yields its URL and stops it afterwards. Its log is ``tmp/server.log``."""
+    import requests
+
+    port = free_port()
+    log = open(tmp / "server.log", "w")
+    proc = subprocess.Popen([sys.executable, "-m", "venn", "serve", "--port", str(port)], env=env, stdout=log,
+                            stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.time() + 60
+        while True:
+            try:
+                if requests.get(url + "/readyz", timeout=2).status_code == 200:
+                    break
+            except requests.RequestException:
+                pass
+            assert proc.poll() is None and time.time() < deadline, Path(log.name).read_text()
+            time.sleep(0.1)
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        log.close()

@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import time
-from pathlib import Path
 
 import pytest
 import requests
@@ -16,7 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
 
-from tests.reliability.kit import PASSWORD, base_env, free_port
+from tests.reliability.kit import PASSWORD, base_env, serving
 from tests.reliability.test_fuzz_rest import CHECKS, EXAMPLES, OPERATIONS
 
 KNOWLEDGE = sorted(
@@ -28,27 +26,13 @@ KNOWLEDGE = sorted(
 def admin_server(tmp_path_factory):
     """A real server on a SQLite file (the demo warehouse) and an admin's token."""
     tmp = tmp_path_factory.mktemp("fuzz-admin")
-    port = free_port()
     env = base_env(tmp, DATABASE_URL=f"sqlite:///{tmp / 'venn.db'}", VENN_LOG_LEVEL="WARNING")
     made = subprocess.run(
         [sys.executable, "-m", "venn", "create-admin", "fuzzadmin", "--password-stdin"],
         input=PASSWORD + "\n", env=env, capture_output=True, text=True, timeout=120,
     )
     assert made.returncode == 0, made.stderr
-    log = open(tmp / "server.log", "w")
-    proc = subprocess.Popen([sys.executable, "-m", "venn", "serve", "--port", str(port)], env=env, stdout=log,
-                            stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.time() + 60
-        while True:
-            try:
-                if requests.get(url + "/readyz", timeout=2).status_code == 200:
-                    break
-            except requests.RequestException:
-                pass
-            assert proc.poll() is None and time.time() < deadline, Path(log.name).read_text()
-            time.sleep(0.1)
+    with serving(env, tmp) as url:
         token = requests.post(
             url + "/api/v1/auth/login", json={"username": "fuzzadmin", "password": PASSWORD}, timeout=30
         ).json()["access_token"]
@@ -56,13 +40,6 @@ def admin_server(tmp_path_factory):
         requests.post(url + "/api/v1/sql/knowledge", json={"kind": "glossary", "term": "t", "description": "d"},
                       headers={"Authorization": f"Bearer {token}"}, timeout=30)
         yield url, token
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
 
 
 def test_every_knowledge_operation_is_here():

@@ -28,3 +28,21 @@ def sql_env(monkeypatch, demo_warehouse_url):
     for name in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "SNOWFLAKE_ACCOUNT"):
         monkeypatch.delenv(name, raising=False)
     return monkeypatch
+
+
+async def arrange(client, chat, *, private=False, config=None, enable=True):
+    """An admin "boss", "alice", her channel "data" (private: boss is a member too) and a
+    thread there with the SQL agent on (``config``, default every demo table)."""
+    admin = await chat.user("boss", admin=True)
+    alice = await chat.user("alice")
+    channel = await chat.channel(alice, "data", private=private, members=[admin] if private else ())
+    root = await chat.post(alice, channel["id"], "numbers please")
+    thread = await chat.thread(alice, channel["id"], root["id"], "sales")
+    if enable:
+        resp = await client.post(
+            f"/api/v1/threads/{thread['id']}/bots",
+            json={"plugin": "sql", "config": config or {"allowed_tables": ALL_TABLES}},
+            headers=admin.headers,
+        )
+        assert resp.status == 201, await resp.text()
+    return admin, alice, channel, thread

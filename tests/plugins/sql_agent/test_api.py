@@ -9,7 +9,7 @@ import io
 import pytest
 
 from tests.helpers import wait_for
-from tests.plugins.sql_agent.kit import ALL_TABLES
+from tests.plugins.sql_agent.kit import arrange
 from tests.plugins.sql_agent.openai_stub_server import call, text
 from venn_plugins.sql_agent.models import SqlQuery
 
@@ -17,22 +17,6 @@ from venn_plugins.sql_agent.models import SqlQuery
 @pytest.fixture
 def env(sql_env):
     return sql_env
-
-
-async def arrange(client, chat, *, private=False, config=None, enable=True):
-    admin = await chat.user("boss", admin=True)
-    alice = await chat.user("alice")
-    channel = await chat.channel(alice, "data", private=private, members=[admin] if private else ())
-    root = await chat.post(alice, channel["id"], "numbers please")
-    thread = await chat.thread(alice, channel["id"], root["id"], "sales")
-    if enable:
-        resp = await client.post(
-            f"/api/v1/threads/{thread['id']}/bots",
-            json={"plugin": "sql", "config": config or {"allowed_tables": ALL_TABLES}},
-            headers=admin.headers,
-        )
-        assert resp.status == 201, await resp.text()
-    return admin, alice, channel, thread
 
 
 async def bot_replies(client, person, thread_id, count=1):

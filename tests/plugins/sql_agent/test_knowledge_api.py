@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from tests.plugins.sql_agent.kit import arrange as kit_arrange
 from venn_plugins.sql_agent.knowledge import KnowledgeEntry
 from venn_plugins.sql_agent.models import QuerySource, QueryStatus, SqlQuery
 
@@ -30,19 +31,10 @@ def env(sql_env):
     return sql_env
 
 
-async def arrange(client, chat, *, private=False, config=None, enable=True):
-    admin = await chat.user("boss", admin=True)
-    alice = await chat.user("alice")
-    channel = await chat.channel(alice, "data", private=private, members=[admin] if private else ())
-    root = await chat.post(alice, channel["id"], "numbers please")
-    thread = await chat.thread(alice, channel["id"], root["id"], "sales")
-    if enable:
-        resp = await client.post(
-            f"/api/v1/threads/{thread['id']}/bots", json={"plugin": "sql", "config": config or ORDERS_ONLY},
-            headers=admin.headers,
-        )
-        assert resp.status == 201, await resp.text()
-    return admin, alice, channel, thread
+async def arrange(client, chat, **options):
+    """kit.arrange, with the orders tables only by default."""
+    options.setdefault("config", ORDERS_ONLY)
+    return await kit_arrange(client, chat, **options)
 
 
 async def add(client, admin, body) -> dict:
