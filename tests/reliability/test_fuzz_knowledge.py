@@ -10,12 +10,9 @@ import sys
 
 import pytest
 import requests
-from hypothesis import HealthCheck, given, settings
-from hypothesis.errors import Unsatisfiable
-from schemathesis import GenerationMode
 
 from tests.reliability.kit import PASSWORD, base_env, serving
-from tests.reliability.test_fuzz_rest import CHECKS, EXAMPLES, OPERATIONS
+from tests.reliability.test_fuzz_rest import OPERATIONS, fuzz_operation
 
 KNOWLEDGE = sorted(
     label for label in OPERATIONS if "/sql/knowledge" in label or label.endswith("/verify")
@@ -50,17 +47,4 @@ def test_every_knowledge_operation_is_here():
 @pytest.mark.parametrize("label", KNOWLEDGE)
 def test_knowledge_endpoints_conform_for_an_admin(label, mode, admin_server):
     url, token = admin_server
-    auth = {"Authorization": f"Bearer {token}"}
-    strategy = OPERATIONS[label].as_strategy(generation_mode=GenerationMode(mode), headers=auth)
-
-    @given(case=strategy)
-    @settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck), database=None)
-    def fuzz(case):
-        case.call_and_validate(base_url=url, headers=auth, checks=CHECKS)
-
-    try:
-        fuzz()
-    except Unsatisfiable:
-        if mode == "negative":
-            pytest.skip("the operation takes no input that could be made invalid")
-        raise
+    fuzz_operation(OPERATIONS[label], mode, url, token)

@@ -57,3 +57,18 @@ def messages(page: Page, where: str = ".channel-view"):
 def message(page: Page, text: str, where: str = ".channel-view"):
     """The message whose body contains ``text``."""
     return page.locator(f"{where} .msg:not(.pending)", has=page.locator(".body", has_text=text))
+
+
+def open_thread(page: Page, text: str):
+    """Open the thread of the message whose body contains ``text``; the thread panel."""
+    root = message(page, text)
+    root.hover()
+    root.locator(".act-thread").click()
+    return page.locator(".thread-panel")
+
+
+def enable_form(panel, plugin: str):
+    """In an open bots panel, choose ``plugin`` and open its enable form; the form."""
+    panel.get_by_label("Plugin to enable").select_option(plugin)
+    panel.get_by_role("button", name="Enable…").click()
+    return panel.locator("form.bot-form")
