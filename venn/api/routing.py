@@ -163,7 +163,7 @@ async def read_json(request: web.Request) -> Any:
         raise BadRequest("The request needs a JSON body.", code="bad_json")
     try:
         return json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):  # RecursionError: nested too deeply
         raise BadRequest("The request body is not valid JSON.", code="bad_json") from None
 
 

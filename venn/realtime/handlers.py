@@ -31,6 +31,7 @@ from venn.realtime import schemas as s
 from venn.realtime.connections import SocketState
 from venn.realtime.server import Realtime, channel_room, thread_room
 from venn.realtime.typing_status import Typist
+from venn.realtime.wire import UNREADABLE_EVENT
 from venn.schemas import MessageCreateIn, parse
 from venn.services.views import iso, thread_view
 
@@ -105,6 +106,19 @@ def register_handlers(rt: Realtime) -> None:
         return rt.sio.not_handled  # no ack for unknown events
 
     rt.sio.on("*", unknown)
+
+    async def unreadable(sid: str, *args: Any):
+        # A payload that is not JSON or is nested too deeply (see venn/realtime/wire.py).
+        state = rt.connections.get(sid)
+        rt.services.metrics.socket_events.labels(event="unknown", outcome="refused").inc()
+        if state is not None and not state.bucket.take():
+            _log_flood(state, "unreadable")
+        return failure(
+            ValidationFailed([{"field": "payload", "message": "not valid JSON, or nested too deeply"}],
+                             "The payload could not be read.")
+        )
+
+    rt.sio.on(UNREADABLE_EVENT, unreadable)
 
 
 def _bind(rt: Realtime, spec: EventSpec):

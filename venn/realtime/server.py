@@ -34,6 +34,7 @@ from venn.realtime.connections import Connections, SocketState, TokenBucket
 from venn.realtime.managers import CONTROL_EVENT, CONTROL_ROOM, LocalManager, RedisManager
 from venn.realtime.options import RealtimeOptions
 from venn.realtime.typing_status import MemoryTyping, RedisTyping, TypingStore, Typist
+from venn.realtime.wire import WirePacket
 from venn.services import Services
 from venn.services.views import iso
 
@@ -135,6 +136,8 @@ class Realtime:
         self.sio = compat.SocketServer(
             async_mode="aiohttp",
             client_manager=manager,
+            # orjson on the wire; an unreadable payload is answered, not dropped (wire.py)
+            serializer=WirePacket,
             # Every origin passes engine.io (which answers a refused origin with a bare
             # 400 that clients retry forever); the connect handler refuses the origins
             # that may not connect, with a connect_error clients can show

@@ -207,3 +207,13 @@ async def test_email_visible_only_to_self_and_admins(client, chat):
     assert seen_by_admin["email"] == "alice@example.com"
     resp = await client.get("/api/v1/users/999999", headers=bob.headers)
     assert resp.status == 404
+
+
+async def test_json_nested_too_deeply_is_bad_json_not_a_crash(client, caplog):
+    deep = b"[" * 100_000 + b"]" * 100_000
+    resp = await client.post("/api/v1/auth/register", data=deep, headers={"Content-Type": "application/json"})
+    assert resp.status == 400 and (await resp.json())["error"]["code"] == "bad_json"
+    deep = b'{"a":' * 20_000 + b"1" + b"}" * 20_000
+    resp = await client.post("/api/v1/auth/register", data=deep, headers={"Content-Type": "application/json"})
+    assert resp.status == 400 and (await resp.json())["error"]["code"] == "bad_json"
+    assert "Traceback" not in caplog.text

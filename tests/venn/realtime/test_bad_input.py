@@ -4,6 +4,7 @@ and a socket that stays usable; the server never falls over."""
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 
 import aiohttp
@@ -141,3 +142,24 @@ async def test_garbage_packets_do_not_hurt_the_server(client, chat, sockets):
     await a.ok("ping")
     b = await sockets(alice)
     await b.ok("ping")
+
+
+async def test_unreadable_payloads_get_a_validation_error_ack(client, chat, sockets, caplog):
+    """A payload that is not JSON, or is nested thousands deep, is answered through its ack."""
+    alice = await chat.user("alice")
+    url = str(client.make_url("/socket.io/?EIO=4&transport=websocket")).replace("http", "ws", 1)
+    deep = "[" * 5000 + "]" * 5000
+    frames = {"7": f'427["send_message",{deep}]', "8": '428["send_message",{"channel_id":1,', "9": f"429{deep}"}
+    async with aiohttp.ClientSession() as session, session.ws_connect(url) as ws:
+        await ws.receive(timeout=5)  # engine.io open packet
+        await ws.send_str(f'40{{"token":"{alice.token}"}}')
+        await ws.receive(timeout=5)  # socket.io connect answer
+        for ack_id, frame in frames.items():
+            await ws.send_str(frame)
+            answer = (await ws.receive(timeout=5)).data
+            assert answer.startswith(f"43{ack_id}["), answer
+            error = json.loads(answer[len(f"43{ack_id}"):])[0]["error"]
+            assert error["code"] == "validation_error" and error["fields"][0]["field"] == "payload"
+        await ws.send_str('421["ping",{}]')
+        assert json.loads((await ws.receive(timeout=5)).data[3:])[0]["ok"] is True
+    assert "Traceback" not in caplog.text and "RecursionError" not in caplog.text
