@@ -45,6 +45,7 @@ def make_settings(tmp_path, settings_class):
             "secret_key": "test-secret-key",
             "rate_limit_messages_per_minute": 10_000,
             "rate_limit_logins_per_minute": 10_000,
+            "failed_logins_per_address_per_minute": 10_000,
         }
         values.update(overrides)
         return settings_class(_env_file=None, **values)  # type: ignore[call-arg]

@@ -95,7 +95,13 @@ class Settings(BaseSettings):
     rate_limit_logins_per_minute: int = Field(
         10, ge=1, validation_alias=_env("VENN_RATE_LIMIT_LOGINS_PER_MINUTE")
     )
+    failed_logins_per_address_per_minute: int = Field(
+        30, ge=1, validation_alias=_env("VENN_FAILED_LOGINS_PER_ADDRESS_PER_MINUTE")
+    )
     max_message_length: int = Field(4000, ge=1, le=100_000, validation_alias=_env("VENN_MAX_MESSAGE_LENGTH"))
+
+    # Operations
+    metrics_token: SecretStr | None = Field(None, validation_alias=_env("VENN_METRICS_TOKEN"))
 
     # Plugins
     plugins_disabled: Annotated[list[str], NoDecode] = Field(

@@ -13,6 +13,9 @@ class RateLimiter(Protocol):
     async def hit(self, key: str, limit: int, window: int = 60) -> int | None:
         """Count one hit; return None if allowed, else seconds until the window resets."""
 
+    async def over(self, key: str, limit: int, window: int = 60) -> int | None:
+        """Without counting: None if ``key`` is within ``limit``, else seconds until the window resets."""
+
     async def close(self) -> None: ...
 
 
@@ -35,6 +38,13 @@ class MemoryRateLimiter:
         if count > limit:
             return max(1, math.ceil(start + window - now))
         return None
+
+    async def over(self, key: str, limit: int, window: int = 60) -> int | None:
+        now = self._clock()
+        start, count = self._windows.get(key, (now, 0))
+        if now - start >= window or count < limit:
+            return None
+        return max(1, math.ceil(start + window - now))
 
     def _sweep(self, now: float, window: int) -> None:
         if now - self._last_sweep < window:
@@ -74,6 +84,13 @@ class RedisRateLimiter:
         if int(count) > limit:
             return max(1, math.ceil((bucket + 1) * window - time.time()))
         return None
+
+    async def over(self, key: str, limit: int, window: int = 60) -> int | None:
+        bucket = int(time.time() // window)
+        count = await self._redis.get(f"{self._prefix}{key}:{bucket}")
+        if count is None or int(count) < limit:
+            return None
+        return max(1, math.ceil((bucket + 1) * window - time.time()))
 
     async def close(self) -> None:
         return None

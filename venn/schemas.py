@@ -6,9 +6,10 @@ that depend on settings (message length) are checked in the service layer.
 
 from __future__ import annotations
 
+import unicodedata
 from typing import Annotated, Any, TypeVar
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, ValidationError, field_validator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, ValidationError, field_validator
 
 from venn.errors import ValidationFailed
 
@@ -16,7 +17,30 @@ Username = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=3, max_length=32, pattern=r"^[A-Za-z0-9_.-]+$")
 ]
 Password = Annotated[str, StringConstraints(min_length=8, max_length=256)]
-DisplayName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
+#: format characters allowed in names: the joiners that emoji sequences and some scripts need
+_NAME_JOINERS = {"\u200c", "\u200d"}
+
+
+def _clean_display_name(value: object) -> object:
+    """NFC, and no control, line-separator or invisible format characters (bidirectional
+    overrides among them): a name must look like what it is, so no look-alike can pass
+    for someone else by reordering or hiding characters."""
+    if not isinstance(value, str):
+        return value
+    value = unicodedata.normalize("NFC", value)
+    for char in value:
+        if unicodedata.category(char) in {"Cc", "Zl", "Zp", "Co", "Cs"} or (
+            unicodedata.category(char) == "Cf" and char not in _NAME_JOINERS
+        ):
+            raise ValueError(f"must not contain control or invisible formatting characters (U+{ord(char):04X})")
+    return value
+
+
+DisplayName = Annotated[
+    str,
+    AfterValidator(_clean_display_name),
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=64),
+]
 Email = Annotated[
     str, StringConstraints(strip_whitespace=True, max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 ]

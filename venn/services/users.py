@@ -11,7 +11,7 @@ from tortoise.fields import CharField
 from tortoise.transactions import in_transaction
 
 from venn.db.models import RefreshToken, Role, User
-from venn.errors import Conflict, Forbidden, NotFound, Unauthorized, ValidationFailed
+from venn.errors import Conflict, Forbidden, NotFound, RateLimited, Unauthorized, ValidationFailed
 from venn.ratelimit import enforce
 from venn.schemas import LoginIn, RegisterIn, UpdateMeIn
 from venn.security.passwords import hash_password, verify_password
@@ -68,11 +68,18 @@ class UserService(Service):
             self.settings.rate_limit_logins_per_minute,
             message="Too many login attempts; wait a minute and try again.",
         )
+        # Spraying many usernames from one address: its failed attempts are capped too.
+        address_key = f"login-failed:{client_ip}"
+        address_limit = self.settings.failed_logins_per_address_per_minute
+        retry_after = await self.limiter.over(address_key, address_limit)
+        if retry_after is not None:
+            raise RateLimited(retry_after, "Too many failed logins from your address; wait a minute and try again.")
         key = username_key(data.username)
         # A name longer than any stored one (case folding can lengthen it) matches nobody.
         fits = len(key) <= cast(CharField, User._meta.fields_map["username_key"]).max_length
         user = await User.get_or_none(username_key=key, is_bot=False) if fits else None
         if not await verify_password(user.password_hash if user else None, data.password) or user is None:
+            await self.limiter.hit(address_key, address_limit)
             raise Unauthorized("Wrong username or password.", code="invalid_credentials")
         return await self._issue_session(user)
 

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import time
+import uuid
 
 import pytest
 
+from tests.helpers import require_redis
 from venn.security.tokens import TokenSigner
 
 
@@ -180,6 +182,41 @@ async def test_login_rate_limit(aiohttp_client, make_settings, database_url):
     assert resp.status == 401
 
 
+@pytest.mark.parametrize("counters", ["memory", "redis"])
+async def test_failed_logins_from_one_address_are_capped_whatever_the_usernames(
+    aiohttp_client, make_settings, database_url, counters
+):
+    """Spraying: one wrong password each for many usernames. After the address's cap even the
+    right password waits, and the answer says how long (shared by processes through Redis)."""
+    from venn.app import create_app
+
+    shared = {"redis_url": require_redis(), "redis_prefix": f"t{uuid.uuid4().hex[:8]}:"} if counters == "redis" else {}
+    settings = make_settings(database_url=database_url, failed_logins_per_address_per_minute=4, **shared)
+    client = await aiohttp_client(create_app(settings))
+    resp = await client.post("/api/v1/auth/register", json={"username": "victim", "password": "correct-horse"})
+    assert resp.status == 201
+    statuses = []
+    for n in range(6):
+        resp = await client.post("/api/v1/auth/login", json={"username": f"user{n}", "password": "Summer2026!"})
+        statuses.append(resp.status)
+    assert statuses == [401, 401, 401, 401, 429, 429]
+    assert int(resp.headers["Retry-After"]) >= 1 and (await resp.json())["error"]["code"] == "rate_limited"
+    resp = await client.post("/api/v1/auth/login", json={"username": "victim", "password": "correct-horse"})
+    assert resp.status == 429
+
+
+async def test_successful_logins_do_not_count_against_the_address(aiohttp_client, make_settings, database_url):
+    from venn.app import create_app
+
+    client = await aiohttp_client(create_app(make_settings(database_url=database_url,
+                                                           failed_logins_per_address_per_minute=2)))
+    resp = await client.post("/api/v1/auth/register", json={"username": "alice", "password": "correct-horse"})
+    assert resp.status == 201
+    for _ in range(5):
+        resp = await client.post("/api/v1/auth/login", json={"username": "alice", "password": "correct-horse"})
+        assert resp.status == 200
+
+
 async def test_update_me(client, chat):
     alice = await chat.user("alice")
     resp = await client.patch("/api/v1/users/me", json={"display_name": "Alice Liddell"}, headers=alice.headers)
@@ -217,3 +254,24 @@ async def test_json_nested_too_deeply_is_bad_json_not_a_crash(client, caplog):
     resp = await client.post("/api/v1/auth/register", data=deep, headers={"Content-Type": "application/json"})
     assert resp.status == 400 and (await resp.json())["error"]["code"] == "bad_json"
     assert "Traceback" not in caplog.text
+
+
+@pytest.mark.parametrize(
+    "name", ["Ali\u202ecE", "\u2066admin\u2069", "bob\x07", "line\u2028break", "zero\u200bwidth", "tab\there"]
+)
+async def test_display_names_refuse_control_and_invisible_format_characters(client, chat, name):
+    alice = await chat.user("alice")
+    resp = await client.patch("/api/v1/users/me", json={"display_name": name}, headers=alice.headers)
+    assert resp.status == 422
+    assert [f["field"] for f in (await resp.json())["error"]["fields"]] == ["display_name"]
+    resp = await client.post("/api/v1/auth/register", json={"username": "mallory", "password": "correct-horse",
+                                                            "display_name": name})
+    assert resp.status == 422
+
+
+async def test_display_names_are_stored_in_nfc_and_keep_emoji_sequences(client, chat):
+    alice = await chat.user("alice")
+    resp = await client.patch("/api/v1/users/me", json={"display_name": "A\u0301lice \U0001F469\u200d\U0001F4BB"},
+                              headers=alice.headers)
+    assert resp.status == 200
+    assert (await resp.json())["user"]["display_name"] == "\u00c1lice \U0001F469\u200d\U0001F4BB"

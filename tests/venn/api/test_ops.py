@@ -23,6 +23,18 @@ async def test_metrics_count_requests_and_messages(client, chat):
     assert "venn_http_request_duration_seconds_bucket" in text
 
 
+async def test_metrics_can_require_a_bearer_token(aiohttp_client, make_settings, database_url):
+    from venn.app import create_app
+
+    client = await aiohttp_client(create_app(make_settings(database_url=database_url, metrics_token="scrape-me")))
+    for headers in ({}, {"Authorization": "Bearer scrape-m"}, {"Authorization": "Basic scrape-me"}):
+        resp = await client.get("/metrics", headers=headers)
+        assert resp.status == 401 and (await resp.json())["error"]["code"] == "invalid_token"
+        assert "venn_" not in await resp.text()
+    resp = await client.get("/metrics", headers={"Authorization": "Bearer scrape-me"})
+    assert resp.status == 200 and "venn_http_requests_total" in await resp.text()
+
+
 async def test_unknown_routes_and_methods_answer_json(client, chat):
     alice = await chat.user("alice")
     resp = await client.get("/api/v1/nope", headers=alice.headers)
