@@ -79,6 +79,7 @@ class Settings(BaseSettings):
     # Real time (Socket.IO)
     presence_grace_seconds: float = Field(3.0, ge=0, le=3600, validation_alias=_env("VENN_PRESENCE_GRACE_SECONDS"))
     typing_ttl_seconds: float = Field(5.0, ge=0.1, le=600, validation_alias=_env("VENN_TYPING_TTL_SECONDS"))
+    max_sockets_per_user: int = Field(20, ge=1, le=1_000_000, validation_alias=_env("VENN_MAX_SOCKETS_PER_USER"))
     socket_events_per_second: float = Field(
         50.0, ge=1, le=100_000, validation_alias=_env("VENN_SOCKET_EVENTS_PER_SECOND")
     )

@@ -51,6 +51,9 @@ class Presence(Protocol):
 
     async def is_online(self, user_id: int) -> bool: ...
 
+    async def socket_count(self, user_id: int) -> int:
+        """The user's live sockets, in every process."""
+
     async def statuses(self, user_ids: list[int]) -> dict[int, str]: ...
 
     async def close(self) -> None: ...
@@ -101,6 +104,9 @@ class MemoryPresence:
 
     async def is_online(self, user_id: int) -> bool:
         return user_id in self._online
+
+    async def socket_count(self, user_id: int) -> int:
+        return len(self._sockets.get(user_id, ()))
 
     async def statuses(self, user_ids: list[int]) -> dict[int, str]:
         return {uid: ONLINE if uid in self._online else OFFLINE for uid in user_ids}
@@ -213,6 +219,9 @@ class RedisPresence:
 
     async def is_online(self, user_id: int) -> bool:
         return bool(await self._redis.sismember(f"{self._p}online", str(user_id)))
+
+    async def socket_count(self, user_id: int) -> int:
+        return int(await self._redis.zcount(self._skey(user_id), self._clock(), "+inf"))
 
     async def statuses(self, user_ids: list[int]) -> dict[int, str]:
         if not user_ids:

@@ -248,9 +248,20 @@ class Realtime:
         await self.sio.enter_room(sid, user_room(user.id))
         self.services.metrics.sockets.inc()
         try:
-            if await self.services.presence.connected(user.id, sid):
+            came_online = await self.services.presence.connected(user.id, sid)
+            # Counted after this socket was added: two connecting at once at the cap are
+            # both refused rather than both let in.
+            if await self.services.presence.socket_count(user.id) > self.settings.max_sockets_per_user:
+                await self._forget(sid)
+                raise refuse(
+                    f"You have {self.settings.max_sockets_per_user} connections open already; close one first.",
+                    "too_many_connections",
+                )
+            if came_online:
                 # not to this socket: it is not connected yet (and knows it is online)
                 await self.announce(user.id, ONLINE, skip_sid=sid)
+        except Refused:
+            raise
         except Exception:
             log.warning("presence update failed", extra={"user_id": user.id}, exc_info=True)
         log.info("socket connected", extra={"sid": sid, "user_id": user.id, "client_ip": client_ip})

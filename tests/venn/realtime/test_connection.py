@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 
@@ -230,3 +231,37 @@ async def test_a_turnstile_lets_tickets_through_in_order_whatever_order_they_arr
     assert passed == [0, 1, 3, 4]
     later = gate.ticket()
     await asyncio.wait_for(gate.wait(later), timeout=1)  # nobody ahead: straight through
+
+
+@pytest.mark.parametrize("shared", ["memory", "redis"])
+async def test_a_user_has_at_most_max_sockets_per_user(aiohttp_client, make_settings, database_url, shared):
+    """The cap counts the user's sockets in every process (Redis presence when shared)."""
+    from tests.helpers import Chat, require_redis
+    from tests.venn.realtime.kit import Sock
+    from venn.app import create_app
+
+    extra = {"redis_url": require_redis(), "redis_prefix": f"cap{time.time_ns()}:"} if shared == "redis" else {}
+    settings = make_settings(database_url=database_url, max_sockets_per_user=2, **extra)
+    client = await aiohttp_client(create_app(settings))
+    chat = Chat(client)
+    alice, bob = await chat.user("alice"), await chat.user("bob")
+    url = str(client.make_url("/"))
+    first, second = await Sock(url, alice).connect(), await Sock(url, alice).connect()
+    third = Sock(url, alice)
+    with pytest.raises(socketio.exceptions.ConnectionError):
+        await third.connect()
+    assert third.connect_errors[0]["data"] == {"code": "too_many_connections"}
+    # others are not affected, and closing one socket makes room again
+    other = await Sock(url, bob).connect()
+    await first.close()
+    again = None
+    for _ in range(100):  # the server notices the close a moment after the client
+        try:
+            again = await Sock(url, alice).connect()
+            break
+        except socketio.exceptions.ConnectionError:
+            await asyncio.sleep(0.05)
+    assert again is not None
+    await again.ok("ping")
+    for sock in (second, other, again):
+        await sock.close()
