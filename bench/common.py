@@ -109,6 +109,7 @@ def venn_server(env: dict[str, str] | None = None, *, port: int | None = None) -
         # a load generator's socket sends far faster than a person (the default guard is 50/s)
         "VENN_SOCKET_EVENTS_PER_SECOND": "100000",
         "VENN_MAX_SOCKETS_PER_USER": "1000000",
+        "VENN_SOCKET_QUEUE_LIMIT": "0",
         **(env or {}),
     }
     proc = subprocess.Popen(

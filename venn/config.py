@@ -80,6 +80,7 @@ class Settings(BaseSettings):
     presence_grace_seconds: float = Field(3.0, ge=0, le=3600, validation_alias=_env("VENN_PRESENCE_GRACE_SECONDS"))
     typing_ttl_seconds: float = Field(5.0, ge=0.1, le=600, validation_alias=_env("VENN_TYPING_TTL_SECONDS"))
     max_sockets_per_user: int = Field(20, ge=1, le=1_000_000, validation_alias=_env("VENN_MAX_SOCKETS_PER_USER"))
+    socket_queue_limit: int = Field(1000, ge=0, le=10_000_000, validation_alias=_env("VENN_SOCKET_QUEUE_LIMIT"))
     socket_events_per_second: float = Field(
         50.0, ge=1, le=100_000, validation_alias=_env("VENN_SOCKET_EVENTS_PER_SECOND")
     )

@@ -131,6 +131,9 @@ class Realtime:
             )
         else:
             manager = LocalManager(self.control)
+        if isinstance(manager, compat.DirectEmit):
+            # a socket that lets more than this pile up is a slow reader (docs/realtime.md)
+            manager.queue_limit = settings.socket_queue_limit
         self.manager = manager
         self.max_event_bytes = settings.max_body_bytes
         self.sio = compat.SocketServer(

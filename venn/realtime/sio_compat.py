@@ -184,9 +184,39 @@ class DirectEmit(socketio.AsyncManager):
         # The recipients first: a socket closing on the way changes the rooms.
         recipients = [eio_sid for sid, eio_sid in self.get_participants(namespace, to or room) if sid not in skip]
         send = self.server.eio.send_packet
+        sessions = self.server.eio.sockets
         for eio_sid in recipients:
             for pkt in packets:
                 await send(eio_sid, pkt)
+            if self.queue_limit:
+                session = sessions.get(eio_sid)
+                if session is not None and session.queue.qsize() > self.queue_limit:
+                    self._end_slow_reader(eio_sid, session)
+
+    #: packets a socket may have waiting to go out; past it, it is a slow reader and its
+    #: session is ended (0: no bound). Set by the real-time layer from the settings.
+    queue_limit = 0
+    _ending: set[str] | None = None
+
+    def _end_slow_reader(self, eio_sid: str, session: Any) -> None:
+        """End the session of a socket that reads slower than its messages come: its queue
+        would grow without bound. The client sees a lost connection, reconnects by itself
+        and catches up with ``sync``."""
+        if self._ending is None:
+            self._ending = set()
+        if eio_sid in self._ending:
+            return
+        self._ending.add(eio_sid)
+        log.warning("slow reader disconnected", extra={"eio_sid": eio_sid, "queued": session.queue.qsize()})
+
+        async def end() -> None:
+            try:
+                await end_session(self.server, session)
+            finally:
+                assert self._ending is not None
+                self._ending.discard(eio_sid)
+
+        self.server.start_background_task(end)
 
 
 class ResilientRedisManager(socketio.AsyncRedisManager, DirectEmit):

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import time
 
+import aiohttp
 import pytest
 import socketio
 from itsdangerous import TimestampSigner, URLSafeTimedSerializer
 
 from tests.helpers import wait_for
+from tests.venn.realtime.kit import Sock
 
 
 class _Backdated(TimestampSigner):
@@ -237,7 +240,6 @@ async def test_a_turnstile_lets_tickets_through_in_order_whatever_order_they_arr
 async def test_a_user_has_at_most_max_sockets_per_user(aiohttp_client, make_settings, database_url, shared):
     """The cap counts the user's sockets in every process (Redis presence when shared)."""
     from tests.helpers import Chat, require_redis
-    from tests.venn.realtime.kit import Sock
     from venn.app import create_app
 
     extra = {"redis_url": require_redis(), "redis_prefix": f"cap{time.time_ns()}:"} if shared == "redis" else {}
@@ -265,3 +267,37 @@ async def test_a_user_has_at_most_max_sockets_per_user(aiohttp_client, make_sett
     await again.ok("ping")
     for sock in (second, other, again):
         await sock.close()
+
+
+async def test_a_slow_reader_is_disconnected_and_can_catch_up(aiohttp_client, make_settings, database_url):
+    """A long-polling client that stops polling: packets for it pile up; past
+    VENN_SOCKET_QUEUE_LIMIT its session ends (a polling client sees its session gone and
+    reconnects), and sync gives it what it missed."""
+    from tests.helpers import Chat
+    from venn.app import create_app
+
+    client = await aiohttp_client(create_app(make_settings(database_url=database_url, socket_queue_limit=10)))
+    chat = Chat(client)
+    alice, bob = await chat.user("alice"), await chat.user("bob")
+    channel = await chat.channel(alice, "general", members=[bob])
+    base = "/socket.io/?EIO=4&transport=polling"
+    opened = await (await client.get(base)).text()
+    sid = json.loads(opened[1:])["sid"]
+    poll = f"{base}&sid={sid}"
+    assert (await client.post(poll, data=f'40{{"token":"{bob.token}"}}')).status == 200
+    assert (await client.get(poll)).status == 200  # the connect answer
+    assert (await client.post(poll, data=f'421["join_channel",{{"channel_id":{channel["id"]}}}]')).status == 200
+    assert "431" in await (await client.get(poll)).text()
+    # bob stops polling; alice goes on talking
+    for n in range(30):
+        await chat.post(alice, channel["id"], f"message {n}")
+    # the next poll finds the session gone instead of 30 messages
+    resp = await client.get(poll, timeout=aiohttp.ClientTimeout(total=10))
+    text = await resp.text()
+    assert resp.status == 400 and "message" not in text, text
+    # connected again, bob catches up from the last message he had
+    sock = await Sock(str(client.make_url("/")), bob).connect()
+    answer = await sock.ok("sync", {"cursors": {str(channel["id"]): 0}})
+    bodies = [m["body"] for m in answer["channels"][0]["messages"]]
+    assert bodies[-1] == "message 29" and len(bodies) == 30
+    await sock.close()
