@@ -15,6 +15,22 @@ from venn_bots.queue import Job
 log = logging.getLogger("venn.bots")
 
 
+def cut_to(text: str, limit: int) -> str:
+    """``text`` if it fits in ``limit`` characters, else its start and a marker saying how
+    much was cut (the whole still fits): a plugin's long reply is shortened, never refused."""
+    if len(text) <= limit:
+        return text
+    # room for the longest marker this text can need (the count is at most len(text))
+    keep = limit - len(_cut_marker(len(text)))
+    if keep <= 0:
+        return text[:limit]
+    return text[:keep] + _cut_marker(len(text) - keep)
+
+
+def _cut_marker(count: int) -> str:
+    return f"\n\n[… {count:,} more characters cut]"
+
+
 class Poster:
     """Posts through the one message path (validated, stored, broadcast) as bot users."""
 
@@ -38,6 +54,7 @@ class Poster:
         """Post as a plugin's bot user; returns the message as REST shows it. ``reply_to``
         is the id of the message the post answers (the message view's ``reply_to``)."""
         user = self._bot_users[plugin]
+        text = cut_to(text.strip(), self._services.settings.max_message_length)
         data = MessageCreateIn(channel_id=channel_id, body=text, thread_id=thread_id, client_msg_id=client_msg_id)
         result = await self._services.messages.post(
             user, data, kind=MessageKind.SYSTEM if system else MessageKind.BOT, payload=payload, trusted=True,

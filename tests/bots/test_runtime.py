@@ -140,6 +140,10 @@ class Faulty(Plugin):
     async def ok(self, ctx):
         await ctx.reply("fine")
 
+    @command("essay")
+    async def essay(self, ctx):
+        await ctx.reply("".join(f"word{i} " for i in range(3000)))
+
 
 async def test_a_handler_gets_its_context(testbot):
     bot = await testbot(Probe, config={"greeting": "hey"})
@@ -153,6 +157,17 @@ async def test_a_handler_gets_its_context(testbot):
     assert history[-1]["kind"] == "bot" and history[-1]["client_msg_id"] == f"job:{reply.payload['job']}:1"
     admin_reply = await bot.say("/whoami", user=bot.admin)
     assert "admin (admin)" in admin_reply[0].body
+
+
+async def test_a_reply_longer_than_the_message_limit_is_cut_with_a_marker(testbot):
+    bot = await testbot(Faulty)
+    [reply] = await bot.say("/essay")
+    stored = (await bot.history())[-1]["body"]
+    assert stored == reply.body and len(stored) == 4000  # VENN_MAX_MESSAGE_LENGTH's default
+    assert stored.startswith("word0 word1 ") and stored.endswith("more characters cut]")
+    kept = stored[: stored.rindex("\n\n[…")]
+    told = int(stored.rsplit("[… ", 1)[1].split(" ")[0].replace(",", ""))
+    assert len(kept) + told == len("".join(f"word{i} " for i in range(3000)).strip())
 
 
 async def test_storage_is_scoped_and_kept(testbot):

@@ -27,8 +27,6 @@ from venn.services.writer import Draft, MessageWriter, PostResult, find_retry, r
 
 __all__ = ["MessageService", "PostResult"]
 
-#: bot and system messages (result tables) may be longer than people's messages
-BOT_BODY_FACTOR = 10
 #: sync re-sends changes made a little before the cursor message, so that clock
 #: differences between server processes cannot hide an edit
 SYNC_CLOCK_MARGIN = timedelta(seconds=10)
@@ -55,7 +53,8 @@ class MessageService(Service):
 
     def _check_body(self, body: str, kind: MessageKind) -> str:
         text = body.strip()
-        limit = self.settings.max_message_length * (1 if kind == MessageKind.USER else BOT_BODY_FACTOR)
+        # bots too: the bot runtime cuts a plugin's longer reply to fit (venn_bots.poster)
+        limit = self.settings.max_message_length
         if not text:
             raise ValidationFailed([{"field": "body", "message": "the message is empty"}])
         if len(text) > limit:
