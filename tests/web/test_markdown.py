@@ -63,6 +63,7 @@ def test_markdown_renders_as_elements_and_edits_as_typed(pages, server):
     mention = body.locator(".mention[data-username=bobby]")
     expect(mention).to_have_text("@bobby")
     expect(body.locator(".mention.mention-all[data-username=here]")).to_have_text("@here")
+    expect(body.locator(".mention")).to_have_count(2)  # ann@example.com is an address, not a mention
     expect(body.locator(".emoji")).to_have_text("🎉")
     # headings are not drawn: the line stays as typed, the page's outline is untouched
     expect(body.locator("h1, h2, h3, h4, h5, h6")).to_have_count(0)
