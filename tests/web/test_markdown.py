@@ -109,6 +109,17 @@ def test_markdown_renders_as_elements_and_edits_as_typed(pages, server):
     expect(edited.locator("em")).to_have_text("soft words")
     expect(edited.locator(".edited")).to_be_visible()
     shot(alice, "markdown")
+
+    # plugins' renderers draw Markdown the same way (helpers.renderMarkdown)
+    drawn = alice.evaluate(
+        """async () => {
+            const { helpers } = await import("/static/js/renderers.js");
+            const box = document.createElement("div");
+            box.append(helpers.renderMarkdown("**total** [x](javascript:alert(1)) https://example.com/r"));
+            return [box.querySelector("strong")?.textContent, [...box.querySelectorAll("a")].map((a) => a.href)];
+        }"""
+    )
+    assert drawn == ["total", ["https://example.com/r"]]
     assert pages.errors == [] and pages.dialogs == []
 
 
