@@ -51,6 +51,9 @@ async def test_the_page_and_its_files_are_served_with_a_strict_csp(web_client):
         ("/static/js/views/messages.js", "text/javascript"),
         ("/static/css/app.css", "text/css"),
         ("/static/vendor/socket.io.esm.min.js", "text/javascript"),
+        ("/static/vendor/markdown-it.esm.min.mjs", "text/javascript"),
+        ("/static/vendor/markdown-it-emoji/index.mjs", "text/javascript"),
+        ("/static/vendor/markdown-it-emoji/lib/data/full.mjs", "text/javascript"),
     ]:
         resp = await client.get(path)
         assert resp.status == 200, path
@@ -70,6 +73,10 @@ async def test_the_page_and_its_files_are_served_with_a_strict_csp(web_client):
         "/static/js/nope.js",
         "/static/vendor/engine.io.js",
         "/static/vendor/..%2fpackage.json",
+        "/static/vendor/markdown-it-emoji/../markdown-it/package.json",
+        "/static/vendor/markdown-it-emoji/%2e%2e/markdown-it/package.json",
+        "/static/vendor/markdown-it-emoji/README.md",
+        "/static/vendor/linkify-it/build/index.mjs",
         "/static/favicon.svg.py",
     ],
 )
@@ -90,7 +97,7 @@ async def test_without_the_npm_packages_the_page_says_how_to_install_them(web_cl
     resp = await client.get("/")
     await client.get("/")
     # the first visit puts it in the log, once
-    assert caplog.text.count("web client assets are missing (socket.io.esm.min.js)") == 1
+    assert caplog.text.count("web client assets are missing (socket.io.esm.min.js, markdown-it.esm.min.mjs") == 1
     assert resp.status == 503
     assert_secure(resp)
     text = await resp.text()

@@ -9,6 +9,8 @@ aiohttp routes (not REST routes: they are not in the OpenAPI document):
 - ``GET /static/{path}``: the client's own files under ``web/static/``.
 - ``GET /static/vendor/{name}``: the npm packages the page needs, served straight
   from ``web/node_modules`` (installed at set-up, never committed).
+- ``GET /static/vendor/{package}/{path}``: the ES module folder of a package whose
+  modules import each other by relative path (markdown-it-emoji: ``index.mjs`` and ``lib/``).
 - ``GET /plugins/{name}/{path}``: an enabled plugin's ``web_dir`` (the ES modules that
   draw its message payloads), and the REST route ``GET /api/v1/web/renderers`` that
   lists them (see ``venn/web/plugins.py``).
@@ -42,9 +44,16 @@ DEFAULT_WEB_DIR = Path(__file__).resolve().parents[2] / "web"
 VENDOR = {
     "socket.io.esm.min.js": "socket.io-client/dist/socket.io.esm.min.js",
     "socket.io.esm.min.js.map": "socket.io-client/dist/socket.io.esm.min.js.map",
+    # markdown-it's self-contained ES module build (no bare imports: the page has no import map)
+    "markdown-it.esm.min.mjs": "markdown-it/dist/browser/markdown-it.esm.min.mjs",
+    "markdown-it.esm.min.mjs.map": "markdown-it/dist/browser/markdown-it.esm.min.mjs.map",
+}
+#: /static/vendor/<package>/<path> -> a folder of ES modules inside web/node_modules
+VENDOR_DIRS = {
+    "markdown-it-emoji": "markdown-it-emoji",
 }
 #: the vendor files the page cannot work without
-REQUIRED_VENDOR = ("socket.io.esm.min.js",)
+REQUIRED_VENDOR = ("socket.io.esm.min.js", "markdown-it.esm.min.mjs", "markdown-it-emoji/index.mjs")
 
 WEB_DIR: web.AppKey[Path] = web.AppKey("web_dir", Path)
 #: the web folders whose missing assets were reported (once per app, when the page is first asked for)
@@ -61,7 +70,7 @@ MISSING_ASSETS_PAGE = """<!doctype html>
 <body class="notice-page">
 <main class="notice-card">
 <h1>Venn is running, but its web client is not installed</h1>
-<p>The page needs its front-end packages (socket.io-client), which npm installs into
+<p>The page needs its front-end packages (socket.io-client, markdown-it), which npm installs into
 <code>web/node_modules</code>. Install them with either of:</p>
 <pre>make serve</pre>
 <pre>cd web &amp;&amp; npm ci</pre>
@@ -81,7 +90,15 @@ def web_dir(settings: Settings) -> Path:
 
 def missing_assets(root: Path) -> list[str]:
     """The vendor files the page needs that are not installed (empty when all are)."""
-    return [name for name in REQUIRED_VENDOR if not (root / "node_modules" / VENDOR[name]).is_file()]
+    return [name for name in REQUIRED_VENDOR if not vendor_path(root, name).is_file()]
+
+
+def vendor_path(root: Path, name: str) -> Path:
+    """Where the vendor file ``name`` (a key of VENDOR, or ``<package>/<path>``) is installed."""
+    if name in VENDOR:
+        return root / "node_modules" / VENDOR[name]
+    package, _, rest = name.partition("/")
+    return root / "node_modules" / VENDOR_DIRS[package] / rest
 
 
 async def index(request: web.Request) -> web.StreamResponse:
@@ -125,6 +142,14 @@ async def vendor(request: web.Request) -> web.StreamResponse:
     return send_file(path, CONTENT_TYPES[Path(name).suffix.lower()])
 
 
+async def vendor_dir(request: web.Request) -> web.StreamResponse:
+    target = VENDOR_DIRS.get(request.match_info["package"])
+    if target is None:
+        raise web.HTTPNotFound()
+    # the same checks as /static/: a known type, nothing outside the folder, no hidden parts
+    return serve_from(request.app[WEB_DIR] / "node_modules" / target, request.match_info["path"])
+
+
 def setup_web(app: web.Application, router: ApiRouter | None = None) -> None:
     """Serve the web client from ``web/`` (``VENN_WEB_DIR``): ``/`` and ``/static/``; the
     enabled plugins' files at ``/plugins/`` and, on ``router``, ``GET /api/v1/web/renderers``."""
@@ -133,6 +158,7 @@ def setup_web(app: web.Application, router: ApiRouter | None = None) -> None:
     # Plain aiohttp routes on purpose: these are not part of the REST API.
     app.router.add_get("/", index, name="web-index")
     app.router.add_get("/static/vendor/{name}", vendor, name="web-vendor")
+    app.router.add_get("/static/vendor/{package}/{path:.+}", vendor_dir, name="web-vendor-dir")
     app.router.add_get("/static/{path:.+}", static, name="web-static")
     setup_plugin_web(app, router)
     app[ASSETS_REPORTED] = set()

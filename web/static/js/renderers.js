@@ -7,6 +7,7 @@
 
 import { api, download, currentUser, ApiError } from "./api.js";
 import { h, append, clear, linkify, safeUrl, plural, icon, parseTime, clock, fullTime } from "./dom.js";
+import { renderMarkdown } from "./markdown.js";
 
 /**
  * An authenticated JSON call to this server's API, `path` relative to /api/v1
@@ -29,7 +30,7 @@ function user() {
 
 /** What every renderer gets besides its data: element builders, API calls and the user. */
 export const helpers = Object.freeze({
-  h, append, clear, linkify, safeUrl, plural, icon, parseTime, clock, fullTime, download, request, user,
+  h, append, clear, linkify, safeUrl, plural, icon, parseTime, clock, fullTime, download, request, user, renderMarkdown,
 });
 
 const payloads = new Map(); // payload type -> {draw, body, plugin}

@@ -5,6 +5,8 @@ import * as chat from "../chat.js";
 import { store } from "../store.js";
 import { h } from "../dom.js";
 
+let hints = 0; // ids for the hints (a channel's composer and a thread's are on the page together)
+
 export class Composer {
   constructor(stream, { placeholder }) {
     this.stream = stream;
@@ -25,8 +27,15 @@ export class Composer {
       "div.composer",
       this.typingLine,
       h("div.composer-box", this.input, this.sendButton),
-      h("div.composer-hint", "Enter to send · Shift+Enter for a new line"),
+      h(
+        "div.composer-hint",
+        { id: `composer-hint-${++hints}` },
+        "Enter to send · Shift+Enter for a new line · Markdown: ",
+        h("code", "**bold**"), " ", h("code", "_italic_"), " ", h("code", "`code`"),
+      ),
     );
+    // read with the box by screen readers: how to send and how to format
+    this.input.setAttribute("aria-describedby", `composer-hint-${hints}`);
     this.unsubscribe = store.on("typing", (key) => {
       if (key === stream.key) this.renderTyping();
     });

@@ -9,6 +9,7 @@ import {
   h, reconcile, linkify, parseTime, clock, fullTime, dayKey, dayLabel, colourClass, initials, plural,
 } from "../dom.js";
 import { renderPayload, renderProgress, payloadBody } from "../renderers.js";
+import { renderMarkdown } from "../markdown.js";
 import { confirmBox, toast } from "./dialog.js";
 
 const GROUP_MS = 5 * 60 * 1000;
@@ -196,7 +197,7 @@ export class MessageList {
       const text = payloadBody(m.body || "", m.payload);
       if (text || m.edited_at) {
         content.append(
-          h("div.body", linkify(text), m.edited_at ? h("span.edited", { title: fullTime(parseTime(m.edited_at)) }, " (edited)") : null),
+          h("div.body", renderMarkdown(text), m.edited_at ? h("span.edited", { title: fullTime(parseTime(m.edited_at)) }, " (edited)") : null),
         );
       }
       const payload = m.kind === "system" ? null : renderPayload(m.payload);
