@@ -196,14 +196,16 @@ class DirectEmit(socketio.AsyncManager):
     #: packets a socket may have waiting to go out; past it, it is a slow reader and its
     #: session is ended (0: no bound). Set by the real-time layer from the settings.
     queue_limit = 0
-    _ending: set[str] | None = None
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        #: engine.io sessions of slow readers being ended (each is ended once)
+        self._ending: set[str] = set()
 
     def _end_slow_reader(self, eio_sid: str, session: Any) -> None:
         """End the session of a socket that reads slower than its messages come: its queue
         would grow without bound. The client sees a lost connection, reconnects by itself
         and catches up with ``sync``."""
-        if self._ending is None:
-            self._ending = set()
         if eio_sid in self._ending:
             return
         self._ending.add(eio_sid)
@@ -213,7 +215,6 @@ class DirectEmit(socketio.AsyncManager):
             try:
                 await end_session(self.server, session)
             finally:
-                assert self._ending is not None
                 self._ending.discard(eio_sid)
 
         self.server.start_background_task(end)
