@@ -132,6 +132,8 @@ class Message(Model):
     # A plain column, not a foreign key: the answered message may be deleted for good
     # while the answer stays, and nothing joins on it.
     reply_to_id = fields.BigIntField(null=True)
+    #: the ids of the users the message mentions (resolved when posted and on edit)
+    mentions: fields.JSONField[list[int] | None] = fields.JSONField(null=True)
 
     class Meta:
         table = "messages"
@@ -164,3 +166,25 @@ class Thread(Model):
 
     class Meta:
         table = "threads"
+
+
+class Mention(Model):
+    """A user mentioned by a message: the rows behind mention counts and ``GET /mentions``.
+
+    Plain columns, not foreign keys: rows are written with the message in one
+    hand-written INSERT and removed with it (edit, delete).
+    """
+
+    id = fields.BigIntField(primary_key=True)
+    message_id = fields.BigIntField()
+    user_id = fields.BigIntField()
+    channel_id = fields.BigIntField()
+
+    class Meta:
+        table = "mentions"
+        unique_together = (("message_id", "user_id"),)
+        indexes = (
+            # the caller's mention counts per channel, and the paging of their mentions
+            Index(fields=("user_id", "channel_id", "message_id"), name="ix_mention_user_channel_message"),
+            Index(fields=("user_id", "message_id"), name="ix_mention_user_message"),
+        )

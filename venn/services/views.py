@@ -40,7 +40,7 @@ def user_view(user: User, *, viewer: User | None = None, status: str | None = No
 
 
 def channel_view(
-    channel: Channel, *, member_count: int, unread_count: int = 0, is_member: bool = True
+    channel: Channel, *, member_count: int, unread_count: int = 0, is_member: bool = True, mention_count: int = 0
 ) -> dict[str, Any]:
     return {
         "id": channel.id,
@@ -51,6 +51,7 @@ def channel_view(
         "created_at": iso(channel.created_at),
         "member_count": member_count,
         "unread_count": unread_count,
+        "mention_count": mention_count,
         "is_member": is_member,
     }
 
@@ -71,6 +72,7 @@ def message_view(message: Message, author: User) -> dict[str, Any]:
         "reply_count": message.reply_count,
         "started_thread_id": message.started_thread_id,
         "reply_to": message.reply_to_id,
+        "mentions": [] if message.deleted else list(message.mentions or []),
     }
 
 
@@ -78,9 +80,10 @@ def message_view(message: Message, author: User) -> dict[str, Any]:
 MESSAGE_ROW_COLUMNS = (
     "m.id, m.channel_id, m.thread_id, m.body, m.kind, m.payload, m.client_msg_id, m.created_at, m.edited_at, "
     "m.deleted, m.reply_count, m.started_thread_id, m.reply_to_id, m.author_id, u.username AS author_username, "
-    "u.display_name AS author_display_name, u.is_bot AS author_is_bot"
+    "u.display_name AS author_display_name, u.is_bot AS author_is_bot, m.mentions"
 )
 _decode_payload = Message._meta.fields_map["payload"].to_python_value
+_decode_mentions = Message._meta.fields_map["mentions"].to_python_value
 
 
 def _datetime(value: datetime | str | None) -> datetime | None:
@@ -111,6 +114,7 @@ def message_row_view(row: dict[str, Any]) -> dict[str, Any]:
         "reply_count": row["reply_count"],
         "started_thread_id": row["started_thread_id"],
         "reply_to": row["reply_to_id"],
+        "mentions": [] if deleted or row["mentions"] is None else _decode_mentions(row["mentions"]),
     }
 
 
