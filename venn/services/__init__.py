@@ -16,6 +16,7 @@ from venn.ratelimit import RateLimiter
 from venn.security.tokens import TokenSigner
 
 if TYPE_CHECKING:
+    from venn.files.service import FileService
     from venn.services.channels import ChannelService
     from venn.services.messages import MessageService
     from venn.services.threads import ThreadService
@@ -38,8 +39,10 @@ class Services:
     channels: ChannelService = field(init=False)
     messages: MessageService = field(init=False)
     threads: ThreadService = field(init=False)
+    files: FileService = field(init=False)
 
     def __post_init__(self) -> None:
+        from venn.files.service import FileService
         from venn.services.channels import ChannelService
         from venn.services.messages import MessageService
         from venn.services.threads import ThreadService
@@ -49,6 +52,7 @@ class Services:
         self.channels = ChannelService(self)
         self.messages = MessageService(self)
         self.threads = ThreadService(self)
+        self.files = FileService(self)
 
     def metrics_message_posted(self, kind: object) -> None:
         self.metrics.messages_posted.labels(kind=str(kind)).inc()
