@@ -18,6 +18,8 @@ from venn.security.tokens import TokenSigner
 if TYPE_CHECKING:
     from venn.services.channels import ChannelService
     from venn.services.messages import MessageService
+    from venn.services.pins import PinService
+    from venn.services.reactions import ReactionService
     from venn.services.threads import ThreadService
     from venn.services.users import UserService
     from venn.services.writer import ChannelLock
@@ -38,10 +40,14 @@ class Services:
     channels: ChannelService = field(init=False)
     messages: MessageService = field(init=False)
     threads: ThreadService = field(init=False)
+    reactions: ReactionService = field(init=False)
+    pins: PinService = field(init=False)
 
     def __post_init__(self) -> None:
         from venn.services.channels import ChannelService
         from venn.services.messages import MessageService
+        from venn.services.pins import PinService
+        from venn.services.reactions import ReactionService
         from venn.services.threads import ThreadService
         from venn.services.users import UserService
 
@@ -49,6 +55,8 @@ class Services:
         self.channels = ChannelService(self)
         self.messages = MessageService(self)
         self.threads = ThreadService(self)
+        self.reactions = ReactionService(self)
+        self.pins = PinService(self)
 
     def metrics_message_posted(self, kind: object) -> None:
         self.metrics.messages_posted.labels(kind=str(kind)).inc()

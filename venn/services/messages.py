@@ -250,7 +250,11 @@ class MessageService(Service):
         message.deleted_at = datetime.now(UTC)
         message.body = ""
         message.payload = None
-        await message.save(update_fields=["deleted", "deleted_at", "body", "payload"])
+        # a deleted message keeps no reactions and no pin
+        message.reactions = message.pinned_at = message.pinned_by_id = None
+        await message.save(
+            update_fields=["deleted", "deleted_at", "body", "payload", "reactions", "pinned_at", "pinned_by_id"]
+        )
         data = {
             "message_id": message.id,
             "channel_id": message.channel_id,
@@ -314,8 +318,8 @@ class MessageService(Service):
 
         For each channel stream (and each thread) given: ``messages`` newer than the
         cursor, oldest first, at most ``limit`` with ``has_more``; and ``updates``:
-        messages up to the cursor edited or deleted since the cursor message was
-        posted, or thread roots whose thread was started or replied to since then
+        messages up to the cursor edited, deleted, reacted to, pinned or unpinned since
+        the cursor message was posted, or thread roots whose thread was started or replied to since then
         (their ``reply_count`` changed), at most :data:`SYNC_MAX_UPDATES` with
         ``updates_has_more``. A channel or thread the user cannot see answers
         ``error`` instead.
@@ -358,7 +362,7 @@ class MessageService(Service):
         if anchor is None:
             return result
         since = anchor.created_at - SYNC_CLOCK_MARGIN
-        changed = Q(edited_at__gt=since) | Q(deleted_at__gt=since)
+        changed = Q(edited_at__gt=since) | Q(deleted_at__gt=since) | Q(annotated_at__gt=since)
         if roots_of is not None:
             roots = await (
                 Thread.filter(channel_id=roots_of, root_message_id__lte=cursor)
