@@ -37,8 +37,11 @@ async def world(client, chat: Chat, settings):
     reply = await chat.post(alice, channel["id"], "the secret reply", thread_id=thread["id"])
     ids = {
         "channel_id": channel["id"], "thread_id": thread["id"], "message_id": reply["id"],
-        "root_message_id": message["id"], "user_id": alice.id, "plugin": "echo",
+        "root_message_id": message["id"], "user_id": alice.id, "plugin": "echo", "emoji": "+1",
     }
+    # Alice's reaction and pin, which Mallory must neither see nor undo
+    await chat.client.post(f"/api/v1/messages/{reply['id']}/reactions", json={"emoji": "+1"}, headers=alice.headers)
+    await chat.client.post(f"/api/v1/messages/{reply['id']}/pin", headers=alice.headers)
     try:
         from venn_plugins.sql_agent.models import QuerySource, QueryStatus, SqlQuery
     except ImportError:
@@ -151,6 +154,11 @@ async def test_another_users_token_gets_nothing_of_a_private_channel(client, wor
     # And none of it reached the database: the channel still holds only Alice's two messages.
     resp = await client.get(f"/api/v1/messages/channel/{ids['channel_id']}", headers=world["alice"].headers)
     assert [m["body"] for m in (await resp.json())["messages"]] == ["the secret body"]
+    # nor did Alice's reaction or pin on the reply
+    resp = await client.get(f"/api/v1/messages/{ids['message_id']}", headers=world["alice"].headers)
+    reply = (await resp.json())["message"]
+    assert [(r["emoji"], r["user_ids"]) for r in reply["reactions"]] == [("👍", [world["alice"].id])]
+    assert reply["pinned"] is True
     if "entry_id" in ids:  # nor did the SQL agent's knowledge change
         from venn_plugins.sql_agent.knowledge import KnowledgeEntry
 
@@ -198,6 +206,8 @@ SOCKET_ATTEMPTS = {
     "edit_message": lambda ids: {"message_id": ids["message_id"], "body": "mine now"},
     "delete_message": lambda ids: {"message_id": ids["root_message_id"]},
     "mark_read": lambda ids: {"channel_id": ids["channel_id"], "message_id": ids["message_id"]},
+    "add_reaction": lambda ids: {"message_id": ids["message_id"], "emoji": "+1"},
+    "remove_reaction": lambda ids: {"message_id": ids["message_id"], "emoji": "+1"},
     "typing": lambda ids: {"channel_id": ids["channel_id"]},
     "sync": None,  # checked below: ok, with an error per entry
     "ping": None,
