@@ -16,6 +16,7 @@ from venn.ratelimit import RateLimiter
 from venn.security.tokens import TokenSigner
 
 if TYPE_CHECKING:
+    from venn.files.service import FileService
     from venn.services.channels import ChannelService
     from venn.services.messages import MessageService
     from venn.services.pins import PinService
@@ -42,8 +43,10 @@ class Services:
     threads: ThreadService = field(init=False)
     reactions: ReactionService = field(init=False)
     pins: PinService = field(init=False)
+    files: FileService = field(init=False)
 
     def __post_init__(self) -> None:
+        from venn.files.service import FileService
         from venn.services.channels import ChannelService
         from venn.services.messages import MessageService
         from venn.services.pins import PinService
@@ -57,6 +60,7 @@ class Services:
         self.threads = ThreadService(self)
         self.reactions = ReactionService(self)
         self.pins = PinService(self)
+        self.files = FileService(self)
 
     def metrics_message_posted(self, kind: object) -> None:
         self.metrics.messages_posted.labels(kind=str(kind)).inc()

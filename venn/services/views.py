@@ -91,6 +91,7 @@ def message_view(message: Message, author: User) -> dict[str, Any]:
         "reply_count": message.reply_count,
         "started_thread_id": message.started_thread_id,
         "reply_to": message.reply_to_id,
+        "files": [] if message.deleted else (message.files or []),
         **_annotations(message.deleted, message.reactions, message.pinned_at, message.pinned_by_id),
     }
 
@@ -99,9 +100,11 @@ def message_view(message: Message, author: User) -> dict[str, Any]:
 MESSAGE_ROW_COLUMNS = (
     "m.id, m.channel_id, m.thread_id, m.body, m.kind, m.payload, m.client_msg_id, m.created_at, m.edited_at, "
     "m.deleted, m.reply_count, m.started_thread_id, m.reply_to_id, m.author_id, u.username AS author_username, "
-    "u.display_name AS author_display_name, u.is_bot AS author_is_bot, m.reactions, m.pinned_at, m.pinned_by_id"
+    "u.display_name AS author_display_name, u.is_bot AS author_is_bot, m.files, "
+    "m.reactions, m.pinned_at, m.pinned_by_id"
 )
 _decode_payload = Message._meta.fields_map["payload"].to_python_value
+_decode_files = Message._meta.fields_map["files"].to_python_value
 _decode_reactions = Message._meta.fields_map["reactions"].to_python_value
 
 
@@ -133,6 +136,7 @@ def message_row_view(row: dict[str, Any]) -> dict[str, Any]:
         "reply_count": row["reply_count"],
         "started_thread_id": row["started_thread_id"],
         "reply_to": row["reply_to_id"],
+        "files": [] if deleted or row["files"] is None else _decode_files(row["files"]),
         **_annotations(
             deleted,
             None if row["reactions"] is None else _decode_reactions(row["reactions"]),
