@@ -270,12 +270,18 @@ class MessageService(Service):
         message.deleted_at = datetime.now(UTC)
         message.body = ""
         message.payload = None
+        # a deleted message keeps no reactions, no pin and no files
+        message.reactions = message.pinned_at = message.pinned_by_id = None
         had_files = bool(message.files)
         message.files = None
         message.mentions = None
         async with in_transaction() as conn:
             await message.save(
-                update_fields=["deleted", "deleted_at", "body", "payload", "files", "mentions"], using_db=conn
+                update_fields=[
+                    "deleted", "deleted_at", "body", "payload", "reactions", "pinned_at", "pinned_by_id", "files",
+                    "mentions",
+                ],
+                using_db=conn,
             )
             await delete_rows(conn, message.id)
         if had_files:
@@ -343,8 +349,8 @@ class MessageService(Service):
 
         For each channel stream (and each thread) given: ``messages`` newer than the
         cursor, oldest first, at most ``limit`` with ``has_more``; and ``updates``:
-        messages up to the cursor edited or deleted since the cursor message was
-        posted, or thread roots whose thread was started or replied to since then
+        messages up to the cursor edited, deleted, reacted to, pinned or unpinned since
+        the cursor message was posted, or thread roots whose thread was started or replied to since then
         (their ``reply_count`` changed), at most :data:`SYNC_MAX_UPDATES` with
         ``updates_has_more``. A channel or thread the user cannot see answers
         ``error`` instead.
@@ -387,7 +393,7 @@ class MessageService(Service):
         if anchor is None:
             return result
         since = anchor.created_at - SYNC_CLOCK_MARGIN
-        changed = Q(edited_at__gt=since) | Q(deleted_at__gt=since)
+        changed = Q(edited_at__gt=since) | Q(deleted_at__gt=since) | Q(annotated_at__gt=since)
         if roots_of is not None:
             roots = await (
                 Thread.filter(channel_id=roots_of, root_message_id__lte=cursor)
