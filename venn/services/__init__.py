@@ -19,6 +19,8 @@ if TYPE_CHECKING:
     from venn.files.service import FileService
     from venn.services.channels import ChannelService
     from venn.services.messages import MessageService
+    from venn.services.pins import PinService
+    from venn.services.reactions import ReactionService
     from venn.services.threads import ThreadService
     from venn.services.users import UserService
     from venn.services.writer import ChannelLock
@@ -39,12 +41,16 @@ class Services:
     channels: ChannelService = field(init=False)
     messages: MessageService = field(init=False)
     threads: ThreadService = field(init=False)
+    reactions: ReactionService = field(init=False)
+    pins: PinService = field(init=False)
     files: FileService = field(init=False)
 
     def __post_init__(self) -> None:
         from venn.files.service import FileService
         from venn.services.channels import ChannelService
         from venn.services.messages import MessageService
+        from venn.services.pins import PinService
+        from venn.services.reactions import ReactionService
         from venn.services.threads import ThreadService
         from venn.services.users import UserService
 
@@ -52,6 +58,8 @@ class Services:
         self.channels = ChannelService(self)
         self.messages = MessageService(self)
         self.threads = ThreadService(self)
+        self.reactions = ReactionService(self)
+        self.pins = PinService(self)
         self.files = FileService(self)
 
     def metrics_message_posted(self, kind: object) -> None:
