@@ -1,4 +1,4 @@
-// The main column: the channel's header (topic, people, add people, leave), its
+// The main column: the channel's header (topic, people, pins, add people, leave), its
 // message list and its composer.
 
 import * as chat from "../chat.js";
@@ -8,6 +8,7 @@ import { MessageList } from "./messages.js";
 import { Composer } from "./composer.js";
 import { modal, confirmBox, errorText, toast } from "./dialog.js";
 import { botsToggle } from "./bots.js";
+import { pinsButton } from "./pins.js";
 
 export class ChannelView {
   constructor({ onMenu, onCreate, onBrowse }) {
@@ -89,6 +90,7 @@ export class ChannelView {
         "div.head-tools",
         h("span.member-count", { title: "Members" }, `${count} ${count === 1 ? "member" : "members"}`),
         this.bots?.button,
+        pinsButton(channel),
         channel.is_private
           ? h("button.button.secondary.small", { type: "button", onclick: () => this.addPeople(channel) }, "Add people")
           : null,

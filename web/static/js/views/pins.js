@@ -1,0 +1,62 @@
+// The channel's pins: a button in the channel header that opens the list of its pinned
+// messages (kept current while open), each with who wrote it, when, and Unpin.
+
+import * as chat from "../chat.js";
+import { store } from "../store.js";
+import { h, clear, parseTime, fullTime } from "../dom.js";
+import { renderMarkdown } from "../markdown.js";
+import { modal, toast } from "./dialog.js";
+
+export function pinsButton(channel) {
+  return h(
+    "button.button.secondary.small.pins-button",
+    { type: "button", "aria-haspopup": "dialog", onclick: () => showPins(channel) },
+    h("span", { "aria-hidden": "true" }, "📌 "),
+    "Pins",
+  );
+}
+
+export async function showPins(channel) {
+  const list = h("ol.pins-list", { "aria-label": `Pinned messages in #${channel.name}` });
+  const status = h("p.muted", { role: "status" }, "Loading…");
+  const box = modal(`Pinned in #${channel.name}`, [status, list], { wide: true });
+  const render = async () => {
+    let pins;
+    try {
+      pins = await chat.loadPins(channel.id);
+    } catch (err) {
+      status.textContent = err.message;
+      return;
+    }
+    clear(list);
+    status.textContent = pins.length ? "" : "Nothing is pinned here yet. Pin a message from its actions.";
+    for (const m of pins) list.append(pinItem(m));
+  };
+  const off = store.on(`pins:${channel.id}`, () => render());
+  box.el.addEventListener("close", off);
+  await render();
+}
+
+function pinItem(m) {
+  const author = m.author || { username: "unknown" };
+  const when = parseTime(m.created_at);
+  return h(
+    "li.pin-item",
+    h(
+      "div.meta",
+      h("span.author", { title: `@${author.username}` }, author.display_name || author.username),
+      h("time", { datetime: m.created_at }, fullTime(when)),
+      m.thread_id ? h("span.muted", "in a thread") : null,
+    ),
+    h("div.body", renderMarkdown(m.body || "")),
+    h(
+      "button.button.secondary.small",
+      {
+        type: "button",
+        "aria-label": `Unpin the message of ${author.username} from ${fullTime(when)}`,
+        onclick: () => chat.setPinned(m, false).catch((err) => toast(err.message)),
+      },
+      "Unpin",
+    ),
+  );
+}
