@@ -5,6 +5,7 @@ pins list; axe finds nothing serious in the picker, the chips or the list."""
 from __future__ import annotations
 
 import itertools
+import re
 
 import pytest
 
@@ -90,6 +91,8 @@ def test_pin_a_message_and_find_it_in_the_pins_list(pages, server):
     message.hover()
     message.get_by_role("button", name="Pin message").click()
     expect(ui.message(alice, "release checklist").locator(".pinned-note")).to_have_text("📌 Pinned")
+    # a message without reactions shows no reaction bar (nor anything in its place)
+    expect(ui.message(alice, "Lunch at noon?").locator(".content")).to_have_text(re.compile(r"^Lunch at noon\?$"))
     expect(ui.message(bob, "release checklist").locator(".pinned-note")).to_be_visible()  # live
 
     bob.locator(".channel-head").get_by_role("button", name="Pins").click()
@@ -104,7 +107,13 @@ def test_pin_a_message_and_find_it_in_the_pins_list(pages, server):
     other.get_by_role("button", name="Pin message").click()
     expect(items).to_have_count(2)
     expect(items.first).to_contain_text("Lunch at noon?")  # the latest pinned first
+    # Show closes the list and brings the message into view, with the focus on it
+    items.nth(1).get_by_role("button", name="Show", exact=False).click()
+    expect(pins).to_have_count(0)
+    expect(ui.message(bob, "release checklist")).to_be_focused()
     # unpinned from the list
+    bob.locator(".channel-head").get_by_role("button", name="Pins").click()
+    expect(items).to_have_count(2)
     items.first.get_by_role("button", name="Unpin", exact=False).click()
     expect(items).to_have_count(1)
     expect(ui.message(alice, "Lunch at noon?").locator(".pinned-note")).to_have_count(0)

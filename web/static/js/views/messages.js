@@ -206,7 +206,8 @@ export class MessageList {
       const payload = m.kind === "system" ? null : renderPayload(m.payload);
       if (payload) content.append(payload);
     }
-    if (!pending && !m.deleted) content.append(reactionBar(m));
+    const reactions = !pending && !m.deleted ? reactionBar(m) : null;
+    if (reactions) content.append(reactions);
     if (pending) content.append(this.pendingNote(row.item));
     if (!pending && !this.inThread && !m.deleted && (m.reply_count || m.started_thread_id)) {
       content.append(
