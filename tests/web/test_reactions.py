@@ -121,3 +121,30 @@ def test_pin_a_message_and_find_it_in_the_pins_list(pages, server):
     expect(pins).to_have_count(0)
     shot(bob, "pins-bob")
     assert pages.errors == [] and pages.dialogs == []
+
+
+def test_reactions_and_pins_made_while_the_page_was_away_show_after_it_reconnects(browser_pages, own_server):
+    """Made right after a server restart, before the page is back (the page's `sync`
+    brings the message again, with its reactions and pin)."""
+    server = own_server
+    pages = browser_pages(server.url)
+    alice = pages.new()
+    ui.sign_up(alice, "alice")
+    ui.create_channel(alice, "general")
+    bob = server.person("bob")
+    channel_id = int(alice.evaluate("location.hash").split("/")[2])
+    server.ok("POST", f"/channels/{channel_id}/join", token=bob.token)
+    message = server.ok("POST", "/messages", {"channel_id": channel_id, "body": "vote here"}, bob.token)["message"]
+    expect(ui.message(alice, "vote here")).to_be_visible()
+
+    server.stop()
+    expect(alice.locator(".connection-banner")).to_have_text("Reconnecting…")
+    server.start()
+    server.ok("POST", f"/messages/{message['id']}/reactions", {"emoji": "rocket"}, bob.token)
+    server.ok("POST", f"/messages/{message['id']}/pin", token=bob.token)
+    expect(alice.locator(".connection-banner")).to_be_hidden(timeout=20_000)
+    chip = ui.message(alice, "vote here").locator(".reaction-chip")
+    expect(chip).to_have_accessible_name("rocket: 1 reaction")
+    expect(chip).to_have_attribute("aria-pressed", "false")
+    expect(ui.message(alice, "vote here").locator(".pinned-note")).to_be_visible()
+    assert pages.errors == []
