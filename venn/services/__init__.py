@@ -18,6 +18,7 @@ from venn.security.tokens import TokenSigner
 if TYPE_CHECKING:
     from venn.services.channels import ChannelService
     from venn.services.messages import MessageService
+    from venn.services.search import SearchService
     from venn.services.threads import ThreadService
     from venn.services.users import UserService
     from venn.services.writer import ChannelLock
@@ -38,10 +39,12 @@ class Services:
     channels: ChannelService = field(init=False)
     messages: MessageService = field(init=False)
     threads: ThreadService = field(init=False)
+    search: SearchService = field(init=False)
 
     def __post_init__(self) -> None:
         from venn.services.channels import ChannelService
         from venn.services.messages import MessageService
+        from venn.services.search import SearchService
         from venn.services.threads import ThreadService
         from venn.services.users import UserService
 
@@ -49,6 +52,7 @@ class Services:
         self.channels = ChannelService(self)
         self.messages = MessageService(self)
         self.threads = ThreadService(self)
+        self.search = SearchService(self)
 
     def metrics_message_posted(self, kind: object) -> None:
         self.metrics.messages_posted.labels(kind=str(kind)).inc()
