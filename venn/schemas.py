@@ -109,15 +109,28 @@ class MarkReadIn(Input):
     message_id: Id
 
 
+#: uploads (POST /files) a new message carries; the body may then be empty
+FileIds = Annotated[list[Id], Field(max_length=10)]
+
+
 class MessageCreateIn(Input):
     channel_id: Id
     body: Body
     thread_id: Id | None = None
     client_msg_id: ClientMsgId | None = None
+    file_ids: FileIds = Field(default_factory=list)
 
 
 class MessageEditIn(Input):
     body: Body
+
+
+#: one emoji or a short name (``+1``); the service checks it is one (venn/services/reactions.py)
+EmojiText = Annotated[str, StringConstraints(min_length=1, max_length=64)]
+
+
+class ReactionIn(Input):
+    emoji: EmojiText
 
 
 class ThreadCreateIn(Input):

@@ -11,6 +11,7 @@ import time
 from typing import Any
 from unittest import mock
 
+import aiohttp
 import pytest
 import socketio
 
@@ -21,8 +22,11 @@ from venn.api.openapi import build_openapi
 from venn.realtime.handlers import EVENTS
 from venn.security.tokens import TokenSigner
 
-SECRETS = ("secret-chan", "the secret body", "the secret reply", "the secret cell", "the secret question")
-RESOURCE_PARAMS = {"channel_id", "thread_id", "message_id", "query_id", "root_message_id", "entry_id"}
+SECRETS = (
+    "secret-chan", "the secret body", "the secret reply", "the secret cell", "the secret question",
+    "the secret file", "secret-plan.txt",
+)
+RESOURCE_PARAMS = {"channel_id", "thread_id", "message_id", "query_id", "root_message_id", "entry_id", "file_id"}
 
 
 @pytest.fixture
@@ -35,10 +39,20 @@ async def world(client, chat: Chat, settings):
     message = await chat.post(alice, channel["id"], "the secret body")
     thread = await chat.thread(alice, channel["id"], message["id"])
     reply = await chat.post(alice, channel["id"], "the secret reply", thread_id=thread["id"])
+    upload = aiohttp.FormData(quote_fields=False)
+    upload.add_field("channel_id", str(channel["id"]))
+    upload.add_field("file", b"the secret file", filename="secret-plan.txt")
+    resp = await client.post("/api/v1/files", data=upload, headers=alice.headers)
+    assert resp.status == 201, await resp.text()
+    file = (await resp.json())["file"]
+    await chat.post(alice, channel["id"], "", thread_id=thread["id"], file_ids=[file["id"]])
     ids = {
         "channel_id": channel["id"], "thread_id": thread["id"], "message_id": reply["id"],
-        "root_message_id": message["id"], "user_id": alice.id, "plugin": "echo",
+        "root_message_id": message["id"], "user_id": alice.id, "plugin": "echo", "emoji": "+1", "file_id": file["id"],
     }
+    # Alice's reaction and pin, which Mallory must neither see nor undo
+    await chat.client.post(f"/api/v1/messages/{reply['id']}/reactions", json={"emoji": "+1"}, headers=alice.headers)
+    await chat.client.post(f"/api/v1/messages/{reply['id']}/pin", headers=alice.headers)
     try:
         from venn_plugins.sql_agent.models import QuerySource, QueryStatus, SqlQuery
     except ImportError:
@@ -151,6 +165,14 @@ async def test_another_users_token_gets_nothing_of_a_private_channel(client, wor
     # And none of it reached the database: the channel still holds only Alice's two messages.
     resp = await client.get(f"/api/v1/messages/channel/{ids['channel_id']}", headers=world["alice"].headers)
     assert [m["body"] for m in (await resp.json())["messages"]] == ["the secret body"]
+    # nor did Alice's reaction or pin on the reply
+    resp = await client.get(f"/api/v1/messages/{ids['message_id']}", headers=world["alice"].headers)
+    reply = (await resp.json())["message"]
+    assert [(r["emoji"], r["user_ids"]) for r in reply["reactions"]] == [("👍", [world["alice"].id])]
+    assert reply["pinned"] is True
+    # Alice still gets her file (so Mallory's 404 above was a refusal)
+    resp = await client.get(f"/api/v1/files/{ids['file_id']}", headers=world["alice"].headers)
+    assert resp.status == 200 and await resp.read() == b"the secret file"
     if "entry_id" in ids:  # nor did the SQL agent's knowledge change
         from venn_plugins.sql_agent.knowledge import KnowledgeEntry
 
@@ -212,6 +234,8 @@ SOCKET_ATTEMPTS = {
     "edit_message": lambda ids: {"message_id": ids["message_id"], "body": "mine now"},
     "delete_message": lambda ids: {"message_id": ids["root_message_id"]},
     "mark_read": lambda ids: {"channel_id": ids["channel_id"], "message_id": ids["message_id"]},
+    "add_reaction": lambda ids: {"message_id": ids["message_id"], "emoji": "+1"},
+    "remove_reaction": lambda ids: {"message_id": ids["message_id"], "emoji": "+1"},
     "typing": lambda ids: {"channel_id": ids["channel_id"]},
     "sync": None,  # checked below: ok, with an error per entry
     "ping": None,

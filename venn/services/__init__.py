@@ -16,8 +16,11 @@ from venn.ratelimit import RateLimiter
 from venn.security.tokens import TokenSigner
 
 if TYPE_CHECKING:
+    from venn.files.service import FileService
     from venn.services.channels import ChannelService
     from venn.services.messages import MessageService
+    from venn.services.pins import PinService
+    from venn.services.reactions import ReactionService
     from venn.services.search import SearchService
     from venn.services.threads import ThreadService
     from venn.services.users import UserService
@@ -39,11 +42,17 @@ class Services:
     channels: ChannelService = field(init=False)
     messages: MessageService = field(init=False)
     threads: ThreadService = field(init=False)
+    reactions: ReactionService = field(init=False)
+    pins: PinService = field(init=False)
+    files: FileService = field(init=False)
     search: SearchService = field(init=False)
 
     def __post_init__(self) -> None:
+        from venn.files.service import FileService
         from venn.services.channels import ChannelService
         from venn.services.messages import MessageService
+        from venn.services.pins import PinService
+        from venn.services.reactions import ReactionService
         from venn.services.search import SearchService
         from venn.services.threads import ThreadService
         from venn.services.users import UserService
@@ -52,6 +61,9 @@ class Services:
         self.channels = ChannelService(self)
         self.messages = MessageService(self)
         self.threads = ThreadService(self)
+        self.reactions = ReactionService(self)
+        self.pins = PinService(self)
+        self.files = FileService(self)
         self.search = SearchService(self)
 
     def metrics_message_posted(self, kind: object) -> None:
