@@ -20,6 +20,7 @@ export {
 } from "./channels.js";
 export { send, retry, discard } from "./outbox.js";
 export { typing } from "./typing.js";
+export { toggleReaction, setPinned, loadPins } from "./annotations.js";
 
 let typingSweep = null;
 

@@ -1,0 +1,61 @@
+// Reactions and pins: adding and removing them (reactions through the socket when it is
+// up, else REST; pins through REST), the channel's pin list, and the live events that
+// change them (merged into the copies the store holds; docs/realtime.md).
+
+import { api } from "./api.js";
+import { conn } from "./conn.js";
+import { store } from "./store.js";
+import { mergeEverywhere } from "./incoming.js";
+
+/** Add (`on`) or remove the user's reaction `emoji` on `message`. */
+export async function toggleReaction(message, emoji, on) {
+  const id = message.id;
+  const answer = conn.socket?.connected
+    ? await conn.socket.call(on ? "add_reaction" : "remove_reaction", { message_id: id, emoji })
+    : on
+      ? await api("POST", `/messages/${id}/reactions`, { emoji })
+      : await api("DELETE", `/messages/${id}/reactions/${encodeURIComponent(emoji)}`);
+  patchHeld(answer.message, { reactions: answer.message.reactions });
+}
+
+/** Pin (`on`) or unpin `message`. */
+export async function setPinned(message, on) {
+  const answer = await api(on ? "POST" : "DELETE", `/messages/${message.id}/pin`);
+  patchHeld(answer.message, pinFields(answer.message));
+  store.emit(`pins:${message.channel_id}`);
+}
+
+/** The channel's pinned messages, the latest pinned first. */
+export async function loadPins(channelId) {
+  return (await api("GET", `/channels/${channelId}/pins`)).pins;
+}
+
+function pinFields(m) {
+  return { pinned: Boolean(m.pinned), pinned_at: m.pinned_at || null, pinned_by: m.pinned_by ?? null };
+}
+
+/** Change the copy of a message the store holds, if it holds one (an old message that
+ * is not loaded stays out: it is read with its reactions when its page is). */
+function patchHeld({ message_id, id, channel_id, thread_id }, fields) {
+  const messageId = message_id ?? id;
+  const stream = thread_id ? store.findStream("thread", thread_id) : store.findStream("channel", channel_id);
+  let held = stream?.messages.get(messageId);
+  if (!held) {
+    for (const s of store.streams.values()) if (s.root?.id === messageId) held = s.root;
+  }
+  if (held) mergeEverywhere({ ...held, ...fields });
+}
+
+/** Server events -> store (spread into live.js's handlers). */
+export const annotationHandlers = {
+  reaction_added: (data) => patchHeld(data, { reactions: data.reactions }),
+  reaction_removed: (data) => patchHeld(data, { reactions: data.reactions }),
+  message_pinned: (data) => {
+    patchHeld(data, pinFields(data.message));
+    store.emit(`pins:${data.channel_id}`);
+  },
+  message_unpinned: (data) => {
+    patchHeld(data, pinFields({}));
+    store.emit(`pins:${data.channel_id}`);
+  },
+};
