@@ -34,22 +34,47 @@ function pinFields(m) {
   return { pinned: Boolean(m.pinned), pinned_at: m.pinned_at || null, pinned_by: m.pinned_by ?? null };
 }
 
-/** Change the copy of a message the store holds, if it holds one (an old message that
- * is not loaded stays out: it is read with its reactions when its page is). */
-function patchHeld({ message_id, id, channel_id, thread_id }, fields) {
+/** The copy of a message the store holds, or null (an old message that is not loaded
+ * stays out: it is read with its reactions when its page is). */
+function held({ message_id, id, channel_id, thread_id }) {
   const messageId = message_id ?? id;
   const stream = thread_id ? store.findStream("thread", thread_id) : store.findStream("channel", channel_id);
-  let held = stream?.messages.get(messageId);
-  if (!held) {
-    for (const s of store.streams.values()) if (s.root?.id === messageId) held = s.root;
+  const found = stream?.messages.get(messageId);
+  if (found) return found;
+  for (const s of store.streams.values()) if (s.root?.id === messageId) return s.root;
+  return null;
+}
+
+function patchHeld(ref, fields) {
+  const message = held(ref);
+  if (message) mergeEverywhere({ ...message, ...fields });
+}
+
+/** One person's reaction added or taken back, applied to the list held: events from
+ * different server processes may arrive out of order, and a change applied this way
+ * comes out the same in any order (the event's whole `reactions` list might not). */
+function applyReaction(data, adding) {
+  const message = held(data);
+  if (!message) return;
+  const reactions = (message.reactions || []).map((r) => ({ ...r, user_ids: [...r.user_ids] }));
+  let entry = reactions.find((r) => r.emoji === data.emoji);
+  if (adding && !entry) {
+    const named = (data.reactions || []).find((r) => r.emoji === data.emoji);
+    entry = { emoji: data.emoji, name: named?.name || "", count: 0, user_ids: [] };
+    reactions.push(entry);
   }
-  if (held) mergeEverywhere({ ...held, ...fields });
+  if (!entry) return;
+  const has = entry.user_ids.includes(data.user_id);
+  if (adding && !has) entry.user_ids.push(data.user_id);
+  if (!adding && has) entry.user_ids = entry.user_ids.filter((id) => id !== data.user_id);
+  entry.count = entry.user_ids.length;
+  mergeEverywhere({ ...message, reactions: reactions.filter((r) => r.count > 0) });
 }
 
 /** Server events -> store (spread into live.js's handlers). */
 export const annotationHandlers = {
-  reaction_added: (data) => patchHeld(data, { reactions: data.reactions }),
-  reaction_removed: (data) => patchHeld(data, { reactions: data.reactions }),
+  reaction_added: (data) => applyReaction(data, true),
+  reaction_removed: (data) => applyReaction(data, false),
   message_pinned: (data) => {
     patchHeld(data, pinFields(data.message));
     store.emit(`pins:${data.channel_id}`);

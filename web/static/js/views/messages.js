@@ -12,6 +12,7 @@ import { renderPayload, renderProgress, payloadBody } from "../renderers.js";
 import { renderMarkdown } from "../markdown.js";
 import { confirmBox, toast } from "./dialog.js";
 import { reactionBar, openPicker } from "./reactions.js";
+import { renderFiles } from "../files.js";
 
 const GROUP_MS = 5 * 60 * 1000;
 /** Characters of the answered message quoted on a bot's reply. */
@@ -103,6 +104,7 @@ export class MessageList {
         id: null,
         author: { id: me.id, username: me.username, display_name: me.display_name, is_bot: false },
         body: item.body,
+        files: item.files || [],
         kind: "user",
         created_at: item.at.toISOString(),
       };
@@ -144,6 +146,7 @@ export class MessageList {
     const m = row.message;
     const parts = [m.body, m.edited_at, m.deleted, m.reply_count, m.started_thread_id, row.grouped, this.quote(m),
       m.reactions || [], m.pinned_at || null];
+    parts.push((m.files || []).map((f) => f.id).join(","));
     if (row.type === "pending") parts.push(row.item.state, row.item.error);
     else parts.push(this.editing === m.id, m.payload ? JSON.stringify(m.payload) : "");
     return JSON.stringify(parts);
@@ -205,6 +208,8 @@ export class MessageList {
       }
       const payload = m.kind === "system" ? null : renderPayload(m.payload);
       if (payload) content.append(payload);
+      const files = renderFiles(m.files);
+      if (files) content.append(files);
     }
     const reactions = !pending && !m.deleted ? reactionBar(m) : null;
     if (reactions) content.append(reactions);
