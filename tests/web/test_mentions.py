@@ -119,31 +119,42 @@ def test_suggest_by_keyboard_highlight_and_badge(pages, server):
     assert pages.errors == [] and pages.dialogs == []
 
 
-def test_desktop_notification_for_a_mention_while_hidden(pages, server):
-    alice_name, bob_name, channel = name("alice"), name("bob"), name("notify")
-    alice = pages.new()
+def hooked_page(pages):
+    """A page whose context has granted notifications, with :data:`HOOKS` installed."""
     context = pages.browser.new_context(
         viewport={"width": 1280, "height": 800}, base_url=pages.base_url, permissions=["notifications"]
     )
     context.set_default_timeout(10_000)
     pages.contexts.append(context)
     context.add_init_script(HOOKS)
-    bob = context.new_page()
-    bob.on("pageerror", lambda err: pages.errors.append(str(err)))
-    bob.goto("/")
+    page = context.new_page()
+    page.on("pageerror", lambda err: pages.errors.append(str(err)))
+    page.goto("/")
+    return page
+
+
+def turn_on_notifications(page) -> None:
+    assert page.evaluate("window.__notifications.asked") == 0  # nothing asked on load
+    offer = page.get_by_role("button", name="Turn on desktop notifications")
+    expect(offer).to_be_visible()
+    offer.click()
+    expect(offer).to_have_count(0)
+    assert page.evaluate("window.__notifications.asked") == 1
+
+
+def test_desktop_notification_for_a_mention_while_hidden(pages, server):
+    alice_name, bob_name, channel = name("alice"), name("bob"), name("notify")
+    alice = pages.new()
+    bob = hooked_page(pages)
     ui.sign_up(alice, alice_name)
     ui.sign_up(bob, bob_name)
     ui.create_channel(alice, channel)
     ui.join_channel(bob, channel)
 
     # nothing asked on load: a button offers it, and asks when clicked
-    assert bob.evaluate("window.__notifications.asked") == 0
-    offer = bob.get_by_role("button", name="Turn on desktop notifications")
-    expect(offer).to_be_visible()
+    expect(bob.get_by_role("button", name="Turn on desktop notifications")).to_be_visible()
     check_a11y(bob, "the notifications offer")
-    offer.click()
-    expect(offer).to_have_count(0)
-    assert bob.evaluate("window.__notifications.asked") == 1
+    turn_on_notifications(bob)
 
     bob.evaluate("window.__setHidden(true)")
     ui.send(alice, "no mention in this one")
@@ -153,5 +164,36 @@ def test_desktop_notification_for_a_mention_while_hidden(pages, server):
     shown = wait_for_notifications(bob, 2)
     assert [n["title"] for n in shown] == [f"{alice_name} mentioned you in #{channel}"] * 2
     assert [n["body"] for n in shown] == [f"@{bob_name} the build is red", f"and again @{bob_name}, please"]
+    bob.evaluate("window.__setHidden(false)")
+    assert pages.errors == [] and pages.dialogs == []
+
+
+def test_desktop_notification_for_a_direct_message_while_hidden(pages, server):
+    alice_name, bob_name = name("alice"), name("bob")
+    server.person(bob_name)
+    alice = server.person(alice_name)
+    bob_id = server.login(bob_name).id
+    status, answer = server.call("POST", "/dms", {"user_ids": [bob_id]}, alice.token)
+    if status == 404:
+        pytest.skip("this server has no direct messages")
+    assert status in (200, 201), answer
+    dm = answer["channel"]
+    bob = hooked_page(pages)
+    ui.sign_in(bob, bob_name)
+    turn_on_notifications(bob)
+    item = bob.locator(".channel-item", has_text=alice_name)
+    expect(item).to_be_visible()
+    expect(item.locator(".unread-badge")).to_have_count(0)
+    # a first message while bob looks elsewhere: it arrives live (his page is in its room)
+    server.ok("POST", "/messages", {"channel_id": dm["id"], "body": "are you there?"}, alice.token)
+    expect(item.locator(".unread-badge")).to_have_text("1")
+    assert bob.evaluate("window.__notifications.shown") == []  # the tab is not hidden
+
+    bob.evaluate("window.__setHidden(true)")
+    server.ok("POST", "/messages", {"channel_id": dm["id"], "body": "just between us"}, alice.token)
+    server.ok("POST", "/messages", {"channel_id": dm["id"], "body": f"@{bob_name} and this too"}, alice.token)
+    shown = wait_for_notifications(bob, 2)
+    assert [n["body"] for n in shown] == ["just between us", f"@{bob_name} and this too"]  # each once
+    assert all(n["title"] == f"{alice_name} sent you a message" for n in shown)
     bob.evaluate("window.__setHidden(false)")
     assert pages.errors == [] and pages.dialogs == []
