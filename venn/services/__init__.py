@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from venn.services.reactions import ReactionService
     from venn.services.threads import ThreadService
     from venn.services.users import UserService
+    from venn.services.webhooks import WebhookService
     from venn.services.writer import ChannelLock
 
 
@@ -44,6 +45,7 @@ class Services:
     reactions: ReactionService = field(init=False)
     pins: PinService = field(init=False)
     files: FileService = field(init=False)
+    webhooks: WebhookService = field(init=False)
 
     def __post_init__(self) -> None:
         from venn.files.service import FileService
@@ -53,6 +55,7 @@ class Services:
         from venn.services.reactions import ReactionService
         from venn.services.threads import ThreadService
         from venn.services.users import UserService
+        from venn.services.webhooks import WebhookService
 
         self.users = UserService(self)
         self.channels = ChannelService(self)
@@ -61,6 +64,7 @@ class Services:
         self.reactions = ReactionService(self)
         self.pins = PinService(self)
         self.files = FileService(self)
+        self.webhooks = WebhookService(self)
 
     def metrics_message_posted(self, kind: object) -> None:
         self.metrics.messages_posted.labels(kind=str(kind)).inc()
