@@ -12,6 +12,7 @@ to the sockets of every process. Rooms: ``user:<id>`` (each socket of a user),
 - ``thread_created``: the channel's room.
 - ``member_joined``, ``member_left``: the channel's room and the member's own room;
   a member who left is also taken out of the channel's rooms in every process.
+- ``mention``: only the own rooms of the users it names (the mentioned users).
 - ``session_revoked``: the user's own room, then every socket of the user is
   disconnected, in every process.
 - any other name (e.g. ``llm_response`` and ``bot_status`` from bots): the thread's
@@ -66,6 +67,8 @@ class Fanout:
             if name == "member_left" and event.channel_id:
                 for uid in event.user_ids:
                     await self.rt.send_control({"op": "left", "user_id": uid, "channel_id": event.channel_id})
+        elif name == "mention":
+            await self.rt.emit(name, event.data, users)
         elif name == "session_revoked":
             await self.rt.emit(name, event.data, users)
             for uid in event.user_ids:

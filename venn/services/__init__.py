@@ -18,6 +18,7 @@ from venn.security.tokens import TokenSigner
 if TYPE_CHECKING:
     from venn.files.service import FileService
     from venn.services.channels import ChannelService
+    from venn.services.mentions import MentionService
     from venn.services.messages import MessageService
     from venn.services.pins import PinService
     from venn.services.reactions import ReactionService
@@ -40,6 +41,7 @@ class Services:
     channel_lock: ChannelLock | None = None
     users: UserService = field(init=False)
     channels: ChannelService = field(init=False)
+    mentions: MentionService = field(init=False)
     messages: MessageService = field(init=False)
     threads: ThreadService = field(init=False)
     reactions: ReactionService = field(init=False)
@@ -50,6 +52,7 @@ class Services:
     def __post_init__(self) -> None:
         from venn.files.service import FileService
         from venn.services.channels import ChannelService
+        from venn.services.mentions import MentionService
         from venn.services.messages import MessageService
         from venn.services.pins import PinService
         from venn.services.reactions import ReactionService
@@ -59,6 +62,7 @@ class Services:
 
         self.users = UserService(self)
         self.channels = ChannelService(self)
+        self.mentions = MentionService(self)
         self.messages = MessageService(self)
         self.threads = ThreadService(self)
         self.reactions = ReactionService(self)
