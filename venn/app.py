@@ -40,11 +40,8 @@ def build_router() -> ApiRouter:
     router.include(ops)
     router.include(api)
     router.include(files_api)
-<<<<<<< HEAD
-    router.include(webhooks_api)
-=======
     router.include(mentions_api)
->>>>>>> main
+    router.include(webhooks_api)
     return router
 
 
