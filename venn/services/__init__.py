@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from venn.services.messages import MessageService
     from venn.services.pins import PinService
     from venn.services.reactions import ReactionService
+    from venn.services.search import SearchService
     from venn.services.threads import ThreadService
     from venn.services.users import UserService
     from venn.services.webhooks import WebhookService
@@ -47,6 +48,7 @@ class Services:
     reactions: ReactionService = field(init=False)
     pins: PinService = field(init=False)
     files: FileService = field(init=False)
+    search: SearchService = field(init=False)
     webhooks: WebhookService = field(init=False)
 
     def __post_init__(self) -> None:
@@ -56,6 +58,7 @@ class Services:
         from venn.services.messages import MessageService
         from venn.services.pins import PinService
         from venn.services.reactions import ReactionService
+        from venn.services.search import SearchService
         from venn.services.threads import ThreadService
         from venn.services.users import UserService
         from venn.services.webhooks import WebhookService
@@ -68,6 +71,7 @@ class Services:
         self.reactions = ReactionService(self)
         self.pins = PinService(self)
         self.files = FileService(self)
+        self.search = SearchService(self)
         self.webhooks = WebhookService(self)
 
     def metrics_message_posted(self, kind: object) -> None:
