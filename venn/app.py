@@ -9,6 +9,7 @@ from typing import Any
 from aiohttp import web
 
 from venn import db, keys
+from venn.api.admin import admin_api
 from venn.api.middleware import api_middleware, authenticate_request
 from venn.api.ops import ops
 from venn.api.routing import ApiRouter
@@ -34,6 +35,7 @@ def build_router() -> ApiRouter:
     router = ApiRouter()
     router.include(ops)
     router.include(api)
+    router.include(admin_api)
     return router
 
 

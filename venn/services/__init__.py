@@ -16,7 +16,10 @@ from venn.ratelimit import RateLimiter
 from venn.security.tokens import TokenSigner
 
 if TYPE_CHECKING:
+    from venn.services.admin import AdminService
+    from venn.services.audit import AuditService
     from venn.services.channels import ChannelService
+    from venn.services.invites import InviteService
     from venn.services.messages import MessageService
     from venn.services.threads import ThreadService
     from venn.services.users import UserService
@@ -38,9 +41,15 @@ class Services:
     channels: ChannelService = field(init=False)
     messages: MessageService = field(init=False)
     threads: ThreadService = field(init=False)
+    admin: AdminService = field(init=False)
+    audit: AuditService = field(init=False)
+    invites: InviteService = field(init=False)
 
     def __post_init__(self) -> None:
+        from venn.services.admin import AdminService
+        from venn.services.audit import AuditService
         from venn.services.channels import ChannelService
+        from venn.services.invites import InviteService
         from venn.services.messages import MessageService
         from venn.services.threads import ThreadService
         from venn.services.users import UserService
@@ -49,6 +58,9 @@ class Services:
         self.channels = ChannelService(self)
         self.messages = MessageService(self)
         self.threads = ThreadService(self)
+        self.admin = AdminService(self)
+        self.audit = AuditService(self)
+        self.invites = InviteService(self)
 
     def metrics_message_posted(self, kind: object) -> None:
         self.metrics.messages_posted.labels(kind=str(kind)).inc()

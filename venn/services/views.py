@@ -18,7 +18,13 @@ def iso(value: datetime | None) -> str | None:
 
 
 def author_view(user: User) -> dict[str, Any]:
-    return {"id": user.id, "username": user.username, "display_name": user.display_name, "is_bot": user.is_bot}
+    return {
+        "id": user.id,
+        "username": user.username,
+        "display_name": user.display_name,
+        "is_bot": user.is_bot,
+        "deactivated": user.deactivated,
+    }
 
 
 def user_view(user: User, *, viewer: User | None = None, status: str | None = None) -> dict[str, Any]:
@@ -31,6 +37,7 @@ def user_view(user: User, *, viewer: User | None = None, status: str | None = No
         "email": user.email if show_email else None,
         "role": str(user.role),
         "is_bot": user.is_bot,
+        "deactivated": user.deactivated,
         "created_at": iso(user.created_at),
         "last_seen": iso(user.last_seen_at),
     }
@@ -78,7 +85,7 @@ def message_view(message: Message, author: User) -> dict[str, Any]:
 MESSAGE_ROW_COLUMNS = (
     "m.id, m.channel_id, m.thread_id, m.body, m.kind, m.payload, m.client_msg_id, m.created_at, m.edited_at, "
     "m.deleted, m.reply_count, m.started_thread_id, m.reply_to_id, m.author_id, u.username AS author_username, "
-    "u.display_name AS author_display_name, u.is_bot AS author_is_bot"
+    "u.display_name AS author_display_name, u.is_bot AS author_is_bot, u.deactivated AS author_deactivated"
 )
 _decode_payload = Message._meta.fields_map["payload"].to_python_value
 
@@ -100,6 +107,7 @@ def message_row_view(row: dict[str, Any]) -> dict[str, Any]:
             "username": row["author_username"],
             "display_name": row["author_display_name"],
             "is_bot": bool(row["author_is_bot"]),
+            "deactivated": bool(row["author_deactivated"]),
         },
         "body": "" if deleted else row["body"],
         "kind": str(row["kind"]),
