@@ -239,3 +239,24 @@ async def test_the_openapi_document_describes_the_bot_routes(client):
         "$ref": "#/components/schemas/PluginList"
     }
     assert "AuditPage" in doc["components"]["schemas"]
+
+
+async def test_bot_changes_are_in_the_core_admin_audit_too(client, chat):
+    admin, _alice, channel, thread = await arrange(chat)
+    await client.post(f"/api/v1/channels/{channel['id']}/bots", json={"plugin": "echo"}, headers=admin.headers)
+    await client.patch(
+        f"/api/v1/channels/{channel['id']}/bots/echo", json={"config": {"prefix": "#"}}, headers=admin.headers
+    )
+    await client.delete(f"/api/v1/threads/{thread['id']}/bots/echo", headers=admin.headers)
+    resp = await client.get("/api/v1/admin/audit?action=bot", headers=admin.headers)
+    assert resp.status == 200
+    entries = list(reversed((await resp.json())["entries"]))
+    assert [(e["action"], e["target"]) for e in entries] == [
+        ("bot.enable", {"type": "channel", "id": channel["id"]}),
+        ("bot.update", {"type": "channel", "id": channel["id"]}),
+        ("bot.disable", {"type": "thread", "id": thread["id"]}),
+    ]
+    assert entries[0]["actor"] == {"id": admin.id, "username": "boss"}
+    assert entries[0]["before"] is None and entries[0]["after"]["plugin"] == "echo"
+    assert entries[1]["before"]["config"]["prefix"] == "" and entries[1]["after"]["config"]["prefix"] == "#"
+    assert entries[2]["after"] is None
