@@ -6,6 +6,7 @@ import { store } from "../store.js";
 import { h, clear, reconcile, colourClass, initials, icon, LOCK, plural } from "../dom.js";
 import { modal, toast, errorText } from "./dialog.js";
 import { panelsFor, openPanel } from "../renderers.js";
+import { openAdmin } from "./admin.js";
 
 export class Sidebar {
   constructor({ onOpen, onLogout }) {
@@ -32,6 +33,7 @@ export class Sidebar {
         this.peopleTitle,
         this.people,
         this.tools(me),
+        me.role === "admin" ? h("button.sidebar-action.admin-link", { type: "button", onclick: () => openAdmin() }, "Administration") : null,
       ),
       h(
         "div.me",
