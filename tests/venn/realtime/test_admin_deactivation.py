@@ -8,6 +8,7 @@ import asyncio
 
 import aiohttp
 import pytest
+import socketio
 
 from tests.helpers import Chat
 from tests.venn.realtime.kit import Sock
@@ -34,7 +35,7 @@ async def test_deactivation_disconnects_every_socket_and_ends_presence(client, c
     assert (await resp.json())["user"]["status"] == "offline"
     # the old token opens no socket
     again = sockets.new(alice)
-    with pytest.raises(Exception):
+    with pytest.raises(socketio.exceptions.ConnectionError):
         await again.connect()
     assert again.connect_errors and again.connect_errors[0]["data"] == {"code": "token_revoked"}
     await watcher.ok("ping")
