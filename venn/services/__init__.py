@@ -16,6 +16,7 @@ from venn.ratelimit import RateLimiter
 from venn.security.tokens import TokenSigner
 
 if TYPE_CHECKING:
+    from venn.files.service import FileService
     from venn.services.admin import AdminService
     from venn.services.audit import AuditService
     from venn.services.channels import ChannelService
@@ -41,11 +42,13 @@ class Services:
     channels: ChannelService = field(init=False)
     messages: MessageService = field(init=False)
     threads: ThreadService = field(init=False)
+    files: FileService = field(init=False)
     admin: AdminService = field(init=False)
     audit: AuditService = field(init=False)
     invites: InviteService = field(init=False)
 
     def __post_init__(self) -> None:
+        from venn.files.service import FileService
         from venn.services.admin import AdminService
         from venn.services.audit import AuditService
         from venn.services.channels import ChannelService
@@ -58,6 +61,7 @@ class Services:
         self.channels = ChannelService(self)
         self.messages = MessageService(self)
         self.threads = ThreadService(self)
+        self.files = FileService(self)
         self.admin = AdminService(self)
         self.audit = AuditService(self)
         self.invites = InviteService(self)
