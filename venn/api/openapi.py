@@ -59,7 +59,7 @@ SCHEMAS: dict[str, Any] = {
             "username": {"type": "string"},
             "display_name": {"type": "string"},
             "is_bot": {"type": "boolean"},
-            "deactivated": {"type": "boolean", "description": "The account was deactivated (its messages stay)."},
+            "deactivated": {"type": "boolean", "description": "Present (true) only when the account was deactivated."},
         },
     },
     "Channel": {

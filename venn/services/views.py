@@ -18,13 +18,10 @@ def iso(value: datetime | None) -> str | None:
 
 
 def author_view(user: User) -> dict[str, Any]:
-    return {
-        "id": user.id,
-        "username": user.username,
-        "display_name": user.display_name,
-        "is_bot": user.is_bot,
-        "deactivated": user.deactivated,
-    }
+    view = {"id": user.id, "username": user.username, "display_name": user.display_name, "is_bot": user.is_bot}
+    if user.deactivated:  # only then: most authors are active, and the field says so
+        view["deactivated"] = True
+    return view
 
 
 def user_view(user: User, *, viewer: User | None = None, status: str | None = None) -> dict[str, Any]:
@@ -100,17 +97,19 @@ def _datetime(value: datetime | str | None) -> datetime | None:
 def message_row_view(row: dict[str, Any]) -> dict[str, Any]:
     """:func:`message_view` of a raw row of :data:`MESSAGE_ROW_COLUMNS` (same shape, no ORM objects)."""
     deleted = bool(row["deleted"])
+    author = {
+        "id": row["author_id"],
+        "username": row["author_username"],
+        "display_name": row["author_display_name"],
+        "is_bot": bool(row["author_is_bot"]),
+    }
+    if row["author_deactivated"]:  # as author_view
+        author["deactivated"] = True
     return {
         "id": row["id"],
         "channel_id": row["channel_id"],
         "thread_id": row["thread_id"],
-        "author": {
-            "id": row["author_id"],
-            "username": row["author_username"],
-            "display_name": row["author_display_name"],
-            "is_bot": bool(row["author_is_bot"]),
-            "deactivated": bool(row["author_deactivated"]),
-        },
+        "author": author,
         "body": "" if deleted else row["body"],
         "kind": str(row["kind"]),
         "payload": None if deleted or row["payload"] is None else _decode_payload(row["payload"]),
