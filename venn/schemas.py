@@ -128,6 +128,14 @@ class MessageEditIn(Input):
     body: Body
 
 
+#: one emoji or a short name (``+1``); the service checks it is one (venn/services/reactions.py)
+EmojiText = Annotated[str, StringConstraints(min_length=1, max_length=64)]
+
+
+class ReactionIn(Input):
+    emoji: EmojiText
+
+
 class ThreadCreateIn(Input):
     channel_id: Id
     root_message_id: Id
@@ -181,6 +189,14 @@ class AuditQuery(BaseModel):
     actor_id: Id | None = None
     action: Annotated[str, StringConstraints(strip_whitespace=True, max_length=64)] | None = None
     target: Annotated[str, StringConstraints(strip_whitespace=True, max_length=64)] | None = None
+
+
+class MentionQuery(BaseModel):
+    """Paging the caller's mentions (query string): ``limit`` 1..200, ``before`` a message id."""
+
+    model_config = ConfigDict(extra="ignore")
+    limit: Annotated[int, Field(ge=1, le=200)] = 50
+    before: Id | None = None
 
 
 M = TypeVar("M", bound=BaseModel)

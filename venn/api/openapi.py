@@ -64,7 +64,8 @@ SCHEMAS: dict[str, Any] = {
     },
     "Channel": {
         "type": "object",
-        "required": ["id", "name", "topic", "is_private", "archived", "created_at", "member_count", "unread_count"],
+        "required": ["id", "name", "topic", "is_private", "archived", "created_at", "member_count", "unread_count",
+                     "mention_count"],
         "properties": {
             "id": _ID,
             "name": {"type": "string"},
@@ -74,6 +75,10 @@ SCHEMAS: dict[str, Any] = {
             "created_at": _TS,
             "member_count": {"type": "integer"},
             "unread_count": {"type": "integer"},
+            "mention_count": {
+                "type": "integer",
+                "description": "Messages of the channel's stream after the read marker that mention the caller.",
+            },
             "is_member": {"type": "boolean"},
         },
     },
@@ -81,8 +86,8 @@ SCHEMAS: dict[str, Any] = {
         "type": "object",
         "required": [
             "id", "channel_id", "thread_id", "author", "body", "kind", "payload", "client_msg_id",
-            "created_at", "edited_at", "deleted", "reply_count", "reply_to",
-            "files",
+            "created_at", "edited_at", "deleted", "reply_count", "reply_to", "reactions", "pinned",
+            "files", "mentions",
         ],
         "properties": {
             "id": _ID,
@@ -102,11 +107,34 @@ SCHEMAS: dict[str, Any] = {
                 "type": ["integer", "null"],
                 "description": "The id of the message a bot's reply answers (its command or mention); null otherwise.",
             },
+            "mentions": {
+                "type": "array",
+                "items": _ID,
+                "description": "The users the message mentions (@username, @channel, @here) who can see it.",
+            },
+            "reactions": {
+                "type": "array",
+                "items": {"$ref": "#/components/schemas/Reaction"},
+                "description": "In the order first given; empty for a deleted message.",
+            },
+            "pinned": {"type": "boolean"},
+            "pinned_at": _TS,
+            "pinned_by": {"type": ["integer", "null"], "description": "Who pinned it (a user id)."},
             "files": {
                 "type": "array",
                 "items": {"$ref": "#/components/schemas/File"},
                 "description": "The attached files (empty once the message is deleted).",
             },
+        },
+    },
+    "Reaction": {
+        "type": "object",
+        "required": ["emoji", "name", "count", "user_ids"],
+        "properties": {
+            "emoji": {"type": "string", "description": "The canonical (fully-qualified) emoji."},
+            "name": {"type": "string", "description": "Its name, e.g. \"thumbs up\"."},
+            "count": {"type": "integer", "minimum": 1},
+            "user_ids": {"type": "array", "items": _ID},
         },
     },
     "File": {
@@ -158,6 +186,7 @@ SCHEMAS.update(
         "FileEnvelope": _envelope("file", "File"),
         "MessageEnvelope": _envelope("message", "Message"),
         "ThreadEnvelope": _envelope("thread", "Thread"),
+        "PinList": _envelope("pins", "Message", many=True),
         "MessagePage": {
             "type": "object",
             "required": ["messages", "has_more"],
@@ -184,6 +213,7 @@ SCHEMAS.update(
                 "channel_id": _ID,
                 "last_read_message_id": {"type": ["integer", "null"]},
                 "unread_count": {"type": "integer"},
+                "mention_count": {"type": "integer"},
             },
         },
         "Health": {"type": "object", "required": ["status"], "properties": {"status": {"type": "string"}}},
@@ -206,12 +236,14 @@ def _path_params(path: str) -> tuple[str, list[dict[str, Any]]]:
     params = []
 
     def repl(match: re.Match[str]) -> str:
-        params.append(
-            {"name": match.group(1), "in": "path", "required": True, "schema": {"type": "integer", "minimum": 1}}
-        )
+        # a segment with a pattern is documented as an id, as it always was (``{name:\d+}``);
+        # one without is text (``{emoji}``)
+        numeric = match.group(2) is not None
+        schema = {"type": "integer", "minimum": 1} if numeric else {"type": "string", "minLength": 1, "maxLength": 64}
+        params.append({"name": match.group(1), "in": "path", "required": True, "schema": schema})
         return "{" + match.group(1) + "}"
 
-    return re.sub(r"\{(\w+)(?::[^}]*)?\}", repl, path), params
+    return re.sub(r"\{(\w+)(?::([^}]*))?\}", repl, path), params
 
 
 def _query_params(model) -> list[dict[str, Any]]:

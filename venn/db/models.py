@@ -135,9 +135,20 @@ class Message(Model):
     # A plain column, not a foreign key: the answered message may be deleted for good
     # while the answer stays, and nothing joins on it.
     reply_to_id = fields.BigIntField(null=True)
+    # Reactions, as their summary ``[{"emoji", "user_ids"}]`` in the order first given:
+    # denormalised so that history pages need no join; changed only under the row's lock
+    # (venn/services/reactions.py). NULL: none.
+    reactions: fields.JSONField[list[dict[str, Any]] | None] = fields.JSONField(null=True)
+    pinned_at = fields.DatetimeField(null=True)
+    # A plain column: who pinned it (shown only; nothing joins on it).
+    pinned_by_id = fields.BigIntField(null=True)
+    # When reactions or the pin last changed: how socket ``sync`` finds messages to resend.
+    annotated_at = fields.DatetimeField(null=True)
     #: the attached files' public summaries (venn.files.service.file_view), kept on the
     #: message so that history needs no join; None: no files
     files: fields.JSONField[list[dict[str, Any]] | None] = fields.JSONField(null=True)
+    #: the ids of the users the message mentions (resolved when posted and on edit)
+    mentions: fields.JSONField[list[int] | None] = fields.JSONField(null=True)
 
     class Meta:
         table = "messages"
@@ -147,6 +158,8 @@ class Message(Model):
             Index(fields=("channel_id", "thread_id", "id"), name="ix_message_channel_thread_id"),
             # thread history
             Index(fields=("thread_id", "id"), name="ix_message_thread_id"),
+            # a channel's pins
+            Index(fields=("channel_id", "pinned_at"), name="ix_message_channel_pinned"),
         )
 
 
@@ -248,4 +261,26 @@ class File(Model):
             Index(fields=("message_id",), name="ix_file_message"),
             # the sweep of old uploads never attached
             Index(fields=("created_at",), name="ix_file_created"),
+        )
+
+
+class Mention(Model):
+    """A user mentioned by a message: the rows behind mention counts and ``GET /mentions``.
+
+    Plain columns, not foreign keys: rows are written with the message in one
+    hand-written INSERT and removed with it (edit, delete).
+    """
+
+    id = fields.BigIntField(primary_key=True)
+    message_id = fields.BigIntField()
+    user_id = fields.BigIntField()
+    channel_id = fields.BigIntField()
+
+    class Meta:
+        table = "mentions"
+        unique_together = (("message_id", "user_id"),)
+        indexes = (
+            # the caller's mention counts per channel, and the paging of their mentions
+            Index(fields=("user_id", "channel_id", "message_id"), name="ix_mention_user_channel_message"),
+            Index(fields=("user_id", "message_id"), name="ix_mention_user_message"),
         )

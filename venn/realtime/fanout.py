@@ -5,12 +5,14 @@ commit; this subscriber turns it into one emit, which the client manager deliver
 to the sockets of every process. Rooms: ``user:<id>`` (each socket of a user),
 ``channel:<id>`` and ``thread:<id>`` (sockets that joined them).
 
-- ``new_message``, ``message_updated``, ``message_deleted``: the channel's room,
+- ``new_message``, ``message_updated``, ``message_deleted``, ``reaction_added``,
+  ``reaction_removed``, ``message_pinned``, ``message_unpinned``: the channel's room,
   plus the thread's room for a thread reply (one emit to both rooms, so a socket
   in both gets it once).
 - ``thread_created``: the channel's room.
 - ``member_joined``, ``member_left``: the channel's room and the member's own room;
   a member who left is also taken out of the channel's rooms in every process.
+- ``mention``: only the own rooms of the users it names (the mentioned users).
 - ``session_revoked``: the user's own room, then every socket of the user is
   disconnected, in every process.
 - any other name (e.g. ``llm_response`` and ``bot_status`` from bots): the thread's
@@ -28,7 +30,10 @@ from venn.realtime.typing_status import Typist
 
 log = logging.getLogger("venn.realtime.fanout")
 
-MESSAGE_EVENTS = {"new_message", "message_updated", "message_deleted"}
+MESSAGE_EVENTS = {
+    "new_message", "message_updated", "message_deleted", "reaction_added", "reaction_removed", "message_pinned",
+    "message_unpinned",
+}
 MEMBER_EVENTS = {"member_joined", "member_left"}
 #: names never emitted to clients: the processes' control messages, and the names
 #: Socket.IO clients reserve for themselves
@@ -62,6 +67,8 @@ class Fanout:
             if name == "member_left" and event.channel_id:
                 for uid in event.user_ids:
                     await self.rt.send_control({"op": "left", "user_id": uid, "channel_id": event.channel_id})
+        elif name == "mention":
+            await self.rt.emit(name, event.data, users)
         elif name == "session_revoked":
             await self.rt.emit(name, event.data, users)
             for uid in event.user_ids:

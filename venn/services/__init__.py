@@ -21,7 +21,10 @@ if TYPE_CHECKING:
     from venn.services.audit import AuditService
     from venn.services.channels import ChannelService
     from venn.services.invites import InviteService
+    from venn.services.mentions import MentionService
     from venn.services.messages import MessageService
+    from venn.services.pins import PinService
+    from venn.services.reactions import ReactionService
     from venn.services.threads import ThreadService
     from venn.services.users import UserService
     from venn.services.writer import ChannelLock
@@ -40,8 +43,11 @@ class Services:
     channel_lock: ChannelLock | None = None
     users: UserService = field(init=False)
     channels: ChannelService = field(init=False)
+    mentions: MentionService = field(init=False)
     messages: MessageService = field(init=False)
     threads: ThreadService = field(init=False)
+    reactions: ReactionService = field(init=False)
+    pins: PinService = field(init=False)
     files: FileService = field(init=False)
     admin: AdminService = field(init=False)
     audit: AuditService = field(init=False)
@@ -53,14 +59,20 @@ class Services:
         from venn.services.audit import AuditService
         from venn.services.channels import ChannelService
         from venn.services.invites import InviteService
+        from venn.services.mentions import MentionService
         from venn.services.messages import MessageService
+        from venn.services.pins import PinService
+        from venn.services.reactions import ReactionService
         from venn.services.threads import ThreadService
         from venn.services.users import UserService
 
         self.users = UserService(self)
         self.channels = ChannelService(self)
+        self.mentions = MentionService(self)
         self.messages = MessageService(self)
         self.threads = ThreadService(self)
+        self.reactions = ReactionService(self)
+        self.pins = PinService(self)
         self.files = FileService(self)
         self.admin = AdminService(self)
         self.audit = AuditService(self)

@@ -44,7 +44,7 @@ def user_view(user: User, *, viewer: User | None = None, status: str | None = No
 
 
 def channel_view(
-    channel: Channel, *, member_count: int, unread_count: int = 0, is_member: bool = True
+    channel: Channel, *, member_count: int, unread_count: int = 0, is_member: bool = True, mention_count: int = 0
 ) -> dict[str, Any]:
     return {
         "id": channel.id,
@@ -55,7 +55,28 @@ def channel_view(
         "created_at": iso(channel.created_at),
         "member_count": member_count,
         "unread_count": unread_count,
+        "mention_count": mention_count,
         "is_member": is_member,
+    }
+
+
+def reaction_views(summary: list[dict[str, Any]] | None) -> list[dict[str, Any]]:
+    """The public shape of a reactions summary: ``[{emoji, name, count, user_ids}]``."""
+    return [
+        {"emoji": r["emoji"], "name": r.get("name", ""), "count": len(r["user_ids"]), "user_ids": list(r["user_ids"])}
+        for r in summary or []
+        if r.get("user_ids")
+    ]
+
+
+def _annotations(deleted: bool, reactions: Any, pinned_at: datetime | None, pinned_by: int | None) -> dict[str, Any]:
+    """A message view's reactions and pin (a deleted message has neither)."""
+    pinned = pinned_at is not None and not deleted
+    return {
+        "reactions": [] if deleted else reaction_views(reactions),
+        "pinned": pinned,
+        "pinned_at": iso(pinned_at) if pinned else None,
+        "pinned_by": pinned_by if pinned else None,
     }
 
 
@@ -76,6 +97,8 @@ def message_view(message: Message, author: User) -> dict[str, Any]:
         "started_thread_id": message.started_thread_id,
         "reply_to": message.reply_to_id,
         "files": [] if message.deleted else (message.files or []),
+        "mentions": [] if message.deleted else list(message.mentions or []),
+        **_annotations(message.deleted, message.reactions, message.pinned_at, message.pinned_by_id),
     }
 
 
@@ -83,10 +106,13 @@ def message_view(message: Message, author: User) -> dict[str, Any]:
 MESSAGE_ROW_COLUMNS = (
     "m.id, m.channel_id, m.thread_id, m.body, m.kind, m.payload, m.client_msg_id, m.created_at, m.edited_at, "
     "m.deleted, m.reply_count, m.started_thread_id, m.reply_to_id, m.author_id, u.username AS author_username, "
-    "u.display_name AS author_display_name, u.is_bot AS author_is_bot, u.deactivated AS author_deactivated, m.files"
+    "u.display_name AS author_display_name, u.is_bot AS author_is_bot, u.deactivated AS author_deactivated, "
+    "m.files, m.reactions, m.pinned_at, m.pinned_by_id, m.mentions"
 )
 _decode_payload = Message._meta.fields_map["payload"].to_python_value
 _decode_files = Message._meta.fields_map["files"].to_python_value
+_decode_reactions = Message._meta.fields_map["reactions"].to_python_value
+_decode_mentions = Message._meta.fields_map["mentions"].to_python_value
 
 
 def _datetime(value: datetime | str | None) -> datetime | None:
@@ -121,6 +147,13 @@ def message_row_view(row: dict[str, Any]) -> dict[str, Any]:
         "started_thread_id": row["started_thread_id"],
         "reply_to": row["reply_to_id"],
         "files": [] if deleted or row["files"] is None else _decode_files(row["files"]),
+        "mentions": [] if deleted or row["mentions"] is None else _decode_mentions(row["mentions"]),
+        **_annotations(
+            deleted,
+            None if row["reactions"] is None else _decode_reactions(row["reactions"]),
+            _datetime(row["pinned_at"]),
+            row["pinned_by_id"],
+        ),
     }
 
 
