@@ -16,7 +16,7 @@ from tortoise.expressions import F, Q
 from tortoise.transactions import in_transaction
 
 from venn.db.models import RefreshToken, Role, User
-from venn.errors import Conflict, NotFound
+from venn.errors import Conflict, Forbidden, NotFound
 from venn.events import Event
 from venn.schemas import AdminUserQuery, AdminUserUpdateIn
 from venn.services.audit import require_admin
@@ -50,6 +50,14 @@ class AdminService(Service):
         require_admin(viewer)
         revoked = False
         async with in_transaction():
+            # The active admins first, always in id order, then the target: two admins
+            # demoting each other at once wait for one another instead of deadlocking,
+            # and the second sees the first's change.
+            admins = (
+                await User.filter(role=Role.ADMIN, deactivated=False, is_bot=False).order_by("id").select_for_update()
+            )
+            if viewer.id not in {a.id for a in admins}:  # demoted meanwhile
+                raise Forbidden("Only admins can do that.", code="admin_only")
             target = await User.filter(id=user_id).select_for_update().first()
             if target is None:
                 raise NotFound("No such user.")
@@ -58,8 +66,6 @@ class AdminService(Service):
             role = Role(data.role) if data.role is not None else target.role
             deactivated = data.deactivated if data.deactivated is not None else target.deactivated
             if target.role == Role.ADMIN and not target.deactivated and (role != Role.ADMIN or deactivated):
-                # Locked, so two admins demoting each other at once cannot both succeed.
-                admins = await User.filter(role=Role.ADMIN, deactivated=False, is_bot=False).select_for_update()
                 if len(admins) <= 1:
                     raise Conflict(
                         "This is the last active admin: make someone else an admin first.", code="last_admin"
