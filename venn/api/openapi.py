@@ -216,6 +216,44 @@ SCHEMAS.update(
                 "mention_count": {"type": "integer"},
             },
         },
+        "SearchPage": {
+            "type": "object",
+            "required": ["results", "next_cursor"],
+            "properties": {
+                "results": {
+                    "type": "array",
+                    "items": {
+                        "type": "object",
+                        "required": ["message", "highlight"],
+                        "properties": {
+                            "message": {"$ref": "#/components/schemas/Message"},
+                            "highlight": {
+                                "type": "object",
+                                "required": ["text", "ranges"],
+                                "description": "The body, and where the query's words are in it: [start, end)"
+                                " offsets in Unicode code points, sorted, not overlapping. Plain text, no markup.",
+                                "properties": {
+                                    "text": {"type": "string"},
+                                    "ranges": {
+                                        "type": "array",
+                                        "items": {
+                                            "type": "array",
+                                            "items": {"type": "integer", "minimum": 0},
+                                            "minItems": 2,
+                                            "maxItems": 2,
+                                        },
+                                    },
+                                },
+                            },
+                        },
+                    },
+                },
+                "next_cursor": {
+                    "type": ["string", "null"],
+                    "description": "Pass as cursor (with the same q and filters) for the next page; null: no more.",
+                },
+            },
+        },
         "Health": {"type": "object", "required": ["status"], "properties": {"status": {"type": "string"}}},
     }
 )
@@ -248,12 +286,13 @@ def _path_params(path: str) -> tuple[str, list[dict[str, Any]]]:
 
 def _query_params(model) -> list[dict[str, Any]]:
     schema = model.model_json_schema()
+    required = set(schema.get("required", []))
     out = []
     for name, prop in schema.get("properties", {}).items():
         prop = {k: v for k, v in prop.items() if k not in {"title"}}
         if "anyOf" in prop:
             prop = next((p for p in prop["anyOf"] if p.get("type") != "null"), prop)
-        out.append({"name": name, "in": "query", "required": False, "schema": prop})
+        out.append({"name": name, "in": "query", "required": name in required, "schema": prop})
     return out
 
 

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from venn.services.messages import MessageService
     from venn.services.pins import PinService
     from venn.services.reactions import ReactionService
+    from venn.services.search import SearchService
     from venn.services.threads import ThreadService
     from venn.services.users import UserService
     from venn.services.writer import ChannelLock
@@ -52,6 +53,7 @@ class Services:
     admin: AdminService = field(init=False)
     audit: AuditService = field(init=False)
     invites: InviteService = field(init=False)
+    search: SearchService = field(init=False)
 
     def __post_init__(self) -> None:
         from venn.files.service import FileService
@@ -63,6 +65,7 @@ class Services:
         from venn.services.messages import MessageService
         from venn.services.pins import PinService
         from venn.services.reactions import ReactionService
+        from venn.services.search import SearchService
         from venn.services.threads import ThreadService
         from venn.services.users import UserService
 
@@ -77,6 +80,7 @@ class Services:
         self.admin = AdminService(self)
         self.audit = AuditService(self)
         self.invites = InviteService(self)
+        self.search = SearchService(self)
 
     def metrics_message_posted(self, kind: object) -> None:
         self.metrics.messages_posted.labels(kind=str(kind)).inc()

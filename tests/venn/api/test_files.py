@@ -90,6 +90,7 @@ async def test_the_files_cookie_lets_a_browser_img_fetch_files(client, chat, roo
     cookie = resp.cookies["venn_files"]
     assert cookie["httponly"] and cookie["path"] == "/api/v1/files" and cookie["samesite"] == "Strict"
     assert int(cookie["max-age"]) <= 15 * 60
+    assert not cookie["secure"]  # plain HTTP here; Secure when reached over HTTPS (below)
     # no Authorization header: the cookie alone
     resp = await client.get(file["thumbnail_url"], cookies={"venn_files": cookie.value})
     assert resp.status == 200 and resp.headers["Content-Type"] == "image/jpeg"
@@ -313,3 +314,26 @@ async def test_send_message_over_the_socket_with_files(client, chat, room):
     finally:
         await sender.close()
         await watcher.close()
+
+
+async def test_an_image_over_the_pixel_cap_gets_no_thumbnail(aiohttp_client, make_settings, database_url):
+    """A decompression bomb guard: an image declaring more pixels than VENN_MAX_IMAGE_PIXELS
+    is stored and typed, but never decoded for a thumbnail."""
+    client = await aiohttp_client(create_app(make_settings(database_url=database_url, max_image_pixels=1000)))
+    chat = Chat(client)
+    alice = await chat.user("alice")
+    channel = await chat.channel(alice, "general")
+    file = (await upload(client, alice, channel["id"], png(64, 64)))["file"]
+    assert file["content_type"] == "image/png" and (file["width"], file["height"]) == (64, 64)
+    assert file["thumbnail_url"] is None
+    small = (await upload(client, alice, channel["id"], png(20, 20)))["file"]
+    assert small["thumbnail_url"] is not None
+
+
+async def test_the_files_cookie_is_secure_behind_a_trusted_https_proxy(aiohttp_client, make_settings, database_url):
+    client = await aiohttp_client(create_app(make_settings(database_url=database_url, trusted_proxies="127.0.0.1")))
+    alice = await Chat(client).user("alice")
+    resp = await client.post("/api/v1/files/cookie", headers={**alice.headers, "X-Forwarded-Proto": "https"})
+    assert resp.status == 204 and resp.cookies["venn_files"]["secure"]
+    resp = await client.post("/api/v1/files/cookie", headers={**alice.headers, "X-Forwarded-Proto": "http"})
+    assert not resp.cookies["venn_files"]["secure"]
