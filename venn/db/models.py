@@ -43,7 +43,7 @@ class User(Model):
     created_at = fields.DatetimeField(auto_now_add=True)
     last_seen_at = fields.DatetimeField(null=True)
     # A deactivated account cannot log in; its messages stay (admins: venn/services/admin.py).
-    deactivated = fields.BooleanField(default=False)
+    deactivated = fields.BooleanField(default=False, db_default=False)  # old processes insert without it
     deactivated_at = fields.DatetimeField(null=True)
 
     class Meta:

@@ -12,7 +12,7 @@ class Migration(migrations.Migration):
     dependencies = [("venn", "0007_search")]
 
     operations = [
-        ops.AddField(model_name="User", name="deactivated", field=fields.BooleanField(default=False)),
+        ops.AddField(model_name="User", name="deactivated", field=fields.BooleanField(default=False, db_default=False)),
         ops.AddField(
             model_name="User",
             name="deactivated_at",
