@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from venn.services.search import SearchService
     from venn.services.threads import ThreadService
     from venn.services.users import UserService
+    from venn.services.webhooks import WebhookService
     from venn.services.writer import ChannelLock
 
 
@@ -54,6 +55,7 @@ class Services:
     audit: AuditService = field(init=False)
     invites: InviteService = field(init=False)
     search: SearchService = field(init=False)
+    webhooks: WebhookService = field(init=False)
 
     def __post_init__(self) -> None:
         from venn.files.service import FileService
@@ -68,6 +70,7 @@ class Services:
         from venn.services.search import SearchService
         from venn.services.threads import ThreadService
         from venn.services.users import UserService
+        from venn.services.webhooks import WebhookService
 
         self.users = UserService(self)
         self.channels = ChannelService(self)
@@ -81,6 +84,7 @@ class Services:
         self.audit = AuditService(self)
         self.invites = InviteService(self)
         self.search = SearchService(self)
+        self.webhooks = WebhookService(self)
 
     def metrics_message_posted(self, kind: object) -> None:
         self.metrics.messages_posted.labels(kind=str(kind)).inc()

@@ -337,3 +337,16 @@ async def test_the_files_cookie_is_secure_behind_a_trusted_https_proxy(aiohttp_c
     assert resp.status == 204 and resp.cookies["venn_files"]["secure"]
     resp = await client.post("/api/v1/files/cookie", headers={**alice.headers, "X-Forwarded-Proto": "http"})
     assert not resp.cookies["venn_files"]["secure"]
+
+
+async def test_a_thread_reply_carries_files(client, chat, room):
+    alice, bob, _, channel = room
+    root = await chat.post(alice, channel["id"], "root")
+    thread = await chat.thread(bob, channel["id"], root["id"])
+    file = (await upload(client, bob, channel["id"], b"minutes of the meeting"))["file"]
+    reply = await chat.post(bob, channel["id"], "", thread_id=thread["id"], file_ids=[file["id"]])
+    assert reply["files"] == [file] and reply["thread_id"] == thread["id"]
+    page = await (await client.get(f"/api/v1/threads/{thread['id']}/messages", headers=alice.headers)).json()
+    assert page["messages"][-1]["files"] == [file]
+    resp = await client.get(file["url"], headers=alice.headers)
+    assert resp.status == 200 and resp.headers["Content-Disposition"].startswith("attachment")
