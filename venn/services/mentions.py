@@ -112,23 +112,25 @@ class MentionService(Service):
         ``@channel`` names every member, ``@here`` the members online (in any
         process); ``@username`` names that user if they can see the message: anyone
         for a public channel, else a member (direct conversations are private
-        channels too). The author is never among them.
+        channels too). Deactivated accounts and the author are never among them.
         """
         if "@" not in body:
             return []
         named = parse(body)
         ids: set[int] = set()
         if named.channel or named.here:
-            members = await self.core.channels.member_ids(channel.id)
+            # Tortoise types values_list() as tuples even with flat=True; the rows are ids.
+            members = cast(list[int], await Membership.filter(
+                channel_id=channel.id, user__deactivated=False
+            ).values_list("user_id", flat=True))
             if named.channel:
                 ids.update(members)
             else:
                 statuses = await self.core.presence.statuses(members)
                 ids.update(uid for uid, status in statuses.items() if status == "online")
         if named.usernames:
-            # Tortoise types values_list() as tuples even with flat=True; the rows are ids.
             found = cast(list[int], await User.filter(
-                username_key__in=list(named.usernames)
+                username_key__in=list(named.usernames), deactivated=False
             ).values_list("id", flat=True))
             if channel.is_private and found:
                 found = cast(list[int], await Membership.filter(

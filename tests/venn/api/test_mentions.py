@@ -196,3 +196,12 @@ async def test_a_retry_mentions_once(client, chat):
     page = await mentions_of(client, bob)
     assert len(page["messages"]) == 5
     assert (await channel_counts(client, bob))[channel["id"]] == (5, 5)
+
+
+async def test_a_deactivated_account_is_not_mentioned(client, chat):
+    admin, alice, bob = await chat.user("root", admin=True), await chat.user("alice"), await chat.user("bob")
+    channel = await chat.channel(alice, "general", members=[bob])
+    resp = await client.patch(f"/api/v1/admin/users/{bob.id}", json={"deactivated": True}, headers=admin.headers)
+    assert resp.status == 200, await resp.text()
+    assert (await chat.post(alice, channel["id"], "@bob are you there?"))["mentions"] == []
+    assert (await chat.post(alice, channel["id"], "@channel hello"))["mentions"] == []
