@@ -61,12 +61,20 @@ SCHEMAS: dict[str, Any] = {
     },
     "Channel": {
         "type": "object",
-        "required": ["id", "name", "topic", "is_private", "archived", "created_at", "member_count", "unread_count"],
+        "required": [
+            "id", "name", "topic", "is_private", "kind", "archived", "created_at", "member_count", "unread_count",
+        ],
         "properties": {
             "id": _ID,
-            "name": {"type": "string"},
+            "name": {"type": "string", "description": "Not shown for direct conversations: show their members."},
             "topic": {"type": "string"},
             "is_private": {"type": "boolean"},
+            "kind": {"type": "string", "enum": ["public", "private", "dm", "group_dm"]},
+            "members": {
+                "type": "array",
+                "items": {"$ref": "#/components/schemas/Author"},
+                "description": "Direct conversations only: the members other than the caller.",
+            },
             "archived": {"type": "boolean"},
             "created_at": _TS,
             "member_count": {"type": "integer"},
@@ -130,6 +138,7 @@ SCHEMAS.update(
     {
         "UserEnvelope": _envelope("user", "User"),
         "UserList": _envelope("members", "User", many=True),
+        "UserSearch": _envelope("users", "User", many=True),
         "ChannelEnvelope": _envelope("channel", "Channel"),
         "ChannelList": _envelope("channels", "Channel", many=True),
         "MessageEnvelope": _envelope("message", "Message"),
@@ -192,12 +201,13 @@ def _path_params(path: str) -> tuple[str, list[dict[str, Any]]]:
 
 def _query_params(model) -> list[dict[str, Any]]:
     schema = model.model_json_schema()
+    required = set(schema.get("required", []))
     out = []
     for name, prop in schema.get("properties", {}).items():
         prop = {k: v for k, v in prop.items() if k not in {"title"}}
         if "anyOf" in prop:
             prop = next((p for p in prop["anyOf"] if p.get("type") != "null"), prop)
-        out.append({"name": name, "in": "query", "required": False, "schema": prop})
+        out.append({"name": name, "in": "query", "required": name in required, "schema": prop})
     return out
 
 

@@ -17,6 +17,7 @@ from venn.security.tokens import TokenSigner
 
 if TYPE_CHECKING:
     from venn.services.channels import ChannelService
+    from venn.services.dms import DirectMessageService
     from venn.services.messages import MessageService
     from venn.services.threads import ThreadService
     from venn.services.users import UserService
@@ -36,17 +37,20 @@ class Services:
     channel_lock: ChannelLock | None = None
     users: UserService = field(init=False)
     channels: ChannelService = field(init=False)
+    dms: DirectMessageService = field(init=False)
     messages: MessageService = field(init=False)
     threads: ThreadService = field(init=False)
 
     def __post_init__(self) -> None:
         from venn.services.channels import ChannelService
+        from venn.services.dms import DirectMessageService
         from venn.services.messages import MessageService
         from venn.services.threads import ThreadService
         from venn.services.users import UserService
 
         self.users = UserService(self)
         self.channels = ChannelService(self)
+        self.dms = DirectMessageService(self)
         self.messages = MessageService(self)
         self.threads = ThreadService(self)
 
