@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator, Iterable, Mapping
 from typing import Any
@@ -9,6 +11,7 @@ from typing import Any
 from aiohttp import web
 
 from venn import db, keys
+from venn.api.files import files_api
 from venn.api.middleware import api_middleware, authenticate_request
 from venn.api.ops import ops
 from venn.api.routing import ApiRouter
@@ -34,6 +37,7 @@ def build_router() -> ApiRouter:
     router = ApiRouter()
     router.include(ops)
     router.include(api)
+    router.include(files_api)
     return router
 
 
@@ -93,6 +97,7 @@ def create_app(
     router.register(app)
     app.cleanup_ctx.insert(0, _database)
     app.cleanup_ctx.append(_closers)
+    app.cleanup_ctx.append(_file_sweeper)
     return app
 
 
@@ -109,6 +114,15 @@ async def _database(app: web.Application) -> AsyncIterator[None]:
     log.info("database ready", extra={"backend": "postgres" if app[keys.SETTINGS].is_postgres else "sqlite"})
     yield
     await db.close_database(ctx)
+
+
+async def _file_sweeper(app: web.Application) -> AsyncIterator[None]:
+    """Removes old unattached uploads and deleted messages' files, now and then."""
+    task = asyncio.create_task(app[keys.SERVICES].files.run_sweeper())
+    yield
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
 
 
 async def _closers(app: web.Application) -> AsyncIterator[None]:

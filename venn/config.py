@@ -102,6 +102,24 @@ class Settings(BaseSettings):
     )
     max_message_length: int = Field(4000, ge=1, le=100_000, validation_alias=_env("VENN_MAX_MESSAGE_LENGTH"))
 
+    # Files (venn/files): uploads attached to messages
+    max_file_bytes: int = Field(25 * 1024 * 1024, ge=1024, validation_alias=_env("VENN_MAX_FILE_BYTES"))
+    rate_limit_uploads_per_minute: int = Field(
+        30, ge=1, validation_alias=_env("VENN_RATE_LIMIT_UPLOADS_PER_MINUTE")
+    )
+    #: where uploads are kept without S3 (default: VENN_DATA_DIR/files)
+    files_dir: Path | None = Field(None, validation_alias=_env("VENN_FILES_DIR"))
+    #: S3-compatible object storage, used when a bucket is named
+    s3_bucket: str | None = Field(None, validation_alias=_env("VENN_S3_BUCKET"))
+    s3_endpoint_url: str | None = Field(None, validation_alias=_env("VENN_S3_ENDPOINT_URL"))
+    s3_region: str | None = Field(None, validation_alias=_env("VENN_S3_REGION"))
+    s3_access_key_id: str | None = Field(None, validation_alias=_env("VENN_S3_ACCESS_KEY_ID"))
+    s3_secret_access_key: SecretStr | None = Field(None, validation_alias=_env("VENN_S3_SECRET_ACCESS_KEY"))
+    #: seconds an upload may wait to be attached to a message before it is removed
+    file_unattached_ttl_seconds: int = Field(24 * 3600, ge=60, validation_alias=_env("VENN_FILE_UNATTACHED_TTL"))
+    #: images with more pixels get no thumbnail (a guard against decompression bombs)
+    max_image_pixels: int = Field(50_000_000, ge=1, validation_alias=_env("VENN_MAX_IMAGE_PIXELS"))
+
     # Operations
     metrics_token: SecretStr | None = Field(None, validation_alias=_env("VENN_METRICS_TOKEN"))
 
@@ -131,6 +149,13 @@ class Settings(BaseSettings):
             except ValueError as exc:
                 raise ValueError(f"{exc} (give IP addresses or networks: 10.0.0.5, 10.0.0.0/8, fd00::/8)") from None
         return networks
+
+    @field_validator("files_dir", "s3_bucket", "s3_endpoint_url", "s3_region", "s3_access_key_id",
+                     "s3_secret_access_key", mode="before")
+    @classmethod
+    def _empty_is_none(cls, value: object) -> object:
+        # `VENN_S3_BUCKET=` in a file means "not set"
+        return None if isinstance(value, str) and not value.strip() else value
 
     @field_validator("redis_prefix", "presence_grace_seconds", "typing_ttl_seconds", "socket_events_per_second",
                      mode="before")
@@ -184,6 +209,11 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite:///{(self.data_dir / 'venn.db').resolve()}"
+
+    @property
+    def effective_files_dir(self) -> Path:
+        """Where uploads are kept when no S3 bucket is set."""
+        return self.files_dir if self.files_dir is not None else self.data_dir / "files"
 
     @property
     def is_postgres(self) -> bool:

@@ -125,11 +125,16 @@ class MarkReadIn(Input):
     message_id: Id
 
 
+#: uploads (POST /files) a new message carries; the body may then be empty
+FileIds = Annotated[list[Id], Field(max_length=10)]
+
+
 class MessageCreateIn(Input):
     channel_id: Id
     body: Body
     thread_id: Id | None = None
     client_msg_id: ClientMsgId | None = None
+    file_ids: FileIds = Field(default_factory=list)
 
 
 class MessageEditIn(Input):

@@ -40,4 +40,9 @@ def live_server(tmp_path_factory):
                                 headers=auth).json()["message"]
         requests.post(url + "/api/v1/threads", json={"channel_id": channel["id"], "root_message_id": message["id"]},
                       headers=auth)
+        # a file attached to a message, so that the files routes have one to answer with
+        file = requests.post(url + "/api/v1/files", data={"channel_id": str(channel["id"])},
+                             files={"file": ("notes.txt", b"some notes")}, headers=auth).json()["file"]
+        requests.post(url + "/api/v1/messages", json={"channel_id": channel["id"], "body": "", "file_ids": [file["id"]]},
+                      headers=auth)
         yield url, token

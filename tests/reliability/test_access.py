@@ -11,6 +11,7 @@ import time
 from typing import Any
 from unittest import mock
 
+import aiohttp
 import pytest
 import socketio
 
@@ -21,8 +22,11 @@ from venn.api.openapi import build_openapi
 from venn.realtime.handlers import EVENTS
 from venn.security.tokens import TokenSigner
 
-SECRETS = ("secret-chan", "the secret body", "the secret reply", "the secret cell", "the secret question")
-RESOURCE_PARAMS = {"channel_id", "thread_id", "message_id", "query_id", "root_message_id", "entry_id"}
+SECRETS = (
+    "secret-chan", "the secret body", "the secret reply", "the secret cell", "the secret question",
+    "the secret file", "secret-plan.txt",
+)
+RESOURCE_PARAMS = {"channel_id", "thread_id", "message_id", "query_id", "root_message_id", "entry_id", "file_id"}
 
 
 @pytest.fixture
@@ -35,9 +39,16 @@ async def world(client, chat: Chat, settings):
     message = await chat.post(alice, channel["id"], "the secret body")
     thread = await chat.thread(alice, channel["id"], message["id"])
     reply = await chat.post(alice, channel["id"], "the secret reply", thread_id=thread["id"])
+    upload = aiohttp.FormData(quote_fields=False)
+    upload.add_field("channel_id", str(channel["id"]))
+    upload.add_field("file", b"the secret file", filename="secret-plan.txt")
+    resp = await client.post("/api/v1/files", data=upload, headers=alice.headers)
+    assert resp.status == 201, await resp.text()
+    file = (await resp.json())["file"]
+    await chat.post(alice, channel["id"], "", thread_id=thread["id"], file_ids=[file["id"]])
     ids = {
         "channel_id": channel["id"], "thread_id": thread["id"], "message_id": reply["id"],
-        "root_message_id": message["id"], "user_id": alice.id, "plugin": "echo",
+        "root_message_id": message["id"], "user_id": alice.id, "plugin": "echo", "file_id": file["id"],
     }
     try:
         from venn_plugins.sql_agent.models import QuerySource, QueryStatus, SqlQuery
@@ -151,6 +162,9 @@ async def test_another_users_token_gets_nothing_of_a_private_channel(client, wor
     # And none of it reached the database: the channel still holds only Alice's two messages.
     resp = await client.get(f"/api/v1/messages/channel/{ids['channel_id']}", headers=world["alice"].headers)
     assert [m["body"] for m in (await resp.json())["messages"]] == ["the secret body"]
+    # Alice still gets her file (so Mallory's 404 above was a refusal)
+    resp = await client.get(f"/api/v1/files/{ids['file_id']}", headers=world["alice"].headers)
+    assert resp.status == 200 and await resp.read() == b"the secret file"
     if "entry_id" in ids:  # nor did the SQL agent's knowledge change
         from venn_plugins.sql_agent.knowledge import KnowledgeEntry
 

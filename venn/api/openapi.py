@@ -87,6 +87,7 @@ SCHEMAS: dict[str, Any] = {
         "required": [
             "id", "channel_id", "thread_id", "author", "body", "kind", "payload", "client_msg_id",
             "created_at", "edited_at", "deleted", "reply_count", "reply_to",
+            "files",
         ],
         "properties": {
             "id": _ID,
@@ -106,6 +107,25 @@ SCHEMAS: dict[str, Any] = {
                 "type": ["integer", "null"],
                 "description": "The id of the message a bot's reply answers (its command or mention); null otherwise.",
             },
+            "files": {
+                "type": "array",
+                "items": {"$ref": "#/components/schemas/File"},
+                "description": "The attached files (empty once the message is deleted).",
+            },
+        },
+    },
+    "File": {
+        "type": "object",
+        "required": ["id", "name", "size", "content_type", "url", "thumbnail_url"],
+        "properties": {
+            "id": _ID,
+            "name": {"type": "string"},
+            "size": {"type": "integer", "minimum": 1},
+            "content_type": {"type": "string", "description": "Read from the file's bytes, not the client's claim."},
+            "url": {"type": "string"},
+            "thumbnail_url": {"type": ["string", "null"], "description": "Images only."},
+            "width": {"type": ["integer", "null"]},
+            "height": {"type": ["integer", "null"]},
         },
     },
     "Thread": {
@@ -141,6 +161,7 @@ SCHEMAS.update(
         "UserSearch": _envelope("users", "User", many=True),
         "ChannelEnvelope": _envelope("channel", "Channel"),
         "ChannelList": _envelope("channels", "Channel", many=True),
+        "FileEnvelope": _envelope("file", "File"),
         "MessageEnvelope": _envelope("message", "Message"),
         "ThreadEnvelope": _envelope("thread", "Thread"),
         "MessagePage": {
@@ -248,7 +269,9 @@ def build_openapi(routes: list[RouteSpec]) -> dict[str, Any]:
         if spec.auth:
             errors.add(401)
             op["security"] = [{"bearer": []}]
-        if spec.body is not None:
+        if spec.form is not None:
+            op["requestBody"] = {"required": True, "content": {"multipart/form-data": {"schema": spec.form}}}
+        if spec.body is not None or spec.form is not None:
             errors |= {400, 413, 422}
         if spec.query is not None:
             errors.add(422)

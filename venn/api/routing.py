@@ -80,6 +80,11 @@ class RouteSpec:
     schemas: dict[str, Any] = field(default_factory=dict, repr=False)
     #: who added the route: "core" or a plugin's name (named when two routes clash)
     owner: str = "core"
+    #: a multipart/form-data body (JSON Schema of its fields), read by the handler itself
+    form: dict[str, Any] | None = None
+    #: a cookie accepted instead of the bearer token (the files cookie: a browser's <img>
+    #: cannot send an Authorization header); checked by ``Services.files``
+    cookie: str | None = None
 
 
 class RouteClash(Exception):
@@ -171,7 +176,10 @@ def _wrap(spec: RouteSpec) -> Callable[[web.Request], Awaitable[web.StreamRespon
     async def handler(request: web.Request) -> web.StreamResponse:
         request[keys.ROUTE_SPEC] = spec
         user = None
-        if spec.auth:
+        if spec.auth and spec.cookie and "Authorization" not in request.headers and spec.cookie in request.cookies:
+            user = await request.app[keys.SERVICES].files.authenticate_cookie(request.cookies[spec.cookie])
+            request[keys.USER] = user
+        elif spec.auth:
             user = await request.app[keys.AUTHENTICATE](request)
         body = None
         if spec.body is not None:

@@ -150,6 +150,9 @@ class Message(Model):
     # A plain column, not a foreign key: the answered message may be deleted for good
     # while the answer stays, and nothing joins on it.
     reply_to_id = fields.BigIntField(null=True)
+    #: the attached files' public summaries (venn.files.service.file_view), kept on the
+    #: message so that history needs no join; None: no files
+    files: fields.JSONField[list[dict[str, Any]] | None] = fields.JSONField(null=True)
 
     class Meta:
         table = "messages"
@@ -182,3 +185,38 @@ class Thread(Model):
 
     class Meta:
         table = "threads"
+
+
+class File(Model):
+    """An upload: stored under ``storage_key`` (and its thumbnail under ``thumb_key``)
+    in the file storage (venn.files.storage); attached to at most one message."""
+
+    id = fields.BigIntField(primary_key=True)
+    channel: fields.ForeignKeyRelation[Channel] = fields.ForeignKeyField(
+        "venn.Channel", related_name="files", on_delete=fields.CASCADE
+    )
+    channel_id: int  # the column behind ``channel``, set by Tortoise
+    uploader: fields.ForeignKeyRelation[User] = fields.ForeignKeyField(
+        "venn.User", related_name="files", on_delete=fields.CASCADE
+    )
+    uploader_id: int  # the column behind ``uploader``, set by Tortoise
+    # A plain column: set once, in the transaction that writes the message.
+    message_id = fields.BigIntField(null=True)
+    name = fields.CharField(max_length=255)
+    content_type = fields.CharField(max_length=127)
+    size = fields.BigIntField()
+    storage_key = fields.CharField(max_length=128)
+    thumb_key = fields.CharField(max_length=128, null=True)
+    width = fields.IntField(null=True)
+    height = fields.IntField(null=True)
+    #: the message was deleted: the file is no longer served, and the sweep removes it
+    hidden = fields.BooleanField(default=False)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "files"
+        indexes = (
+            Index(fields=("message_id",), name="ix_file_message"),
+            # the sweep of old uploads never attached
+            Index(fields=("created_at",), name="ix_file_created"),
+        )

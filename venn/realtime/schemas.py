@@ -8,7 +8,7 @@ from typing import Annotated
 
 from pydantic import Field, field_validator, model_validator
 
-from venn.schemas import Body, ClientMsgId, Id, Input
+from venn.schemas import Body, ClientMsgId, FileIds, Id, Input
 
 Cursor = Annotated[int, Field(ge=0, le=2**63 - 1)]
 MAX_CURSORS = 100
@@ -33,6 +33,8 @@ class SendMessageIn(Input):
     thread_id: Id | None = None
     #: required over the socket: it is what makes a retry safe
     client_msg_id: ClientMsgId
+    #: uploads (POST /api/v1/files) the message carries; the body may then be empty
+    file_ids: FileIds = Field(default_factory=list)
 
 
 class EditMessageIn(Input):

@@ -14,6 +14,8 @@ from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
 ACCESS = "access"
 REFRESH = "refresh"
+#: the files cookie (venn.files): lets a browser's <img> fetch files, as an access token would
+FILES = "files"
 
 
 class TokenError(Exception):
@@ -35,12 +37,17 @@ class TokenSigner:
         self._serializers = {
             ACCESS: URLSafeTimedSerializer(secret_key, salt="venn.access"),
             REFRESH: URLSafeTimedSerializer(secret_key, salt="venn.refresh"),
+            FILES: URLSafeTimedSerializer(secret_key, salt="venn.files"),
         }
-        self.ttl = {ACCESS: access_ttl, REFRESH: refresh_ttl}
+        self.ttl = {ACCESS: access_ttl, REFRESH: refresh_ttl, FILES: access_ttl}
 
     def issue_access(self, user_id: int, token_version: int) -> str:
         # a short nonce keeps two tokens issued in the same second distinct
         return self._serializers[ACCESS].dumps({"u": user_id, "v": token_version, "n": secrets.token_urlsafe(6)})
+
+    def issue_files(self, user_id: int, token_version: int) -> str:
+        """The value of the files cookie (a different salt: it is no access token)."""
+        return self._serializers[FILES].dumps({"u": user_id, "v": token_version, "n": secrets.token_urlsafe(6)})
 
     def issue_refresh(self, user_id: int, token_version: int) -> tuple[str, str]:
         """Return ``(token, jti)``."""

@@ -16,6 +16,7 @@ from venn.ratelimit import RateLimiter
 from venn.security.tokens import TokenSigner
 
 if TYPE_CHECKING:
+    from venn.files.service import FileService
     from venn.services.channels import ChannelService
     from venn.services.dms import DirectMessageService
     from venn.services.messages import MessageService
@@ -40,8 +41,10 @@ class Services:
     dms: DirectMessageService = field(init=False)
     messages: MessageService = field(init=False)
     threads: ThreadService = field(init=False)
+    files: FileService = field(init=False)
 
     def __post_init__(self) -> None:
+        from venn.files.service import FileService
         from venn.services.channels import ChannelService
         from venn.services.dms import DirectMessageService
         from venn.services.messages import MessageService
@@ -53,6 +56,7 @@ class Services:
         self.dms = DirectMessageService(self)
         self.messages = MessageService(self)
         self.threads = ThreadService(self)
+        self.files = FileService(self)
 
     def metrics_message_posted(self, kind: object) -> None:
         self.metrics.messages_posted.labels(kind=str(kind)).inc()

@@ -52,11 +52,11 @@ class MessageService(Service):
         #: stores checked posts and publishes them in id order per channel
         self.writer = MessageWriter(core.events, core.channel_lock)
 
-    def _check_body(self, body: str, kind: MessageKind) -> str:
+    def _check_body(self, body: str, kind: MessageKind, *, has_files: bool = False) -> str:
         text = body.strip()
         # bots too: the bot runtime cuts a plugin's longer reply to fit (venn_bots.poster)
         limit = self.settings.max_message_length
-        if not text:
+        if not text and not has_files:
             raise ValidationFailed([{"field": "body", "message": "the message is empty"}])
         if len(text) > limit:
             raise ValidationFailed([{"field": "body", "message": f"at most {limit} characters"}])
@@ -83,14 +83,16 @@ class MessageService(Service):
         than looked up before every post; a retry refused by a check (rate limit,
         membership, archived channel) still answers the message posted first.
         """
-        body = self._check_body(data.body, kind)
+        body = self._check_body(data.body, kind, has_files=bool(data.file_ids))
         try:
             channel, thread = await self._target(user, data, trusted)
             if reply_to is not None:
                 await self._check_reply_to(channel, reply_to)
+            files = await self.core.files.for_message(user, channel.id, data.file_ids)
         except VennError as refusal:
             return await self._answer_retry(user, data, refusal)
-        return await self._commit(user, channel, thread, body, kind, payload, data.client_msg_id, reply_to=reply_to)
+        return await self._commit(user, channel, thread, body, kind, payload, data.client_msg_id, reply_to=reply_to,
+                                  file_ids=data.file_ids, files=files)
 
     async def post_for_session(
         self,
@@ -112,7 +114,7 @@ class MessageService(Service):
         it (before it is written): a socket's posts can be checked side by side and
         still be written in the order they were sent.
         """
-        body = self._check_body(data.body, MessageKind.USER)
+        body = self._check_body(data.body, MessageKind.USER, has_files=bool(data.file_ids))
         user, channel = await self._sender_in_channel(user_id, data.channel_id)
         if user is None or user.token_version != token_version:
             raise Unauthorized("The session was revoked; log in again.", code="token_revoked")
@@ -121,10 +123,11 @@ class MessageService(Service):
         try:
             await self._rate_limit(user)
             thread = await self._thread_of(channel, data)
+            files = await self.core.files.for_message(user, channel.id, data.file_ids)
         except VennError as refusal:
             return await self._answer_retry(user, data, refusal)
         return await self._commit(user, channel, thread, body, MessageKind.USER, None, data.client_msg_id,
-                                  turn=turn, queued=queued)
+                                  turn=turn, queued=queued, file_ids=data.file_ids, files=files)
 
     async def _sender_in_channel(self, user_id: int, channel_id: int) -> tuple[User | None, Channel | None]:
         """The user, and the channel if the user is a member of it, in one query."""
@@ -172,9 +175,11 @@ class MessageService(Service):
         turn: Callable[[], Awaitable[None]] | None = None,
         queued: Callable[[], None] | None = None,
         reply_to: int | None = None,
+        file_ids: list[int] | None = None,
+        files: list[dict[str, Any]] | None = None,
     ) -> PostResult:
         """Hand a checked post to the writer (which keeps ``new_message`` in id order)."""
-        draft = Draft(user, body, kind, payload, client_msg_id, reply_to)
+        draft = Draft(user, body, kind, payload, client_msg_id, reply_to, list(file_ids or ()), files or None)
         result = await self.writer.write(channel, thread, draft, turn=turn, queued=queued)
         if result.created:
             self.core.metrics_message_posted(kind)
@@ -229,7 +234,7 @@ class MessageService(Service):
 
     async def edit(self, user: User, message_id: int, body: str) -> dict[str, Any]:
         message, author = await self._editable(user, message_id)
-        text = self._check_body(body, message.kind)
+        text = self._check_body(body, message.kind, has_files=bool(message.files))
         message.body = text
         message.edited_at = datetime.now(UTC)
         await message.save(update_fields=["body", "edited_at"])
@@ -251,7 +256,11 @@ class MessageService(Service):
         message.deleted_at = datetime.now(UTC)
         message.body = ""
         message.payload = None
-        await message.save(update_fields=["deleted", "deleted_at", "body", "payload"])
+        had_files = bool(message.files)
+        message.files = None
+        await message.save(update_fields=["deleted", "deleted_at", "body", "payload", "files"])
+        if had_files:
+            await self.core.files.hide_for_message(message.id)
         data = {
             "message_id": message.id,
             "channel_id": message.channel_id,

@@ -72,6 +72,7 @@ def message_view(message: Message, author: User) -> dict[str, Any]:
         "reply_count": message.reply_count,
         "started_thread_id": message.started_thread_id,
         "reply_to": message.reply_to_id,
+        "files": [] if message.deleted else (message.files or []),
     }
 
 
@@ -79,9 +80,10 @@ def message_view(message: Message, author: User) -> dict[str, Any]:
 MESSAGE_ROW_COLUMNS = (
     "m.id, m.channel_id, m.thread_id, m.body, m.kind, m.payload, m.client_msg_id, m.created_at, m.edited_at, "
     "m.deleted, m.reply_count, m.started_thread_id, m.reply_to_id, m.author_id, u.username AS author_username, "
-    "u.display_name AS author_display_name, u.is_bot AS author_is_bot"
+    "u.display_name AS author_display_name, u.is_bot AS author_is_bot, m.files"
 )
 _decode_payload = Message._meta.fields_map["payload"].to_python_value
+_decode_files = Message._meta.fields_map["files"].to_python_value
 
 
 def _datetime(value: datetime | str | None) -> datetime | None:
@@ -112,6 +114,7 @@ def message_row_view(row: dict[str, Any]) -> dict[str, Any]:
         "reply_count": row["reply_count"],
         "started_thread_id": row["started_thread_id"],
         "reply_to": row["reply_to_id"],
+        "files": [] if deleted or row["files"] is None else _decode_files(row["files"]),
     }
 
 

@@ -20,7 +20,7 @@ import asyncio
 import contextlib
 from collections.abc import Awaitable, Callable
 from contextlib import AbstractAsyncContextManager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -34,6 +34,7 @@ from venn.db.models import Channel, Message, MessageKind, Thread, User
 from venn.db.sql import SQLParams
 from venn.errors import Conflict, Unavailable
 from venn.events import Event, EventBus
+from venn.files.service import attach_files
 from venn.services.views import message_view
 
 #: a lock per channel id shared by every process (e.g. :class:`venn.realtime.locks.RedisChannelLock`)
@@ -61,6 +62,9 @@ class Draft:
     client_msg_id: str | None
     #: the message this one answers (bots' replies), or None
     reply_to: int | None = None
+    #: uploads the message carries (attached in its transaction), and their summaries
+    file_ids: list[int] = field(default_factory=list)
+    files: list[dict[str, Any]] | None = None
 
 
 @dataclass(slots=True)
@@ -130,7 +134,9 @@ class MessageWriter:
         """
         if turn is not None:
             await turn()
-        if thread is not None or isinstance(connections.get("default"), TransactionalDBClient):
+        # a thread reply, a post with files (both need a transaction), or one inside a
+        # caller's transaction: written alone
+        if thread is not None or draft.file_ids or isinstance(connections.get("default"), TransactionalDBClient):
             async with self._locks[channel.id % LOCK_STRIPES], self._shared_lock(channel.id):
                 if queued is not None:
                     queued()
@@ -269,14 +275,20 @@ class MessageWriter:
             payload=draft.payload,
             client_msg_id=draft.client_msg_id,
             reply_to_id=draft.reply_to,
+            files=draft.files,
         )
-        if thread is None:
+        if thread is None and not draft.file_ids:
             # one INSERT commits on its own: no transaction round trips needed
             return await Message.create(**fields)
         async with in_transaction():
             message = await Message.create(**fields)
-            await Thread.filter(id=thread.id).update(reply_count=F("reply_count") + 1, last_reply_at=message.created_at)
-            await Message.filter(id=thread.root_message_id).update(reply_count=F("reply_count") + 1)
+            if draft.file_ids:
+                await attach_files(message.id, draft.user.id, channel.id, draft.file_ids)
+            if thread is not None:
+                await Thread.filter(id=thread.id).update(
+                    reply_count=F("reply_count") + 1, last_reply_at=message.created_at
+                )
+                await Message.filter(id=thread.root_message_id).update(reply_count=F("reply_count") + 1)
         return message
 
     async def _publish(self, message: Message, user: User, channel: Channel, thread: Thread | None) -> PostResult:
