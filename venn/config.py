@@ -101,6 +101,14 @@ class Settings(BaseSettings):
         30, ge=1, validation_alias=_env("VENN_FAILED_LOGINS_PER_ADDRESS_PER_MINUTE")
     )
     max_message_length: int = Field(4000, ge=1, le=100_000, validation_alias=_env("VENN_MAX_MESSAGE_LENGTH"))
+    # Reactions and pins (docs/api.md, "Reactions and pins")
+    rate_limit_reactions_per_minute: int = Field(
+        60, ge=1, validation_alias=_env("VENN_RATE_LIMIT_REACTIONS_PER_MINUTE")
+    )
+    max_reactions_per_message: int = Field(
+        50, ge=1, le=1000, validation_alias=_env("VENN_MAX_REACTIONS_PER_MESSAGE")
+    )
+    max_pins_per_channel: int = Field(100, ge=1, le=10_000, validation_alias=_env("VENN_MAX_PINS_PER_CHANNEL"))
 
     # Files (venn/files): uploads attached to messages
     max_file_bytes: int = Field(25 * 1024 * 1024, ge=1024, validation_alias=_env("VENN_MAX_FILE_BYTES"))

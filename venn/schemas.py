@@ -141,6 +141,14 @@ class MessageEditIn(Input):
     body: Body
 
 
+#: one emoji or a short name (``+1``); the service checks it is one (venn/services/reactions.py)
+EmojiText = Annotated[str, StringConstraints(min_length=1, max_length=64)]
+
+
+class ReactionIn(Input):
+    emoji: EmojiText
+
+
 class ThreadCreateIn(Input):
     channel_id: Id
     root_message_id: Id

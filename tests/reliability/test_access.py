@@ -48,8 +48,11 @@ async def world(client, chat: Chat, settings):
     await chat.post(alice, channel["id"], "", thread_id=thread["id"], file_ids=[file["id"]])
     ids = {
         "channel_id": channel["id"], "thread_id": thread["id"], "message_id": reply["id"],
-        "root_message_id": message["id"], "user_id": alice.id, "plugin": "echo", "file_id": file["id"],
+        "root_message_id": message["id"], "user_id": alice.id, "plugin": "echo", "emoji": "+1", "file_id": file["id"],
     }
+    # Alice's reaction and pin, which Mallory must neither see nor undo
+    await chat.client.post(f"/api/v1/messages/{reply['id']}/reactions", json={"emoji": "+1"}, headers=alice.headers)
+    await chat.client.post(f"/api/v1/messages/{reply['id']}/pin", headers=alice.headers)
     try:
         from venn_plugins.sql_agent.models import QuerySource, QueryStatus, SqlQuery
     except ImportError:
@@ -162,6 +165,11 @@ async def test_another_users_token_gets_nothing_of_a_private_channel(client, wor
     # And none of it reached the database: the channel still holds only Alice's two messages.
     resp = await client.get(f"/api/v1/messages/channel/{ids['channel_id']}", headers=world["alice"].headers)
     assert [m["body"] for m in (await resp.json())["messages"]] == ["the secret body"]
+    # nor did Alice's reaction or pin on the reply
+    resp = await client.get(f"/api/v1/messages/{ids['message_id']}", headers=world["alice"].headers)
+    reply = (await resp.json())["message"]
+    assert [(r["emoji"], r["user_ids"]) for r in reply["reactions"]] == [("👍", [world["alice"].id])]
+    assert reply["pinned"] is True
     # Alice still gets her file (so Mallory's 404 above was a refusal)
     resp = await client.get(f"/api/v1/files/{ids['file_id']}", headers=world["alice"].headers)
     assert resp.status == 200 and await resp.read() == b"the secret file"
@@ -212,6 +220,8 @@ SOCKET_ATTEMPTS = {
     "edit_message": lambda ids: {"message_id": ids["message_id"], "body": "mine now"},
     "delete_message": lambda ids: {"message_id": ids["root_message_id"]},
     "mark_read": lambda ids: {"channel_id": ids["channel_id"], "message_id": ids["message_id"]},
+    "add_reaction": lambda ids: {"message_id": ids["message_id"], "emoji": "+1"},
+    "remove_reaction": lambda ids: {"message_id": ids["message_id"], "emoji": "+1"},
     "typing": lambda ids: {"channel_id": ids["channel_id"]},
     "sync": None,  # checked below: ok, with an error per entry
     "ping": None,

@@ -23,7 +23,7 @@ from venn.realtime.handlers import EVENTS
 EXAMPLES = int(os.environ.get("VENN_FUZZ_EXAMPLES", "15")) * 3
 DOCUMENTED = {
     "validation_error", "payload_too_large", "rate_limited", "not_found", "not_a_member", "not_joined",
-    "forbidden", "channel_archived", "duplicate_client_msg_id", "message_deleted",
+    "forbidden", "channel_archived", "duplicate_client_msg_id", "message_deleted", "too_many_reactions",
 }
 
 scalars = st.one_of(

@@ -86,7 +86,7 @@ SCHEMAS: dict[str, Any] = {
         "type": "object",
         "required": [
             "id", "channel_id", "thread_id", "author", "body", "kind", "payload", "client_msg_id",
-            "created_at", "edited_at", "deleted", "reply_count", "reply_to",
+            "created_at", "edited_at", "deleted", "reply_count", "reply_to", "reactions", "pinned",
             "files",
         ],
         "properties": {
@@ -107,11 +107,29 @@ SCHEMAS: dict[str, Any] = {
                 "type": ["integer", "null"],
                 "description": "The id of the message a bot's reply answers (its command or mention); null otherwise.",
             },
+            "reactions": {
+                "type": "array",
+                "items": {"$ref": "#/components/schemas/Reaction"},
+                "description": "In the order first given; empty for a deleted message.",
+            },
+            "pinned": {"type": "boolean"},
+            "pinned_at": _TS,
+            "pinned_by": {"type": ["integer", "null"], "description": "Who pinned it (a user id)."},
             "files": {
                 "type": "array",
                 "items": {"$ref": "#/components/schemas/File"},
                 "description": "The attached files (empty once the message is deleted).",
             },
+        },
+    },
+    "Reaction": {
+        "type": "object",
+        "required": ["emoji", "name", "count", "user_ids"],
+        "properties": {
+            "emoji": {"type": "string", "description": "The canonical (fully-qualified) emoji."},
+            "name": {"type": "string", "description": "Its name, e.g. \"thumbs up\"."},
+            "count": {"type": "integer", "minimum": 1},
+            "user_ids": {"type": "array", "items": _ID},
         },
     },
     "File": {
@@ -164,6 +182,7 @@ SCHEMAS.update(
         "FileEnvelope": _envelope("file", "File"),
         "MessageEnvelope": _envelope("message", "Message"),
         "ThreadEnvelope": _envelope("thread", "Thread"),
+        "PinList": _envelope("pins", "Message", many=True),
         "MessagePage": {
             "type": "object",
             "required": ["messages", "has_more"],
@@ -212,12 +231,14 @@ def _path_params(path: str) -> tuple[str, list[dict[str, Any]]]:
     params = []
 
     def repl(match: re.Match[str]) -> str:
-        params.append(
-            {"name": match.group(1), "in": "path", "required": True, "schema": {"type": "integer", "minimum": 1}}
-        )
+        # a segment with a pattern is documented as an id, as it always was (``{name:\d+}``);
+        # one without is text (``{emoji}``)
+        numeric = match.group(2) is not None
+        schema = {"type": "integer", "minimum": 1} if numeric else {"type": "string", "minLength": 1, "maxLength": 64}
+        params.append({"name": match.group(1), "in": "path", "required": True, "schema": schema})
         return "{" + match.group(1) + "}"
 
-    return re.sub(r"\{(\w+)(?::[^}]*)?\}", repl, path), params
+    return re.sub(r"\{(\w+)(?::([^}]*))?\}", repl, path), params
 
 
 def _query_params(model) -> list[dict[str, Any]]:

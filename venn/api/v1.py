@@ -12,6 +12,7 @@ from venn.schemas import (
     MessageCreateIn,
     MessageEditIn,
     PageQuery,
+    ReactionIn,
     RefreshIn,
     RegisterIn,
     ThreadCreateIn,
@@ -188,6 +189,44 @@ async def edit_message(call: Call):
 async def delete_message(call: Call):
     """Delete a message (soft: the body is cleared and ``deleted`` is true)."""
     return {"message": await call.services.messages.delete(call.user, call.path_id("message_id"))}
+
+
+# Reactions and pins ---------------------------------------------------------
+
+
+@api.post("/messages/" + ID % "message_id" + "/reactions", body=ReactionIn, response="MessageEnvelope",
+          errors=(403, 404, 409, 429), tag="messages")
+async def add_reaction(call: Call):
+    """Add the caller's reaction (one emoji or a short name such as +1; adding it again changes nothing)."""
+    return {"message": await call.services.reactions.add(call.user, call.path_id("message_id"), call.body.emoji)}
+
+
+@api.delete("/messages/" + ID % "message_id" + "/reactions/{emoji}", response="MessageEnvelope",
+            errors=(403, 404, 409, 422, 429), tag="messages")
+async def remove_reaction(call: Call):
+    """Remove the caller's reaction (removing one that is not there changes nothing)."""
+    emoji = call.request.match_info["emoji"]
+    return {"message": await call.services.reactions.remove(call.user, call.path_id("message_id"), emoji)}
+
+
+@api.post("/messages/" + ID % "message_id" + "/pin", response="MessageEnvelope", errors=(403, 404, 409),
+          tag="messages")
+async def pin_message(call: Call):
+    """Pin a message to its channel (pinning it again changes nothing)."""
+    return {"message": await call.services.pins.pin(call.user, call.path_id("message_id"))}
+
+
+@api.delete("/messages/" + ID % "message_id" + "/pin", response="MessageEnvelope", errors=(403, 404, 409),
+            tag="messages")
+async def unpin_message(call: Call):
+    """Unpin a message."""
+    return {"message": await call.services.pins.unpin(call.user, call.path_id("message_id"))}
+
+
+@api.get("/channels/" + ID % "channel_id" + "/pins", response="PinList", errors=(404,), tag="channels")
+async def list_pins(call: Call):
+    """The channel's pinned messages, the latest pinned first."""
+    return {"pins": await call.services.pins.in_channel(call.user, call.path_id("channel_id"))}
 
 
 @api.get("/messages/channel/" + ID % "channel_id", query=PageQuery, response="MessagePage", errors=(404,),

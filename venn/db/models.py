@@ -150,6 +150,15 @@ class Message(Model):
     # A plain column, not a foreign key: the answered message may be deleted for good
     # while the answer stays, and nothing joins on it.
     reply_to_id = fields.BigIntField(null=True)
+    # Reactions, as their summary ``[{"emoji", "user_ids"}]`` in the order first given:
+    # denormalised so that history pages need no join; changed only under the row's lock
+    # (venn/services/reactions.py). NULL: none.
+    reactions: fields.JSONField[list[dict[str, Any]] | None] = fields.JSONField(null=True)
+    pinned_at = fields.DatetimeField(null=True)
+    # A plain column: who pinned it (shown only; nothing joins on it).
+    pinned_by_id = fields.BigIntField(null=True)
+    # When reactions or the pin last changed: how socket ``sync`` finds messages to resend.
+    annotated_at = fields.DatetimeField(null=True)
     #: the attached files' public summaries (venn.files.service.file_view), kept on the
     #: message so that history needs no join; None: no files
     files: fields.JSONField[list[dict[str, Any]] | None] = fields.JSONField(null=True)
@@ -162,6 +171,8 @@ class Message(Model):
             Index(fields=("channel_id", "thread_id", "id"), name="ix_message_channel_thread_id"),
             # thread history
             Index(fields=("thread_id", "id"), name="ix_message_thread_id"),
+            # a channel's pins
+            Index(fields=("channel_id", "pinned_at"), name="ix_message_channel_pinned"),
         )
 
 

@@ -5,7 +5,8 @@ commit; this subscriber turns it into one emit, which the client manager deliver
 to the sockets of every process. Rooms: ``user:<id>`` (each socket of a user),
 ``channel:<id>`` and ``thread:<id>`` (sockets that joined them).
 
-- ``new_message``, ``message_updated``, ``message_deleted``: the channel's room,
+- ``new_message``, ``message_updated``, ``message_deleted``, ``reaction_added``,
+  ``reaction_removed``, ``message_pinned``, ``message_unpinned``: the channel's room,
   plus the thread's room for a thread reply (one emit to both rooms, so a socket
   in both gets it once).
 - ``thread_created``: the channel's room.
@@ -32,7 +33,10 @@ from venn.realtime.typing_status import Typist
 
 log = logging.getLogger("venn.realtime.fanout")
 
-MESSAGE_EVENTS = {"new_message", "message_updated", "message_deleted"}
+MESSAGE_EVENTS = {
+    "new_message", "message_updated", "message_deleted", "reaction_added", "reaction_removed", "message_pinned",
+    "message_unpinned",
+}
 MEMBER_EVENTS = {"member_joined", "member_left"}
 #: names never emitted to clients: the processes' control messages, and the names
 #: Socket.IO clients reserve for themselves

@@ -274,6 +274,16 @@ async def delete_message(rt: Realtime, state: SocketState, user: User, data: s.M
     return {"message": await rt.services.messages.delete(user, data.message_id)}
 
 
+@event("add_reaction", s.ReactionIn)
+async def add_reaction(rt: Realtime, state: SocketState, user: User, data: s.ReactionIn):
+    return {"message": await rt.services.reactions.add(user, data.message_id, data.emoji)}
+
+
+@event("remove_reaction", s.ReactionIn)
+async def remove_reaction(rt: Realtime, state: SocketState, user: User, data: s.ReactionIn):
+    return {"message": await rt.services.reactions.remove(user, data.message_id, data.emoji)}
+
+
 @event("mark_read", s.MarkReadIn)
 async def mark_read(rt: Realtime, state: SocketState, user: User, data: s.MarkReadIn):
     return await rt.services.channels.mark_read(user, data.channel_id, data.message_id)

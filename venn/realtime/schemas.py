@@ -8,7 +8,7 @@ from typing import Annotated
 
 from pydantic import Field, field_validator, model_validator
 
-from venn.schemas import Body, ClientMsgId, FileIds, Id, Input
+from venn.schemas import Body, ClientMsgId, EmojiText, FileIds, Id, Input
 
 Cursor = Annotated[int, Field(ge=0, le=2**63 - 1)]
 MAX_CURSORS = 100
@@ -40,6 +40,11 @@ class SendMessageIn(Input):
 class EditMessageIn(Input):
     message_id: Id
     body: Body
+
+
+class ReactionIn(Input):
+    message_id: Id
+    emoji: EmojiText
 
 
 class TypingIn(Input):

@@ -20,6 +20,8 @@ if TYPE_CHECKING:
     from venn.services.channels import ChannelService
     from venn.services.dms import DirectMessageService
     from venn.services.messages import MessageService
+    from venn.services.pins import PinService
+    from venn.services.reactions import ReactionService
     from venn.services.threads import ThreadService
     from venn.services.users import UserService
     from venn.services.writer import ChannelLock
@@ -41,6 +43,8 @@ class Services:
     dms: DirectMessageService = field(init=False)
     messages: MessageService = field(init=False)
     threads: ThreadService = field(init=False)
+    reactions: ReactionService = field(init=False)
+    pins: PinService = field(init=False)
     files: FileService = field(init=False)
 
     def __post_init__(self) -> None:
@@ -48,6 +52,8 @@ class Services:
         from venn.services.channels import ChannelService
         from venn.services.dms import DirectMessageService
         from venn.services.messages import MessageService
+        from venn.services.pins import PinService
+        from venn.services.reactions import ReactionService
         from venn.services.threads import ThreadService
         from venn.services.users import UserService
 
@@ -56,6 +62,8 @@ class Services:
         self.dms = DirectMessageService(self)
         self.messages = MessageService(self)
         self.threads = ThreadService(self)
+        self.reactions = ReactionService(self)
+        self.pins = PinService(self)
         self.files = FileService(self)
 
     def metrics_message_posted(self, kind: object) -> None:

@@ -256,9 +256,15 @@ class MessageService(Service):
         message.deleted_at = datetime.now(UTC)
         message.body = ""
         message.payload = None
+        # a deleted message keeps no reactions, no pin and no files
+        message.reactions = message.pinned_at = message.pinned_by_id = None
         had_files = bool(message.files)
         message.files = None
-        await message.save(update_fields=["deleted", "deleted_at", "body", "payload", "files"])
+        await message.save(
+            update_fields=[
+                "deleted", "deleted_at", "body", "payload", "reactions", "pinned_at", "pinned_by_id", "files"
+            ]
+        )
         if had_files:
             await self.core.files.hide_for_message(message.id)
         data = {
@@ -324,8 +330,8 @@ class MessageService(Service):
 
         For each channel stream (and each thread) given: ``messages`` newer than the
         cursor, oldest first, at most ``limit`` with ``has_more``; and ``updates``:
-        messages up to the cursor edited or deleted since the cursor message was
-        posted, or thread roots whose thread was started or replied to since then
+        messages up to the cursor edited, deleted, reacted to, pinned or unpinned since
+        the cursor message was posted, or thread roots whose thread was started or replied to since then
         (their ``reply_count`` changed), at most :data:`SYNC_MAX_UPDATES` with
         ``updates_has_more``. A channel or thread the user cannot see answers
         ``error`` instead.
@@ -368,7 +374,7 @@ class MessageService(Service):
         if anchor is None:
             return result
         since = anchor.created_at - SYNC_CLOCK_MARGIN
-        changed = Q(edited_at__gt=since) | Q(deleted_at__gt=since)
+        changed = Q(edited_at__gt=since) | Q(deleted_at__gt=since) | Q(annotated_at__gt=since)
         if roots_of is not None:
             roots = await (
                 Thread.filter(channel_id=roots_of, root_message_id__lte=cursor)

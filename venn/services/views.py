@@ -56,6 +56,26 @@ def channel_view(
     }
 
 
+def reaction_views(summary: list[dict[str, Any]] | None) -> list[dict[str, Any]]:
+    """The public shape of a reactions summary: ``[{emoji, name, count, user_ids}]``."""
+    return [
+        {"emoji": r["emoji"], "name": r.get("name", ""), "count": len(r["user_ids"]), "user_ids": list(r["user_ids"])}
+        for r in summary or []
+        if r.get("user_ids")
+    ]
+
+
+def _annotations(deleted: bool, reactions: Any, pinned_at: datetime | None, pinned_by: int | None) -> dict[str, Any]:
+    """A message view's reactions and pin (a deleted message has neither)."""
+    pinned = pinned_at is not None and not deleted
+    return {
+        "reactions": [] if deleted else reaction_views(reactions),
+        "pinned": pinned,
+        "pinned_at": iso(pinned_at) if pinned else None,
+        "pinned_by": pinned_by if pinned else None,
+    }
+
+
 def message_view(message: Message, author: User) -> dict[str, Any]:
     return {
         "id": message.id,
@@ -73,6 +93,7 @@ def message_view(message: Message, author: User) -> dict[str, Any]:
         "started_thread_id": message.started_thread_id,
         "reply_to": message.reply_to_id,
         "files": [] if message.deleted else (message.files or []),
+        **_annotations(message.deleted, message.reactions, message.pinned_at, message.pinned_by_id),
     }
 
 
@@ -80,10 +101,12 @@ def message_view(message: Message, author: User) -> dict[str, Any]:
 MESSAGE_ROW_COLUMNS = (
     "m.id, m.channel_id, m.thread_id, m.body, m.kind, m.payload, m.client_msg_id, m.created_at, m.edited_at, "
     "m.deleted, m.reply_count, m.started_thread_id, m.reply_to_id, m.author_id, u.username AS author_username, "
-    "u.display_name AS author_display_name, u.is_bot AS author_is_bot, m.files"
+    "u.display_name AS author_display_name, u.is_bot AS author_is_bot, m.files, "
+    "m.reactions, m.pinned_at, m.pinned_by_id"
 )
 _decode_payload = Message._meta.fields_map["payload"].to_python_value
 _decode_files = Message._meta.fields_map["files"].to_python_value
+_decode_reactions = Message._meta.fields_map["reactions"].to_python_value
 
 
 def _datetime(value: datetime | str | None) -> datetime | None:
@@ -115,6 +138,12 @@ def message_row_view(row: dict[str, Any]) -> dict[str, Any]:
         "started_thread_id": row["started_thread_id"],
         "reply_to": row["reply_to_id"],
         "files": [] if deleted or row["files"] is None else _decode_files(row["files"]),
+        **_annotations(
+            deleted,
+            None if row["reactions"] is None else _decode_reactions(row["reactions"]),
+            _datetime(row["pinned_at"]),
+            row["pinned_by_id"],
+        ),
     }
 
 
