@@ -16,7 +16,7 @@ import { sweepTyping, resetTyping } from "./typing.js";
 
 export {
   loadChannels, browseChannels, createChannel, joinChannel, leaveChannel, loadMembers, addMember,
-  knownPeople, lookupUser, joinRoom, openChannel, markRead,
+  knownPeople, lookupUser, joinRoom, openChannel, markRead, openDm, searchPeople,
 } from "./channels.js";
 export { send, retry, discard } from "./outbox.js";
 export { typing } from "./typing.js";
