@@ -288,8 +288,8 @@ async def dm_world(client, chat: Chat):
     reply = await chat.post(bob, dm["id"], "the private reply", thread_id=thread["id"])
     ids = {
         "channel_id": dm["id"], "thread_id": thread["id"], "message_id": reply["id"],
-        "root_message_id": message["id"], "user_id": alice.id, "plugin": "echo", "query_id": 999_999,
-        "entry_id": 999_999,
+        "root_message_id": message["id"], "user_id": alice.id, "plugin": "echo", "query_id": 999_999, "emoji": "+1",
+        "entry_id": 999_999, "file_id": 999_999,
     }
     return {"alice": alice, "outsiders": outsiders, "ids": ids}
 
