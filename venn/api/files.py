@@ -6,6 +6,7 @@ The handlers only read the multipart wire format and write the bytes out; the ru
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from urllib.parse import quote
 
@@ -17,6 +18,7 @@ from venn.errors import BadRequest, PayloadTooLarge, ValidationFailed
 from venn.files.service import Download
 from venn.schemas import Id
 
+log = logging.getLogger("venn.files")
 files_api = ApiRouter(prefix="/api/v1")
 ID = r"{%s:\d+}"
 #: the files cookie: signed, HttpOnly, SameSite=Strict, sent only to /api/v1/files
@@ -139,7 +141,16 @@ async def _send(call: Call, download: Download) -> web.StreamResponse:
     if download.size is not None:
         response.content_length = download.size
     await response.prepare(call.request)
-    async for chunk in download.chunks:
-        await response.write(chunk)
-    await response.write_eof()
+    try:
+        async for chunk in download.chunks:
+            await response.write(chunk)
+        await response.write_eof()
+    except ConnectionResetError:
+        pass  # the client went away (closed the page, cancelled the download)
+    except Exception:
+        # the headers are sent: no error answer can follow; cut the connection so that
+        # the client sees a broken download rather than a short file
+        log.warning("a download broke off", exc_info=True)
+        if call.request.transport is not None:
+            call.request.transport.close()
     return response

@@ -215,3 +215,58 @@ async def test_two_processes_act_as_one(two_servers):
         finally:
             for sock in (a, b, c):
                 await sock.close()
+
+
+async def test_reactions_at_once_through_two_processes_all_count(two_servers):
+    """Reactions are changed under the message's row lock: many people reacting to one
+    message at once, through both processes, lose none; each process's sockets hear of
+    the other's reactions and pins."""
+    (url1, url2), _ = two_servers
+    async with aiohttp.ClientSession() as session:
+        one, two = Http(session, url1), Http(session, url2)
+        chat = Chat(one)
+        alice = await chat.user("alice")
+        people = [await chat.user() for _ in range(12)]
+        channel = await chat.channel(alice, "general", members=people)
+        message = await chat.post(alice, channel["id"], "react to me")
+        watcher = Sock(url1, alice)
+        socks = [Sock(url2, person) for person in people[:4]]
+        try:
+            await watcher.connect()
+            await watcher.ok("join_channel", {"channel_id": channel["id"]})
+            for sock in socks:
+                await sock.connect()
+
+            async def by_rest(i, person):
+                via = one if i % 2 else two
+                url = f"/api/v1/messages/{message['id']}/reactions"
+                async with via.post(url, json={"emoji": "+1" if i % 3 else "heart"}, headers=person.headers) as resp:
+                    assert resp.status == 200, await resp.text()
+
+            async def by_socket(sock):
+                await sock.ok("add_reaction", {"message_id": message["id"], "emoji": "👍"})
+                await sock.ok("add_reaction", {"message_id": message["id"], "emoji": "❤"})
+
+            await asyncio.gather(
+                *[by_rest(i, p) for i, p in enumerate(people[4:])], *[by_socket(sock) for sock in socks]
+            )
+            async with two.get(f"/api/v1/messages/{message['id']}", headers=alice.headers) as resp:
+                reactions = {r["emoji"]: r for r in (await resp.json())["message"]["reactions"]}
+            by_rest_thumbs = {p.id for i, p in enumerate(people[4:]) if i % 3}
+            by_rest_hearts = {p.id for i, p in enumerate(people[4:]) if not i % 3}
+            by_sockets = {p.id for p in people[:4]}
+            assert set(reactions["👍"]["user_ids"]) == by_rest_thumbs | by_sockets
+            assert set(reactions["❤️"]["user_ids"]) == by_rest_hearts | by_sockets
+            assert reactions["👍"]["count"] == len(by_rest_thumbs | by_sockets)
+            # every change was told to the socket on the other process (16 of them)
+            deadline = asyncio.get_running_loop().time() + 5
+            while len(watcher.of("reaction_added")) < 16 and asyncio.get_running_loop().time() < deadline:
+                await asyncio.sleep(0.02)
+            assert len(watcher.of("reaction_added")) == 16
+
+            async with two.post(f"/api/v1/messages/{message['id']}/pin", headers=people[0].headers) as resp:
+                assert resp.status == 200
+            assert (await watcher.wait("message_pinned"))["user_id"] == people[0].id
+        finally:
+            for sock in (watcher, *socks):
+                await sock.close()

@@ -13,6 +13,7 @@ import { PAGE, clearReadTimers, loadChannels } from "./channels.js";
 import { receive, mergeEverywhere } from "./incoming.js";
 import { handlers, afterConnect, takeCursors } from "./live.js";
 import { sweepTyping, resetTyping } from "./typing.js";
+import { startFiles, stopFiles } from "./files.js";
 
 export {
   loadChannels, browseChannels, createChannel, joinChannel, leaveChannel, loadMembers, addMember,
@@ -20,6 +21,7 @@ export {
 } from "./channels.js";
 export { send, retry, discard } from "./outbox.js";
 export { typing } from "./typing.js";
+export { toggleReaction, setPinned, loadPins } from "./annotations.js";
 
 let typingSweep = null;
 
@@ -28,6 +30,7 @@ let typingSweep = null;
 export async function start(user) {
   store.reset();
   store.me = user;
+  startFiles(); // the cookie with which images and file links load
   await loadChannels();
   conn.socket = openSocket({ handlers, onState: setConnection, onConnect: afterConnect, onDisconnect: takeCursors });
   typingSweep = setInterval(sweepTyping, 1000);
@@ -38,6 +41,7 @@ export function stop() {
   conn.socket = null;
   store.listeners.clear(); // the views of this session go away with it
   clearInterval(typingSweep);
+  stopFiles();
   clearReadTimers();
   resetTyping();
 }

@@ -8,6 +8,7 @@ import { loadChannels, joinRoom, openChannel, markRead, loadMembers } from "./ch
 import { receive, mergeEverywhere } from "./incoming.js";
 import { flushPending } from "./outbox.js";
 import { TYPING_STALE_MS } from "./typing.js";
+import { annotationHandlers } from "./annotations.js";
 
 // Server events ----------------------------------------------------------------
 
@@ -74,6 +75,7 @@ export const handlers = {
     store.emit(`stream:${stream.key}`);
   },
   bot_status: (data) => store.emit("bots", data),
+  ...annotationHandlers,
 };
 
 // Reconnect and catch up ---------------------------------------------------------

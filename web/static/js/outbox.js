@@ -11,13 +11,15 @@ import { stopTyping } from "./typing.js";
 const SEND_TIMEOUT_MS = 8000;
 let flushing = false;
 
-/** Post `body`: shown at once as pending, sent with a client_msg_id, retried until acked. */
-export function send(stream, body) {
+/** Post `body` (and `files`, uploaded already): shown at once as pending, sent with a
+ * client_msg_id, retried until acked. */
+export function send(stream, body, files = []) {
   const text = body.trim();
-  if (!text) return;
+  if (!text && !files.length) return;
   const item = {
     client_msg_id: randomId(),
     body: text,
+    files,
     state: conn.socket?.connected ? "sending" : "waiting",
     error: null,
     at: new Date(),
@@ -35,6 +37,7 @@ async function deliver(stream, item) {
     return;
   }
   const data = { channel_id: stream.channelId, body: item.body, client_msg_id: item.client_msg_id };
+  if (item.files?.length) data.file_ids = item.files.map((f) => f.id);
   if (stream.kind === "thread") data.thread_id = stream.id;
   item.state = "sending";
   try {

@@ -53,7 +53,9 @@ function sameMessage(a, b) {
     a.edited_at === b.edited_at &&
     a.deleted === b.deleted &&
     a.reply_count === b.reply_count &&
-    a.started_thread_id === b.started_thread_id
+    a.started_thread_id === b.started_thread_id &&
+    JSON.stringify(a.reactions || []) === JSON.stringify(b.reactions || []) &&
+    (a.pinned_at || null) === (b.pinned_at || null)
   );
 }
 

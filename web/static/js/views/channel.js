@@ -1,4 +1,4 @@
-// The main column: the channel's header (topic, people, add people, leave), its
+// The main column: the channel's header (topic, people, pins, add people, leave), its
 // message list and its composer.
 
 import * as chat from "../chat.js";
@@ -8,6 +8,7 @@ import { MessageList } from "./messages.js";
 import { Composer } from "./composer.js";
 import { modal, confirmBox, errorText, toast } from "./dialog.js";
 import { botsToggle } from "./bots.js";
+import { pinsButton } from "./pins.js";
 
 export class ChannelView {
   constructor({ onMenu, onCreate, onBrowse }) {
@@ -40,6 +41,7 @@ export class ChannelView {
     this.bots = botsToggle(this.botsSlot, { scope: "channel", id: channel.id, manage: true });
     this.parts.push(this.bots);
     const list = new MessageList(stream);
+    this.list = list;
     const composer = new Composer(stream, { placeholder: `Message ${channelTitle(channel)}` });
     this.parts.push(list, composer);
     this.renderHeader();
@@ -92,6 +94,7 @@ export class ChannelView {
         "div.head-tools",
         h("span.member-count", { title: "Members" }, `${count} ${count === 1 ? "member" : "members"}`),
         this.bots?.button,
+        pinsButton(channel, (m) => this.showPinned(m)),
         // a conversation's people are fixed: no adding, no leaving
         channel.is_private && !dm
           ? h("button.button.secondary.small", { type: "button", onclick: () => this.addPeople(channel) }, "Add people")
@@ -139,6 +142,12 @@ export class ChannelView {
         error.textContent = errorText(err);
       }
     });
+  }
+
+  /** A pinned message: scrolled to in the channel's stream, or its thread opened. */
+  showPinned(m) {
+    const shown = m.thread_id ? chat.openThread(m.thread_id) : this.list?.showMessage(m.id);
+    Promise.resolve(shown).catch((err) => toast(err.message));
   }
 
   async leave(channel) {

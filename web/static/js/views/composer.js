@@ -1,9 +1,13 @@
 // The message box: Enter sends, Shift+Enter makes a new line; typing is announced;
-// the "is typing" line for the stream sits above it.
+// the "is typing" line for the stream sits above it. Files are attached with the
+// paper-clip button or dropped on the box; each uploads at once, with its progress,
+// and goes with the next message sent (which may then have no text).
 
 import * as chat from "../chat.js";
 import { store } from "../store.js";
 import { h } from "../dom.js";
+import { formatSize, uploadFile } from "../files.js";
+import { toast } from "./dialog.js";
 
 let hints = 0; // ids for the hints (a channel's composer and a thread's are on the page together)
 
@@ -23,10 +27,23 @@ export class Composer {
     });
     this.sendButton = h("button.send-button", { type: "button", title: "Send (Enter)", onclick: () => this.submit() }, "Send");
     this.typingLine = h("div.typing-line", { "aria-live": "polite" });
+    this.uploads = []; // {file, progress, done: file summary | null, error, abort, el}
+    this.fileInput = h("input.file-input", { type: "file", multiple: true, hidden: true, tabindex: "-1", "aria-hidden": "true" });
+    this.fileInput.addEventListener("change", () => {
+      this.attach([...this.fileInput.files]);
+      this.fileInput.value = "";
+    });
+    this.attachButton = h(
+      "button.attach-button",
+      { type: "button", title: "Attach files", "aria-label": "Attach files", onclick: () => this.fileInput.click() },
+      h("span.attach-plus", { "aria-hidden": "true" }, "+"),
+    );
+    this.attachments = h("ul.attachments", { "aria-label": "Attached files", hidden: true });
     this.el = h(
       "div.composer",
       this.typingLine,
-      h("div.composer-box", this.input, this.sendButton),
+      this.attachments,
+      h("div.composer-box", this.attachButton, this.fileInput, this.input, this.sendButton),
       h(
         "div.composer-hint",
         { id: `composer-hint-${++hints}` },
@@ -36,6 +53,19 @@ export class Composer {
     );
     // read with the box by screen readers: how to send and how to format
     this.input.setAttribute("aria-describedby", `composer-hint-${hints}`);
+    // drop files anywhere on the composer
+    this.el.addEventListener("dragover", (event) => {
+      if (![...(event.dataTransfer?.types || [])].includes("Files")) return;
+      event.preventDefault();
+      this.el.classList.add("dropping");
+    });
+    this.el.addEventListener("dragleave", () => this.el.classList.remove("dropping"));
+    this.el.addEventListener("drop", (event) => {
+      this.el.classList.remove("dropping");
+      if (!event.dataTransfer?.files?.length) return;
+      event.preventDefault();
+      this.attach([...event.dataTransfer.files]);
+    });
     this.unsubscribe = store.on("typing", (key) => {
       if (key === stream.key) this.renderTyping();
     });
@@ -44,6 +74,70 @@ export class Composer {
 
   destroy() {
     this.unsubscribe();
+    for (const upload of this.uploads) if (!upload.done) upload.abort.abort();
+  }
+
+  /** Start uploading `files`; each shows in the list above the box with its progress. */
+  attach(files) {
+    for (const file of files) {
+      const upload = { file, progress: 0, done: null, error: null, abort: new AbortController(), el: null };
+      this.uploads.push(upload);
+      uploadFile(this.stream.channelId, file, {
+        signal: upload.abort.signal,
+        onProgress: (fraction) => {
+          upload.progress = fraction;
+          this.renderUpload(upload);
+        },
+      }).then(
+        (summary) => {
+          upload.done = summary;
+          this.renderUpload(upload);
+        },
+        (err) => {
+          if (err.code === "aborted") return;
+          upload.error = err.message;
+          this.renderUpload(upload);
+          toast(`${file.name}: ${err.message}`);
+        },
+      );
+      this.renderUpload(upload);
+    }
+    this.renderAttachments();
+  }
+
+  removeUpload(upload) {
+    if (!upload.done && !upload.error) upload.abort.abort();
+    this.uploads = this.uploads.filter((u) => u !== upload);
+    this.renderAttachments();
+    this.input.focus();
+  }
+
+  renderUpload(upload) {
+    const state = upload.error ? `failed: ${upload.error}` : upload.done ? "ready" : `${Math.round(upload.progress * 100)}%`;
+    const el = h(
+      "li.attachment",
+      { class: upload.error ? "failed" : upload.done ? "ready" : "uploading" },
+      h("span.attachment-name", upload.file.name),
+      h("span.attachment-size", formatSize(upload.file.size)),
+      upload.done || upload.error
+        ? h("span.attachment-state", state)
+        : h("progress.attachment-progress", { max: 1, value: upload.progress, "aria-label": `Uploading ${upload.file.name}` }),
+      h(
+        "button.attachment-remove",
+        { type: "button", "aria-label": `Remove ${upload.file.name}`, title: "Remove", onclick: () => this.removeUpload(upload) },
+        "×",
+      ),
+    );
+    if (upload.el) upload.el.replaceWith(el);
+    upload.el = el;
+    if (!el.isConnected && this.uploads.includes(upload)) this.attachments.append(el);
+  }
+
+  renderAttachments() {
+    for (const child of [...this.attachments.children]) {
+      if (!this.uploads.some((u) => u.el === child)) child.remove();
+    }
+    this.attachments.hidden = this.uploads.length === 0;
   }
 
   onKey(event) {
@@ -55,8 +149,15 @@ export class Composer {
 
   submit() {
     const text = this.input.value;
-    if (!text.trim()) return;
-    chat.send(this.stream, text);
+    if (this.uploads.some((u) => !u.done && !u.error)) {
+      toast("Wait for the files to finish uploading.", "info");
+      return;
+    }
+    const files = this.uploads.filter((u) => u.done).map((u) => u.done);
+    if (!text.trim() && !files.length) return;
+    chat.send(this.stream, text, files);
+    this.uploads = [];
+    this.renderAttachments();
     this.input.value = "";
     this.grow();
     this.input.focus();

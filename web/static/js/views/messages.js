@@ -11,6 +11,8 @@ import {
 import { renderPayload, renderProgress, payloadBody } from "../renderers.js";
 import { renderMarkdown } from "../markdown.js";
 import { confirmBox, toast } from "./dialog.js";
+import { reactionBar, openPicker } from "./reactions.js";
+import { renderFiles } from "../files.js";
 
 const GROUP_MS = 5 * 60 * 1000;
 /** Characters of the answered message quoted on a bot's reply. */
@@ -102,6 +104,7 @@ export class MessageList {
         id: null,
         author: { id: me.id, username: me.username, display_name: me.display_name, is_bot: false },
         body: item.body,
+        files: item.files || [],
         kind: "user",
         created_at: item.at.toISOString(),
       };
@@ -141,7 +144,9 @@ export class MessageList {
     if (row.type === "day" || row.type === "sep") return row.sig;
     if (row.type === "progress") return JSON.stringify(row.progress);
     const m = row.message;
-    const parts = [m.body, m.edited_at, m.deleted, m.reply_count, m.started_thread_id, row.grouped, this.quote(m)];
+    const parts = [m.body, m.edited_at, m.deleted, m.reply_count, m.started_thread_id, row.grouped, this.quote(m),
+      m.reactions || [], m.pinned_at || null];
+    parts.push((m.files || []).map((f) => f.id).join(","));
     if (row.type === "pending") parts.push(row.item.state, row.item.error);
     else parts.push(this.editing === m.id, m.payload ? JSON.stringify(m.payload) : "");
     return JSON.stringify(parts);
@@ -189,6 +194,7 @@ export class MessageList {
       );
     }
     if (!pending && !m.deleted && m.reply_to && (m.kind === "bot" || author.is_bot)) content.append(this.replyLine(m));
+    if (!pending && m.pinned && !m.deleted) content.append(h("div.pinned-note", h("span", { "aria-hidden": "true" }, "📌 "), "Pinned"));
     if (this.editing === m.id && !pending) {
       content.append(this.editor(m));
     } else if (m.deleted) {
@@ -202,7 +208,11 @@ export class MessageList {
       }
       const payload = m.kind === "system" ? null : renderPayload(m.payload);
       if (payload) content.append(payload);
+      const files = renderFiles(m.files);
+      if (files) content.append(files);
     }
+    const reactions = !pending && !m.deleted ? reactionBar(m) : null;
+    if (reactions) content.append(reactions);
     if (pending) content.append(this.pendingNote(row.item));
     if (!pending && !this.inThread && !m.deleted && (m.reply_count || m.started_thread_id)) {
       content.append(
@@ -288,16 +298,25 @@ export class MessageList {
   actions(m, row) {
     const mine = m.author?.id === store.me.id;
     const buttons = [];
+    const reactButton = h("button", { type: "button", title: "Add reaction", "aria-label": "React to message", "aria-haspopup": "dialog", class: "act-react" }, "React");
+    reactButton.addEventListener("click", () => openPicker(m, reactButton));
+    buttons.push(reactButton);
     if (!this.inThread && !row.root) {
       buttons.push(h("button", { type: "button", title: "Reply in thread", "aria-label": "Reply in thread", class: "act-thread", onclick: () => this.openThread(m) }, "Reply"));
     }
     if (mine && !m.payload) {
       buttons.push(h("button", { type: "button", title: "Edit", "aria-label": "Edit message", class: "act-edit", onclick: () => this.startEdit(m) }, "Edit"));
     }
+    const pinLabel = m.pinned ? "Unpin" : "Pin";
+    buttons.push(h("button", { type: "button", title: pinLabel, "aria-label": `${pinLabel} message`, class: "act-pin", onclick: () => this.pin(m) }, pinLabel));
     if (mine || store.isAdmin()) {
       buttons.push(h("button", { type: "button", title: "Delete", "aria-label": "Delete message", class: "act-delete", onclick: () => this.delete(m) }, "Delete"));
     }
     return buttons.length ? h("div.actions", buttons) : null;
+  }
+
+  pin(m) {
+    chat.setPinned(m, !m.pinned).catch((err) => toast(err.message));
   }
 
   openThread(m) {
