@@ -69,6 +69,8 @@ class MessageInfo:
     kind: str
     payload: dict[str, Any] | None
     edited: bool
+    #: the ids of the users the message mentions (``@username``, ``@channel``, ``@here``)
+    mentions: tuple[int, ...] = ()
 
     @classmethod
     def of(cls, message: Any, author: Any) -> MessageInfo:
@@ -81,6 +83,7 @@ class MessageInfo:
             str(message.kind),
             message.payload,
             message.edited_at is not None,
+            tuple(getattr(message, "mentions", None) or ()),
         )
 
 

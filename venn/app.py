@@ -12,6 +12,7 @@ from aiohttp import web
 
 from venn import db, keys
 from venn.api.files import files_api
+from venn.api.mentions import mentions_api
 from venn.api.middleware import api_middleware, authenticate_request
 from venn.api.ops import ops
 from venn.api.routing import ApiRouter
@@ -38,6 +39,7 @@ def build_router() -> ApiRouter:
     router.include(ops)
     router.include(api)
     router.include(files_api)
+    router.include(mentions_api)
     return router
 
 

@@ -171,6 +171,14 @@ class PageQuery(BaseModel):
         return value
 
 
+class MentionQuery(BaseModel):
+    """Paging the caller's mentions (query string): ``limit`` 1..200, ``before`` a message id."""
+
+    model_config = ConfigDict(extra="ignore")
+    limit: Annotated[int, Field(ge=1, le=200)] = 50
+    before: Id | None = None
+
+
 M = TypeVar("M", bound=BaseModel)
 
 

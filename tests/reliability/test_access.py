@@ -210,6 +210,37 @@ async def test_the_query_endpoints_answer_alice_and_refuse_mallory(client, world
         assert not any(s in text for s in SECRETS)
 
 
+async def test_mentioning_an_outsider_in_a_private_channel_tells_them_nothing(client, chat: Chat, world):
+    """Mallory named in Alice's private channel: no mention in the message, no event, no
+    count, nothing in her ``GET /mentions``; and a member who leaves stops seeing theirs."""
+    alice, mallory, ids = world["alice"], world["mallory"], world["ids"]
+    sock = await Sock(str(client.make_url("/")), mallory).connect()
+    try:
+        named = await chat.post(alice, ids["channel_id"], "@mallory the secret body, again")
+        assert named["mentions"] == []
+        # a later mention of her elsewhere arrives; the secret one never did
+        public = await chat.channel(alice, "lobby", members=[mallory])
+        later = await chat.post(alice, public["id"], "@mallory hello")
+        await sock.wait("mention", lambda d: d["message"]["id"] == later["id"])
+        assert [d["message"]["id"] for d in sock.of("mention")] == [later["id"]]
+        assert not any(s in str(sock.events) for s in SECRETS)
+        resp = await client.get("/api/v1/mentions", headers=mallory.headers)
+        assert [m["id"] for m in (await resp.json())["messages"]] == [later["id"]]
+        # a member named there, who then leaves, no longer gets it from GET /mentions
+        bob = await chat.user("bob")
+        await client.post(f"/api/v1/channels/{ids['channel_id']}/members", json={"user_id": bob.id},
+                          headers=alice.headers)
+        await chat.post(alice, ids["channel_id"], "@bob the secret body for bob")
+        resp = await client.get("/api/v1/mentions", headers=bob.headers)
+        assert len((await resp.json())["messages"]) == 1
+        await client.post(f"/api/v1/channels/{ids['channel_id']}/leave", headers=bob.headers)
+        resp = await client.get("/api/v1/mentions", headers=bob.headers)
+        text = await resp.text()
+        assert (await resp.json())["messages"] == [] and not any(s in text for s in SECRETS)
+    finally:
+        await sock.close()
+
+
 #: an event's data aimed at Alice's private channel (every client event must be listed)
 SOCKET_ATTEMPTS = {
     "join_channel": lambda ids: {"channel_id": ids["channel_id"]},

@@ -63,6 +63,7 @@ SCHEMAS: dict[str, Any] = {
         "type": "object",
         "required": [
             "id", "name", "topic", "is_private", "kind", "archived", "created_at", "member_count", "unread_count",
+            "mention_count",
         ],
         "properties": {
             "id": _ID,
@@ -79,6 +80,10 @@ SCHEMAS: dict[str, Any] = {
             "created_at": _TS,
             "member_count": {"type": "integer"},
             "unread_count": {"type": "integer"},
+            "mention_count": {
+                "type": "integer",
+                "description": "Messages of the channel's stream after the read marker that mention the caller.",
+            },
             "is_member": {"type": "boolean"},
         },
     },
@@ -87,7 +92,7 @@ SCHEMAS: dict[str, Any] = {
         "required": [
             "id", "channel_id", "thread_id", "author", "body", "kind", "payload", "client_msg_id",
             "created_at", "edited_at", "deleted", "reply_count", "reply_to", "reactions", "pinned",
-            "files",
+            "files", "mentions",
         ],
         "properties": {
             "id": _ID,
@@ -106,6 +111,11 @@ SCHEMAS: dict[str, Any] = {
             "reply_to": {
                 "type": ["integer", "null"],
                 "description": "The id of the message a bot's reply answers (its command or mention); null otherwise.",
+            },
+            "mentions": {
+                "type": "array",
+                "items": _ID,
+                "description": "The users the message mentions (@username, @channel, @here) who can see it.",
             },
             "reactions": {
                 "type": "array",
@@ -209,6 +219,7 @@ SCHEMAS.update(
                 "channel_id": _ID,
                 "last_read_message_id": {"type": ["integer", "null"]},
                 "unread_count": {"type": "integer"},
+                "mention_count": {"type": "integer"},
             },
         },
         "Health": {"type": "object", "required": ["status"], "properties": {"status": {"type": "string"}}},

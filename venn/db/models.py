@@ -162,6 +162,8 @@ class Message(Model):
     #: the attached files' public summaries (venn.files.service.file_view), kept on the
     #: message so that history needs no join; None: no files
     files: fields.JSONField[list[dict[str, Any]] | None] = fields.JSONField(null=True)
+    #: the ids of the users the message mentions (resolved when posted and on edit)
+    mentions: fields.JSONField[list[int] | None] = fields.JSONField(null=True)
 
     class Meta:
         table = "messages"
@@ -230,4 +232,26 @@ class File(Model):
             Index(fields=("message_id",), name="ix_file_message"),
             # the sweep of old uploads never attached
             Index(fields=("created_at",), name="ix_file_created"),
+        )
+
+
+class Mention(Model):
+    """A user mentioned by a message: the rows behind mention counts and ``GET /mentions``.
+
+    Plain columns, not foreign keys: rows are written with the message in one
+    hand-written INSERT and removed with it (edit, delete).
+    """
+
+    id = fields.BigIntField(primary_key=True)
+    message_id = fields.BigIntField()
+    user_id = fields.BigIntField()
+    channel_id = fields.BigIntField()
+
+    class Meta:
+        table = "mentions"
+        unique_together = (("message_id", "user_id"),)
+        indexes = (
+            # the caller's mention counts per channel, and the paging of their mentions
+            Index(fields=("user_id", "channel_id", "message_id"), name="ix_mention_user_channel_message"),
+            Index(fields=("user_id", "message_id"), name="ix_mention_user_message"),
         )

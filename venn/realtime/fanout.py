@@ -16,6 +16,7 @@ to the sockets of every process. Rooms: ``user:<id>`` (each socket of a user),
   others as the conversation's members); first, in every process, the member's
   sockets are put in the new channel's room, so that its messages reach them
   without a ``join_channel``.
+- ``mention``: only the own rooms of the users it names (the mentioned users).
 - ``session_revoked``: the user's own room, then every socket of the user is
   disconnected, in every process.
 - any other name (e.g. ``llm_response`` and ``bot_status`` from bots): the thread's
@@ -75,6 +76,8 @@ class Fanout:
             # the room before the client hears of the conversation (or of its messages).
             for uid in event.user_ids:
                 await self.rt.send_control({"op": "joined", "user_id": uid, "channel_id": event.channel_id})
+            await self.rt.emit(name, event.data, users)
+        elif name == "mention":
             await self.rt.emit(name, event.data, users)
         elif name == "session_revoked":
             await self.rt.emit(name, event.data, users)

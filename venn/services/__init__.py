@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from venn.files.service import FileService
     from venn.services.channels import ChannelService
     from venn.services.dms import DirectMessageService
+    from venn.services.mentions import MentionService
     from venn.services.messages import MessageService
     from venn.services.pins import PinService
     from venn.services.reactions import ReactionService
@@ -41,6 +42,7 @@ class Services:
     users: UserService = field(init=False)
     channels: ChannelService = field(init=False)
     dms: DirectMessageService = field(init=False)
+    mentions: MentionService = field(init=False)
     messages: MessageService = field(init=False)
     threads: ThreadService = field(init=False)
     reactions: ReactionService = field(init=False)
@@ -51,6 +53,7 @@ class Services:
         from venn.files.service import FileService
         from venn.services.channels import ChannelService
         from venn.services.dms import DirectMessageService
+        from venn.services.mentions import MentionService
         from venn.services.messages import MessageService
         from venn.services.pins import PinService
         from venn.services.reactions import ReactionService
@@ -60,6 +63,7 @@ class Services:
         self.users = UserService(self)
         self.channels = ChannelService(self)
         self.dms = DirectMessageService(self)
+        self.mentions = MentionService(self)
         self.messages = MessageService(self)
         self.threads = ThreadService(self)
         self.reactions = ReactionService(self)

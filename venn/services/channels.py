@@ -146,10 +146,12 @@ class ChannelService(Service):
             await Membership.filter(id=membership.id).update(last_read_message_id=message_id)
             membership.last_read_message_id = message_id
         unread = (await self.unread_counts(user.id, [channel.id])).get(channel.id, 0)
+        mentioned = (await self.core.mentions.counts(user.id, [channel.id])).get(channel.id, 0)
         return {
             "channel_id": channel.id,
             "last_read_message_id": membership.last_read_message_id,
             "unread_count": unread,
+            "mention_count": mentioned,
         }
 
     # Queries ------------------------------------------------------------
@@ -162,12 +164,15 @@ class ChannelService(Service):
         channels = await Channel.filter(condition).order_by("name")
         ids = [c.id for c in channels]
         counts = await self.member_counts(ids)
-        unread = await self.unread_counts(user.id, [i for i in ids if i in member_ids])
+        joined = [i for i in ids if i in member_ids]
+        unread = await self.unread_counts(user.id, joined)
+        mentioned = await self.core.mentions.counts(user.id, joined)
         dm_members = await self.core.dms.members_of([c.id for c in channels if c.kind in DM_KINDS], user.id)
         views = []
         for c in channels:
             view = channel_view(
-                c, member_count=counts.get(c.id, 0), unread_count=unread.get(c.id, 0), is_member=c.id in member_ids
+                c, member_count=counts.get(c.id, 0), unread_count=unread.get(c.id, 0), is_member=c.id in member_ids,
+                mention_count=mentioned.get(c.id, 0),
             )
             if c.id in dm_members:
                 view["members"] = dm_members[c.id]
@@ -180,7 +185,9 @@ class ChannelService(Service):
         counts = await self.member_counts([channel.id])
         is_member = await self.is_member(user.id, channel.id)
         unread = (await self.unread_counts(user.id, [channel.id])).get(channel.id, 0) if is_member else 0
-        return channel_view(channel, member_count=counts.get(channel.id, 0), unread_count=unread, is_member=is_member)
+        mentioned = (await self.core.mentions.counts(user.id, [channel.id])).get(channel.id, 0) if is_member else 0
+        return channel_view(channel, member_count=counts.get(channel.id, 0), unread_count=unread, is_member=is_member,
+                            mention_count=mentioned)
 
     async def members(self, user: User, channel_id: int) -> list[dict[str, Any]]:
         channel = await self.get_visible(user, channel_id)

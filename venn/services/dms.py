@@ -94,11 +94,14 @@ class DirectMessageService(Service):
         """The conversation as ``user`` sees it (its other members, unread count)."""
         people = await User.filter(memberships__channel_id=channel.id)
         unread = (await self.core.channels.unread_counts(user.id, [channel.id])).get(channel.id, 0)
-        return self._view(channel, user, people, unread=unread)
+        mentioned = (await self.core.mentions.counts(user.id, [channel.id])).get(channel.id, 0)
+        return self._view(channel, user, people, unread=unread, mentioned=mentioned)
 
     @staticmethod
-    def _view(channel: Channel, viewer: User, people: list[User], *, unread: int) -> dict[str, Any]:
-        view = channel_view(channel, member_count=len(people), unread_count=unread, is_member=True)
+    def _view(channel: Channel, viewer: User, people: list[User], *, unread: int, mentioned: int = 0) -> dict[str, Any]:
+        view = channel_view(
+            channel, member_count=len(people), unread_count=unread, is_member=True, mention_count=mentioned
+        )
         view["members"] = members_view(people, viewer.id)
         return view
 

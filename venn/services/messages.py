@@ -14,6 +14,7 @@ from typing import Any
 
 from tortoise import connections
 from tortoise.expressions import Q
+from tortoise.transactions import in_transaction
 
 from venn.db.models import Channel, ChannelKind, Message, MessageKind, Role, Thread, User
 from venn.db.sql import SQLParams
@@ -22,8 +23,9 @@ from venn.events import Event
 from venn.ratelimit import enforce
 from venn.schemas import MessageCreateIn, PageQuery
 from venn.services.base import Service
+from venn.services.mentions import delete_rows, insert_rows, rows_of
 from venn.services.views import MESSAGE_ROW_COLUMNS, message_row_view, message_view
-from venn.services.writer import Draft, MessageWriter, PostResult, find_retry, retry_result
+from venn.services.writer import Draft, MessageWriter, PostResult, find_retry, publish_mention, retry_result
 
 __all__ = ["MessageService", "PostResult"]
 
@@ -179,7 +181,10 @@ class MessageService(Service):
         files: list[dict[str, Any]] | None = None,
     ) -> PostResult:
         """Hand a checked post to the writer (which keeps ``new_message`` in id order)."""
-        draft = Draft(user, body, kind, payload, client_msg_id, reply_to, list(file_ids or ()), files or None)
+        mentions = await self.core.mentions.resolve(channel, user.id, body)
+        draft = Draft(
+            user, body, kind, payload, client_msg_id, reply_to, list(file_ids or ()), files or None, tuple(mentions)
+        )
         result = await self.writer.write(channel, thread, draft, turn=turn, queued=queued)
         if result.created:
             self.core.metrics_message_posted(kind)
@@ -235,9 +240,17 @@ class MessageService(Service):
     async def edit(self, user: User, message_id: int, body: str) -> dict[str, Any]:
         message, author = await self._editable(user, message_id)
         text = self._check_body(body, message.kind, has_files=bool(message.files))
+        before = set(message.mentions or [])
+        channel = await Channel.get(id=message.channel_id)
+        mentions = await self.core.mentions.resolve(channel, message.author_id, text)
         message.body = text
         message.edited_at = datetime.now(UTC)
-        await message.save(update_fields=["body", "edited_at"])
+        message.mentions = mentions or None
+        async with in_transaction() as conn:
+            await message.save(update_fields=["body", "edited_at", "mentions"], using_db=conn)
+            if before != set(mentions):
+                await delete_rows(conn, message.id)
+                await insert_rows(conn, rows_of(message.id, message.channel_id, mentions))
         view = message_view(message, author)
         await self.events.publish(
             Event(
@@ -248,6 +261,8 @@ class MessageService(Service):
                 context={"message": message, "author": author, "editor": user},
             )
         )
+        # those newly mentioned hear of it; those no longer mentioned dropped out above
+        await publish_mention(self.events, view, set(mentions) - before)
         return view
 
     async def delete(self, user: User, message_id: int) -> dict[str, Any]:
@@ -260,11 +275,16 @@ class MessageService(Service):
         message.reactions = message.pinned_at = message.pinned_by_id = None
         had_files = bool(message.files)
         message.files = None
-        await message.save(
-            update_fields=[
-                "deleted", "deleted_at", "body", "payload", "reactions", "pinned_at", "pinned_by_id", "files"
-            ]
-        )
+        message.mentions = None
+        async with in_transaction() as conn:
+            await message.save(
+                update_fields=[
+                    "deleted", "deleted_at", "body", "payload", "reactions", "pinned_at", "pinned_by_id", "files",
+                    "mentions",
+                ],
+                using_db=conn,
+            )
+            await delete_rows(conn, message.id)
         if had_files:
             await self.core.files.hide_for_message(message.id)
         data = {

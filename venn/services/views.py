@@ -40,7 +40,7 @@ def user_view(user: User, *, viewer: User | None = None, status: str | None = No
 
 
 def channel_view(
-    channel: Channel, *, member_count: int, unread_count: int = 0, is_member: bool = True
+    channel: Channel, *, member_count: int, unread_count: int = 0, is_member: bool = True, mention_count: int = 0
 ) -> dict[str, Any]:
     return {
         "id": channel.id,
@@ -52,6 +52,7 @@ def channel_view(
         "created_at": iso(channel.created_at),
         "member_count": member_count,
         "unread_count": unread_count,
+        "mention_count": mention_count,
         "is_member": is_member,
     }
 
@@ -93,6 +94,7 @@ def message_view(message: Message, author: User) -> dict[str, Any]:
         "started_thread_id": message.started_thread_id,
         "reply_to": message.reply_to_id,
         "files": [] if message.deleted else (message.files or []),
+        "mentions": [] if message.deleted else list(message.mentions or []),
         **_annotations(message.deleted, message.reactions, message.pinned_at, message.pinned_by_id),
     }
 
@@ -102,11 +104,12 @@ MESSAGE_ROW_COLUMNS = (
     "m.id, m.channel_id, m.thread_id, m.body, m.kind, m.payload, m.client_msg_id, m.created_at, m.edited_at, "
     "m.deleted, m.reply_count, m.started_thread_id, m.reply_to_id, m.author_id, u.username AS author_username, "
     "u.display_name AS author_display_name, u.is_bot AS author_is_bot, m.files, "
-    "m.reactions, m.pinned_at, m.pinned_by_id"
+    "m.reactions, m.pinned_at, m.pinned_by_id, m.mentions"
 )
 _decode_payload = Message._meta.fields_map["payload"].to_python_value
 _decode_files = Message._meta.fields_map["files"].to_python_value
 _decode_reactions = Message._meta.fields_map["reactions"].to_python_value
+_decode_mentions = Message._meta.fields_map["mentions"].to_python_value
 
 
 def _datetime(value: datetime | str | None) -> datetime | None:
@@ -138,6 +141,7 @@ def message_row_view(row: dict[str, Any]) -> dict[str, Any]:
         "started_thread_id": row["started_thread_id"],
         "reply_to": row["reply_to_id"],
         "files": [] if deleted or row["files"] is None else _decode_files(row["files"]),
+        "mentions": [] if deleted or row["mentions"] is None else _decode_mentions(row["mentions"]),
         **_annotations(
             deleted,
             None if row["reactions"] is None else _decode_reactions(row["reactions"]),

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -35,6 +35,7 @@ from venn.db.sql import SQLParams
 from venn.errors import Conflict, Unavailable
 from venn.events import Event, EventBus
 from venn.files.service import attach_files
+from venn.services.mentions import insert_rows, rows_of
 from venn.services.views import message_view
 
 #: a lock per channel id shared by every process (e.g. :class:`venn.realtime.locks.RedisChannelLock`)
@@ -45,9 +46,11 @@ GROUP_MAX = 100
 LOCK_STRIPES = 256
 GROUP_INSERT = (
     "INSERT INTO messages"
-    " (channel_id, author_id, body, kind, payload, client_msg_id, created_at, deleted, reply_count, reply_to_id)"
+    " (channel_id, author_id, body, kind, payload, client_msg_id, created_at, deleted, reply_count, reply_to_id,"
+    " mentions)"
 )
 _PAYLOAD = Message._meta.fields_map["payload"]
+_MENTIONS = Message._meta.fields_map["mentions"]
 #: what a waiting post's turn resolves to when it is to write the next group itself
 _LEAD = object()
 
@@ -65,6 +68,8 @@ class Draft:
     #: uploads the message carries (attached in its transaction), and their summaries
     file_ids: list[int] = field(default_factory=list)
     files: list[dict[str, Any]] | None = None
+    #: the users it mentions (resolved by the message service), stored with it
+    mentions: tuple[int, ...] = ()
 
 
 @dataclass(slots=True)
@@ -225,7 +230,7 @@ class MessageWriter:
                     message = Message(
                         id=message_id, channel_id=channel.id, thread_id=None, author_id=d.user.id, body=d.body,
                         kind=d.kind, payload=d.payload, client_msg_id=d.client_msg_id, created_at=now, deleted=False,
-                        reply_count=0, reply_to_id=d.reply_to,
+                        reply_count=0, reply_to_id=d.reply_to, mentions=list(d.mentions) or None,
                     )
                     results.append(await self._publish(message, d.user, channel, None))
                 return results
@@ -238,13 +243,27 @@ class MessageWriter:
         return outcomes
 
     async def _insert_rows(self, channel: Channel, batch: list[Draft], now: datetime) -> list[int]:
-        """One INSERT of posts to a channel's stream; their ids, in the posts' order."""
-        conn = connections.get("default")
+        """One INSERT of posts to a channel's stream; their ids, in the posts' order.
+
+        Posts that mention someone have their mention rows written in the same transaction.
+        """
+        if not any(d.mentions for d in batch):
+            return await self._insert_messages(connections.get("default"), channel, batch, now)
+        async with in_transaction() as conn:
+            ids = await self._insert_messages(conn, channel, batch, now)
+            await insert_rows(
+                conn, [row for d, mid in zip(batch, ids, strict=True) for row in rows_of(mid, channel.id, d.mentions)]
+            )
+        return ids
+
+    @staticmethod
+    async def _insert_messages(conn: Any, channel: Channel, batch: list[Draft], now: datetime) -> list[int]:
         params = SQLParams(conn)
         rows = []
         for d in batch:
             values = (channel.id, d.user.id, d.body, d.kind.value, _PAYLOAD.to_db_value(d.payload, Message),
-                      d.client_msg_id, now, False, 0, d.reply_to)
+                      d.client_msg_id, now, False, 0, d.reply_to,
+                      _MENTIONS.to_db_value(list(d.mentions) or None, Message))
             rows.append(f"({', '.join(params.add(v) for v in values)})")
         inserted = await conn.execute_query_dict(
             f"{GROUP_INSERT} VALUES {', '.join(rows)} RETURNING id", params.values
@@ -276,11 +295,12 @@ class MessageWriter:
             client_msg_id=draft.client_msg_id,
             reply_to_id=draft.reply_to,
             files=draft.files,
+            mentions=list(draft.mentions) or None,
         )
-        if thread is None and not draft.file_ids:
+        if thread is None and not draft.file_ids and not draft.mentions:
             # one INSERT commits on its own: no transaction round trips needed
             return await Message.create(**fields)
-        async with in_transaction():
+        async with in_transaction() as conn:
             message = await Message.create(**fields)
             if draft.file_ids:
                 await attach_files(message.id, draft.user.id, channel.id, draft.file_ids)
@@ -289,6 +309,8 @@ class MessageWriter:
                     reply_count=F("reply_count") + 1, last_reply_at=message.created_at
                 )
                 await Message.filter(id=thread.root_message_id).update(reply_count=F("reply_count") + 1)
+            if draft.mentions:
+                await insert_rows(conn, rows_of(message.id, channel.id, draft.mentions))
         return message
 
     async def _publish(self, message: Message, user: User, channel: Channel, thread: Thread | None) -> PostResult:
@@ -302,4 +324,22 @@ class MessageWriter:
                 context={"message": message, "author": user, "channel": channel, "thread": thread},
             )
         )
+        if message.mentions:
+            await publish_mention(self._events, view, message.mentions)
         return PostResult(view, True)
+
+
+async def publish_mention(events: EventBus, view: dict[str, Any], user_ids: Iterable[int]) -> None:
+    """``mention`` to the own sockets of each of ``user_ids`` (committed mentions of them)."""
+    targets = tuple(sorted(set(user_ids) - {view["author"]["id"]}))
+    if not targets:
+        return
+    await events.publish(
+        Event(
+            "mention",
+            {"message": view},
+            channel_id=view["channel_id"],
+            thread_id=view["thread_id"],
+            user_ids=targets,
+        )
+    )

@@ -129,6 +129,7 @@ async def test_unread_counts_and_read_marker(client, chat):
         "channel_id": channel["id"],
         "last_read_message_id": posted[2]["id"],
         "unread_count": 2,
+        "mention_count": 0,
     }
     # the marker never moves back
     resp = await client.post(

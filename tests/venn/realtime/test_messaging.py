@@ -193,7 +193,8 @@ async def test_mark_read(chat, sockets):
     await chat.post(alice, channel["id"], "two")
     b = await sockets(bob)
     answer = await b.ok("mark_read", {"channel_id": channel["id"], "message_id": first["id"]})
-    assert answer == {"ok": True, "channel_id": channel["id"], "last_read_message_id": first["id"], "unread_count": 1}
+    assert answer == {"ok": True, "channel_id": channel["id"], "last_read_message_id": first["id"], "unread_count": 1,
+                      "mention_count": 0}
     assert (await b.error("mark_read", {"channel_id": channel["id"], "message_id": 10**12}))["code"] == "not_found"
 
 
