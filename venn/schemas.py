@@ -7,6 +7,7 @@ that depend on settings (message length) are checked in the service layer.
 from __future__ import annotations
 
 import unicodedata
+from datetime import datetime
 from typing import Annotated, Any, TypeVar
 
 from pydantic import (
@@ -17,6 +18,7 @@ from pydantic import (
     Field,
     StringConstraints,
     ValidationError,
+    WithJsonSchema,
     field_validator,
 )
 
@@ -169,6 +171,37 @@ class PageQuery(BaseModel):
         if value is not None and info.data.get("before") is not None:
             raise ValueError("give either before or after, not both")
         return value
+
+
+#: an ISO 8601 date or date and time (UTC when no offset is given)
+SearchDate = Annotated[
+    datetime,
+    WithJsonSchema({"type": "string", "description": "ISO 8601 date or date-time; UTC when no offset is given"}),
+]
+
+
+class SearchQueryIn(BaseModel):
+    """Search (query string): ``q`` (words, "phrases", -excluded, OR), optional filters,
+    ``limit`` 1..50 and the ``cursor`` of the previous page."""
+
+    model_config = ConfigDict(extra="ignore")
+    # The limits stay out of the OpenAPI document: a URL far over them is refused by
+    # the HTTP parser (400, not JSON) before it reaches this model.
+    q: Annotated[
+        str,
+        StringConstraints(min_length=1, max_length=256),
+        WithJsonSchema({"type": "string", "minLength": 1, "description": "The query: at most 256 characters."}),
+    ]
+    channel_id: Id | None = None
+    from_user_id: Id | None = None
+    before: SearchDate | None = None
+    after: SearchDate | None = None
+    limit: Annotated[int, Field(ge=1, le=50)] = 20
+    cursor: Annotated[
+        str,
+        StringConstraints(min_length=1, max_length=1024),
+        WithJsonSchema({"type": "string", "description": "The next_cursor of the previous page (opaque)."}),
+    ] | None = None
 
 
 class MentionQuery(BaseModel):

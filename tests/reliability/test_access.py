@@ -210,6 +210,20 @@ async def test_the_query_endpoints_answer_alice_and_refuse_mallory(client, world
         assert not any(s in text for s in SECRETS)
 
 
+async def test_search_finds_nothing_of_a_private_channel_for_an_outsider(client, world):
+    """Alice finds her private messages; Mallory, searching the same words, gets none of
+    them, and filtering on the channel is a 404 (as for its messages)."""
+    cid = world["ids"]["channel_id"]
+    for person, expected in ((world["alice"], 2), (world["mallory"], 0)):
+        resp = await client.get("/api/v1/search?q=secret", headers=person.headers)
+        assert resp.status == 200
+        assert len((await resp.json())["results"]) == expected
+    for q in ("secret", '"the secret body"', "secret OR body", "reply"):
+        resp = await client.get(f"/api/v1/search?q={q}&channel_id={cid}", headers=world["mallory"].headers)
+        text = await resp.text()
+        assert resp.status == 404 and not any(s in text for s in SECRETS), (q, resp.status, text)
+
+
 async def test_mentioning_an_outsider_in_a_private_channel_tells_them_nothing(client, chat: Chat, world):
     """Mallory named in Alice's private channel: no mention in the message, no event, no
     count, nothing in her ``GET /mentions``; and a member who leaves stops seeing theirs."""

@@ -21,6 +21,7 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
+import aiohttp
 import pytest
 import socketio
 
@@ -177,6 +178,33 @@ async def test_wrong_passwords_from_one_client_lock_out_that_client_only(deploym
         status, body = await rest.request("POST", "/api/v1/auth/login", json=right,
                                           headers={"X-Forwarded-For": "198.51.100.8"})
         assert status == 200, body
+    finally:
+        await rest.close()
+
+
+async def test_a_file_over_the_proxys_body_limit_uploads_and_any_process_serves_it(deployment):
+    """Uploads have a location of their own in the proxy (a larger body limit, unbuffered);
+    the three processes share the files folder, so whichever takes the download serves it."""
+    rest = Rest(deployment.url)
+    try:
+        user = await rest.user()
+        status, body = await rest.request("POST", "/api/v1/channels", user["token"], json={"name": "uploads"})
+        assert status == 201, body
+        channel_id = body["channel"]["id"]
+        data = bytes(range(256)) * (12 * 1024)  # 3 MiB: over the 2m of every other route
+        form = aiohttp.FormData()
+        form.add_field("channel_id", str(channel_id))
+        form.add_field("file", data, filename="big.bin")
+        status, body = await rest.request("POST", "/api/v1/files", user["token"], data=form)
+        assert status == 201, body
+        file = body["file"]
+        status, body = await rest.request(
+            "POST", "/api/v1/messages", user["token"], json={"channel_id": channel_id, "body": "", "file_ids": [file["id"]]}
+        )
+        assert status == 201, body
+        for _ in range(3):  # round robin: each process answers one
+            async with rest.http.get(deployment.url + file["url"], headers={"Authorization": f"Bearer {user['token']}"}) as resp:
+                assert resp.status == 200 and await resp.read() == data
     finally:
         await rest.close()
 

@@ -85,3 +85,48 @@ async def test_channels_made_before_direct_messages_keep_their_kind(tmp_path, da
     assert "applied venn.0003_direct_messages" in upgraded.stdout
     rows = await fetch_rows(database_url, "SELECT name, kind, dm_key FROM channels ORDER BY name")
     assert rows == [("open", "public", None), ("secret", "private", None)]
+
+
+#: the search index as 0007_search makes it, undone: as a database was before the upgrade
+UNDO_SEARCH = {
+    "postgres": ["DROP INDEX ix_message_body_tsv", "ALTER TABLE messages DROP COLUMN body_tsv"],
+    "sqlite": [
+        "DROP TRIGGER messages_fts_insert", "DROP TRIGGER messages_fts_update", "DROP TRIGGER messages_fts_delete",
+        "DROP TABLE messages_fts",
+    ],
+}
+FOUND = {
+    "postgres": "SELECT id FROM messages WHERE body_tsv @@ websearch_to_tsquery('simple', '{q}') ORDER BY id",
+    "sqlite": "SELECT rowid FROM messages_fts WHERE messages_fts MATCH '{q}' ORDER BY rowid",
+}
+
+
+async def test_the_search_index_is_built_for_the_messages_already_there(tmp_path, database_url):
+    env = base_env(tmp_path, DATABASE_URL=database_url)
+    first = venn_migrate(env)
+    assert first.returncode == 0, first.stderr
+    backend = "sqlite" if database_url.startswith("sqlite") else "postgres"
+    no = "0" if backend == "sqlite" else "false"
+    execute(database_url, [
+        "DELETE FROM tortoise_migrations WHERE app = 'venn' AND name = '0007_search'",
+        *UNDO_SEARCH[backend],
+        "INSERT INTO users (id, username, username_key, display_name, role, is_bot, token_version, created_at)"
+        f" VALUES (1, 'old', 'old', 'old', 'member', {no}, 0, '2025-01-01 00:00:00+00:00')",
+        "INSERT INTO channels (id, name, topic, is_private, archived, created_at)"
+        f" VALUES (1, 'old', '', {no}, {no}, '2025-01-01 00:00:00+00:00')",
+        *(
+            "INSERT INTO messages (id, channel_id, author_id, body, kind, created_at, deleted, reply_count)"
+            f" VALUES ({i}, 1, 1, '{body}', 'user', '2025-01-01 00:00:00+00:00', {no}, 0)"
+            for i, body in ((1, "an old message about otters"), (2, "another old one"))
+        ),
+    ])
+
+    upgraded = venn_migrate(env)
+    assert upgraded.returncode == 0, upgraded.stderr
+    assert "applied venn.0007_search" in upgraded.stdout
+    assert await fetch_rows(database_url, FOUND[backend].format(q="otters")) == [(1,)]
+    assert await fetch_rows(database_url, FOUND[backend].format(q="old")) == [(1,), (2,)]
+    # and it follows changes made after the upgrade
+    execute(database_url, ["UPDATE messages SET body = 'now about beavers' WHERE id = 1"])
+    assert await fetch_rows(database_url, FOUND[backend].format(q="otters")) == []
+    assert await fetch_rows(database_url, FOUND[backend].format(q="beavers")) == [(1,)]

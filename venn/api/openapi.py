@@ -222,6 +222,44 @@ SCHEMAS.update(
                 "mention_count": {"type": "integer"},
             },
         },
+        "SearchPage": {
+            "type": "object",
+            "required": ["results", "next_cursor"],
+            "properties": {
+                "results": {
+                    "type": "array",
+                    "items": {
+                        "type": "object",
+                        "required": ["message", "highlight"],
+                        "properties": {
+                            "message": {"$ref": "#/components/schemas/Message"},
+                            "highlight": {
+                                "type": "object",
+                                "required": ["text", "ranges"],
+                                "description": "The body, and where the query's words are in it: [start, end)"
+                                " offsets in Unicode code points, sorted, not overlapping. Plain text, no markup.",
+                                "properties": {
+                                    "text": {"type": "string"},
+                                    "ranges": {
+                                        "type": "array",
+                                        "items": {
+                                            "type": "array",
+                                            "items": {"type": "integer", "minimum": 0},
+                                            "minItems": 2,
+                                            "maxItems": 2,
+                                        },
+                                    },
+                                },
+                            },
+                        },
+                    },
+                },
+                "next_cursor": {
+                    "type": ["string", "null"],
+                    "description": "Pass as cursor (with the same q and filters) for the next page; null: no more.",
+                },
+            },
+        },
         "Health": {"type": "object", "required": ["status"], "properties": {"status": {"type": "string"}}},
     }
 )

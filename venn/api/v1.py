@@ -15,6 +15,7 @@ from venn.schemas import (
     ReactionIn,
     RefreshIn,
     RegisterIn,
+    SearchQueryIn,
     ThreadCreateIn,
     UpdateMeIn,
     UserSearchQuery,
@@ -260,3 +261,12 @@ async def thread_history(call: Call):
     """A page of a thread's replies, oldest first."""
     page = call.query(PageQuery)
     return await call.services.messages.thread_history(call.user, call.path_id("thread_id"), page)
+
+
+# Search -------------------------------------------------------------------
+
+
+@api.get("/search", query=SearchQueryIn, response="SearchPage", errors=(404,), tag="search")
+async def search(call: Call):
+    """Search the messages of the caller's channels: best matches first, then newest."""
+    return await call.services.search.search(call.user, call.query(SearchQueryIn))

@@ -132,7 +132,10 @@ async def open_database(
 async def create_schema() -> None:
     """Create every table directly from the models (only for ``sqlite://:memory:``,
     which cannot outlive the connection that the migration runner would close)."""
+    from venn.db.search_index import install_search_index
+
     await Tortoise.generate_schemas(safe=True)
+    await install_search_index(connections.get("default"))
 
 
 async def close_database(ctx: TortoiseContext) -> None:

@@ -1,4 +1,4 @@
-"""Signed access and refresh tokens (itsdangerous).
+"""Signed access and refresh tokens, and opaque paging cursors (itsdangerous).
 
 A token carries the user id, the user's token version (bumped on logout, which
 revokes every token of the user) and, for refresh tokens, a one-time id that the
@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
+from typing import Any
 
-from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+from itsdangerous import BadSignature, SignatureExpired, URLSafeSerializer, URLSafeTimedSerializer
 
 ACCESS = "access"
 REFRESH = "refresh"
@@ -40,6 +41,20 @@ class TokenSigner:
             FILES: URLSafeTimedSerializer(secret_key, salt="venn.files"),
         }
         self.ttl = {ACCESS: access_ttl, REFRESH: refresh_ttl, FILES: access_ttl}
+        self._cursors = URLSafeSerializer(secret_key, salt="venn.cursor")
+
+    def sign_cursor(self, data: Any) -> str:
+        """An opaque paging cursor for ``data`` (JSON): clients cannot read or forge it."""
+        return self._cursors.dumps(data)
+
+    def read_cursor(self, cursor: str) -> Any:
+        """The data of a cursor made by :meth:`sign_cursor`; :class:`TokenError` if it is not one."""
+        if not cursor or len(cursor) > 1024:
+            raise TokenError("The cursor is missing or malformed.")
+        try:
+            return self._cursors.loads(cursor)
+        except BadSignature:
+            raise TokenError("The cursor is invalid.") from None
 
     def issue_access(self, user_id: int, token_version: int) -> str:
         # a short nonce keeps two tokens issued in the same second distinct

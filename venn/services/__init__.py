@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from venn.services.messages import MessageService
     from venn.services.pins import PinService
     from venn.services.reactions import ReactionService
+    from venn.services.search import SearchService
     from venn.services.threads import ThreadService
     from venn.services.users import UserService
     from venn.services.writer import ChannelLock
@@ -48,6 +49,7 @@ class Services:
     reactions: ReactionService = field(init=False)
     pins: PinService = field(init=False)
     files: FileService = field(init=False)
+    search: SearchService = field(init=False)
 
     def __post_init__(self) -> None:
         from venn.files.service import FileService
@@ -57,6 +59,7 @@ class Services:
         from venn.services.messages import MessageService
         from venn.services.pins import PinService
         from venn.services.reactions import ReactionService
+        from venn.services.search import SearchService
         from venn.services.threads import ThreadService
         from venn.services.users import UserService
 
@@ -69,6 +72,7 @@ class Services:
         self.reactions = ReactionService(self)
         self.pins = PinService(self)
         self.files = FileService(self)
+        self.search = SearchService(self)
 
     def metrics_message_posted(self, kind: object) -> None:
         self.metrics.messages_posted.labels(kind=str(kind)).inc()

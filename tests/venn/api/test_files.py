@@ -313,3 +313,17 @@ async def test_send_message_over_the_socket_with_files(client, chat, room):
     finally:
         await sender.close()
         await watcher.close()
+
+
+async def test_an_image_over_the_pixel_cap_gets_no_thumbnail(aiohttp_client, make_settings, database_url):
+    """A decompression bomb guard: an image declaring more pixels than VENN_MAX_IMAGE_PIXELS
+    is stored and typed, but never decoded for a thumbnail."""
+    client = await aiohttp_client(create_app(make_settings(database_url=database_url, max_image_pixels=1000)))
+    chat = Chat(client)
+    alice = await chat.user("alice")
+    channel = await chat.channel(alice, "general")
+    file = (await upload(client, alice, channel["id"], png(64, 64)))["file"]
+    assert file["content_type"] == "image/png" and (file["width"], file["height"]) == (64, 64)
+    assert file["thumbnail_url"] is None
+    small = (await upload(client, alice, channel["id"], png(20, 20)))["file"]
+    assert small["thumbnail_url"] is not None

@@ -144,8 +144,10 @@ export function markRead(channelId) {
           ? await conn.socket.call("mark_read", body)
           : await api("POST", `/channels/${channelId}/read`, { message_id: stream.cursor });
         channel.unread_count = answer.unread_count;
+        channel.mention_count = answer.mention_count ?? 0;
       } catch {
         channel.unread_count = 0;
+        channel.mention_count = 0;
       }
       store.emit("channels");
     }, 300),

@@ -8,6 +8,7 @@ import { loadChannels, joinRoom, openChannel, markRead, loadMembers } from "./ch
 import { receive, mergeEverywhere } from "./incoming.js";
 import { flushPending } from "./outbox.js";
 import { TYPING_STALE_MS } from "./typing.js";
+import { notifyMessage, isDirect } from "./notify.js";
 import { annotationHandlers } from "./annotations.js";
 
 // Server events ----------------------------------------------------------------
@@ -16,11 +17,22 @@ import { annotationHandlers } from "./annotations.js";
 export const handlers = {
   new_message: ({ message }) => {
     receive(message, { live: true });
+    if (isDirect(store.channels.get(message.channel_id))) notifyMessage(message, "direct");
     const key = message.thread_id ? `t:${message.thread_id}` : `c:${message.channel_id}`;
     const people = store.typing.get(key);
     if (people?.delete(message.author.id)) store.emit("typing", key);
   },
   message_updated: ({ message }) => mergeEverywhere(message),
+  // a message that mentions me (sent to my own sockets only): the badge, and the desktop
+  mention: ({ message }) => {
+    notifyMessage(message, "mention");
+    const channel = store.channels.get(message.channel_id);
+    // mention_count counts the channel's stream, as unread_count does
+    if (!channel || message.thread_id) return;
+    if (store.currentChannel === message.channel_id && document.visibilityState === "visible") return; // read now
+    channel.mention_count = (channel.mention_count || 0) + 1;
+    store.emit("channels");
+  },
   message_deleted: ({ message_id, channel_id, thread_id }) => {
     const stream = thread_id ? store.findStream("thread", thread_id) : store.findStream("channel", channel_id);
     const old = stream?.messages.get(message_id);

@@ -77,6 +77,10 @@ function mentionRule(state, silent) {
   return true;
 }
 
+/** Who reads the message being drawn (see renderMarkdown). */
+const NOBODY = { self: null, all: false };
+let drawing = NOBODY;
+
 /** The configured parser (one per page). */
 function parser() {
   const md = markdownit("default", { html: false, linkify: true, breaks: true, typographer: false });
@@ -183,7 +187,10 @@ function leaf(token) {
     case "mention": {
       const span = document.createElement("span");
       const name = token.meta.username;
-      span.className = EVERYONE.has(name) ? "mention mention-all" : "mention";
+      const everyone = EVERYONE.has(name);
+      // a mention of the reader: their own name, or everyone when the message mentions them
+      const mine = everyone ? drawing.all : Boolean(drawing.self) && name.toLowerCase() === drawing.self.toLowerCase();
+      span.className = ["mention", everyone ? "mention-all" : "", mine ? "mention-me" : ""].filter(Boolean).join(" ");
       span.dataset.username = name;
       span.textContent = `@${name}`;
       return span;
@@ -257,9 +264,16 @@ function watchOverflow(el) {
  * A message body (Markdown, as its author typed it) as a DocumentFragment: paragraphs,
  * **bold**, _italic_, ~~strike~~, `code`, fenced code (```lang: a `language-lang` class),
  * lists, quotes, tables, http(s)/mailto links, @mentions (`span.mention`) and :emoji:.
+ * `self`: the reader's username, whose mentions get `mention-me` too; `all`: the message
+ * mentions the reader, so its @channel / @here do as well.
  */
-export function renderMarkdown(body) {
+export function renderMarkdown(body, { self = null, all = false } = {}) {
   if (!md) md = parser();
   const fragment = document.createDocumentFragment();
-  return build(md.parse(String(body ?? ""), {}), fragment);
+  drawing = { self, all };
+  try {
+    return build(md.parse(String(body ?? ""), {}), fragment);
+  } finally {
+    drawing = NOBODY;
+  }
 }

@@ -1,13 +1,14 @@
 // The message box: Enter sends, Shift+Enter makes a new line; typing is announced;
-// the "is typing" line for the stream sits above it. Files are attached with the
-// paper-clip button or dropped on the box; each uploads at once, with its progress,
-// and goes with the next message sent (which may then have no text).
+// the "is typing" line for the stream sits above it; `@` suggests people to mention.
+// Files are attached with the paper-clip button or dropped on the box; each uploads at
+// once, with its progress, and goes with the next message sent (which may then have no text).
 
 import * as chat from "../chat.js";
 import { store } from "../store.js";
 import { h } from "../dom.js";
 import { formatSize, uploadFile } from "../files.js";
 import { toast } from "./dialog.js";
+import { MentionPicker } from "./mention-picker.js";
 
 let hints = 0; // ids for the hints (a channel's composer and a thread's are on the page together)
 
@@ -21,6 +22,8 @@ export class Composer {
       maxlength: 4000,
     });
     this.input.addEventListener("keydown", (event) => this.onKey(event));
+    // `@` suggests the channel's people (its own input listener)
+    this.picker = new MentionPicker(this.input, stream.channelId);
     this.input.addEventListener("input", () => {
       this.grow();
       chat.typing(this.stream, this.input.value.trim() !== "");
@@ -43,6 +46,7 @@ export class Composer {
       "div.composer",
       this.typingLine,
       this.attachments,
+      this.picker.el,
       h("div.composer-box", this.attachButton, this.fileInput, this.input, this.sendButton),
       h(
         "div.composer-hint",
@@ -141,6 +145,7 @@ export class Composer {
   }
 
   onKey(event) {
+    if (!event.isComposing && this.picker.onKey(event)) return;
     if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
       event.preventDefault();
       this.submit();

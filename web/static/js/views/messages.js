@@ -147,6 +147,7 @@ export class MessageList {
     const parts = [m.body, m.edited_at, m.deleted, m.reply_count, m.started_thread_id, row.grouped, this.quote(m),
       m.reactions || [], m.pinned_at || null];
     parts.push((m.files || []).map((f) => f.id).join(","));
+    parts.push((m.mentions || []).join(","));
     if (row.type === "pending") parts.push(row.item.state, row.item.error);
     else parts.push(this.editing === m.id, m.payload ? JSON.stringify(m.payload) : "");
     return JSON.stringify(parts);
@@ -171,6 +172,8 @@ export class MessageList {
     if (m.kind === "bot" || author.is_bot) classes.push("bot");
     if (m.kind === "system") classes.push("system");
     if (row.root) classes.push("root");
+    const mentionsMe = !pending && !m.deleted && Boolean(store.me) && (m.mentions || []).includes(store.me.id);
+    if (mentionsMe) classes.push("mentions-me");
     const el = h("div", { class: classes.join(" "), dataset: m.id ? { id: m.id } : {} });
     const name = author.display_name || author.username;
     const time = h("time", { datetime: m.created_at, title: fullTime(date) }, clock(date));
@@ -203,7 +206,7 @@ export class MessageList {
       const text = payloadBody(m.body || "", m.payload);
       if (text || m.edited_at) {
         content.append(
-          h("div.body", renderMarkdown(text), m.edited_at ? h("span.edited", { title: fullTime(parseTime(m.edited_at)) }, " (edited)") : null),
+          h("div.body", renderMarkdown(text, { self: store.me?.username, all: mentionsMe }), m.edited_at ? h("span.edited", { title: fullTime(parseTime(m.edited_at)) }, " (edited)") : null),
         );
       }
       const payload = m.kind === "system" ? null : renderPayload(m.payload);

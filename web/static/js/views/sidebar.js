@@ -7,6 +7,7 @@ import { h, clear, reconcile, colourClass, initials, icon, LOCK, plural } from "
 import { modal, toast, errorText } from "./dialog.js";
 import { panelsFor, openPanel } from "../renderers.js";
 import { newMessageDialog } from "./new-dm.js";
+import { notificationState, askPermission } from "../notify.js";
 
 export class Sidebar {
   constructor({ onOpen, onLogout }) {
@@ -15,6 +16,8 @@ export class Sidebar {
     this.dms = h("ul.channel-list.dm-list", { "aria-label": "Direct messages" });
     this.people = h("ul.people-list", { "aria-label": "People in this channel" });
     this.peopleTitle = h("h2.section-title", "People");
+    // desktop notifications: offered with a button, asked for only when it is clicked
+    this.notifyOffer = h("div.notify-offer");
     const me = store.me;
     this.el = h(
       "nav.sidebar",
@@ -39,6 +42,7 @@ export class Sidebar {
         this.dms,
         this.peopleTitle,
         this.people,
+        this.notifyOffer,
         this.tools(me),
       ),
       h(
@@ -55,7 +59,27 @@ export class Sidebar {
     });
     store.on("members", (id) => id === store.currentChannel && this.renderPeople());
     store.on("presence", () => this.renderPeople());
+    store.on("notifications", () => this.renderNotifyOffer());
     this.renderChannels();
+    this.renderNotifyOffer();
+  }
+
+  renderNotifyOffer() {
+    clear(this.notifyOffer);
+    if (notificationState() !== "default") return;
+    this.notifyOffer.append(
+      h(
+        "button.sidebar-action.notify-button",
+        {
+          type: "button",
+          onclick: async () => {
+            const answer = await askPermission().catch(() => "denied");
+            toast(answer === "granted" ? "Desktop notifications are on." : "Desktop notifications are off (the browser said no).", answer === "granted" ? "info" : "error");
+          },
+        },
+        "Turn on desktop notifications",
+      ),
+    );
   }
 
   /** Put the keyboard's focus on the channel shown (else the first control): the narrow layout opening the sidebar. */
@@ -94,9 +118,10 @@ export class Sidebar {
   renderList(list, channels, emptyText) {
     reconcile(list, channels, {
       key: (c) => c.id,
-      sig: (c) => [channelTitle(c), c.is_private, c.unread_count, c.id === store.currentChannel].join("|"),
+      sig: (c) => [channelTitle(c), c.is_private, c.unread_count, c.mention_count, c.id === store.currentChannel].join("|"),
       render: (c) => {
         const unread = c.id !== store.currentChannel && c.unread_count > 0;
+        const mentioned = c.id !== store.currentChannel && c.mention_count > 0;
         const dm = isDm(c);
         return h(
           `li.channel-item${dm ? ".dm-item" : ""}${c.id === store.currentChannel ? ".active" : ""}${unread ? ".unread" : ""}`,
@@ -107,7 +132,9 @@ export class Sidebar {
               ? h("span.hash", { "aria-hidden": "true" }, c.kind === "group_dm" ? String(c.member_count) : "@")
               : h("span.hash", c.is_private ? icon(LOCK, "private") : "#"),
             h("span.channel-name", channelTitle(c, { hash: false })),
-            // the badge shows the number; screen readers hear "3 unread"
+            // the badges show the numbers; screen readers hear "2 mentions" and "3 unread"
+            mentioned ? h("span.mention-badge", { title: plural(c.mention_count, "mention"), "aria-hidden": "true" }, `@${c.mention_count}`) : null,
+            mentioned ? h("span.visually-hidden", plural(c.mention_count, "mention")) : null,
             unread ? h("span.unread-badge", { title: `${c.unread_count} unread`, "aria-hidden": "true" }, String(c.unread_count)) : null,
             unread ? h("span.visually-hidden", `${c.unread_count} unread`) : null,
           ),

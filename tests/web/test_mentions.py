@@ -1,0 +1,157 @@
+"""Mentions in the browser: `@` suggests people (picked by keyboard), a mention of me is
+highlighted, the sidebar shows a mention badge, and a hidden tab gets a desktop
+notification once notifications were turned on with a click (never asked on load);
+axe finds nothing serious in the suggestions or the highlighted message."""
+
+from __future__ import annotations
+
+import itertools
+import re
+
+import pytest
+
+pytest.importorskip("playwright.sync_api", reason="the playwright package is not installed (pip install -e '.[dev]')")
+
+from playwright.sync_api import expect  # noqa: E402
+
+from tests.web import ui  # noqa: E402
+from tests.web.a11y import check_a11y  # noqa: E402
+from tests.web.conftest import shot  # noqa: E402
+
+_n = itertools.count(1)
+
+#: Records the page's Notification calls; reports "default" until the page asks (the
+#: context has granted it), and lets the test hide the tab.
+HOOKS = """
+(() => {
+  const Real = window.Notification;
+  const record = { asked: 0, shown: [] };
+  window.__notifications = record;
+  let asked = false;
+  class Recorded {
+    constructor(title, options = {}) {
+      record.shown.push({ title, body: options.body || "", tag: options.tag || "" });
+      this.onclick = null;
+    }
+    close() {}
+    static get permission() { return asked ? Real.permission : "default"; }
+    static requestPermission() { record.asked += 1; asked = true; return Real.requestPermission(); }
+  }
+  window.Notification = Recorded;
+  let hidden = false;
+  Object.defineProperty(Document.prototype, "visibilityState", { configurable: true, get() { return hidden ? "hidden" : "visible"; } });
+  Object.defineProperty(Document.prototype, "hidden", { configurable: true, get() { return hidden; } });
+  window.__setHidden = (value) => { hidden = value; document.dispatchEvent(new Event("visibilitychange")); };
+})();
+"""
+
+
+def wait_for_notifications(page, count: int) -> list[dict]:
+    """The notifications shown, once there are ``count`` (the page's CSP forbids wait_for_function's eval)."""
+    for _ in range(200):
+        shown = page.evaluate("window.__notifications.shown")
+        if len(shown) >= count:
+            return shown
+        page.wait_for_timeout(50)
+    raise AssertionError(f"{count} notifications expected, got {shown}")
+
+
+def name(prefix: str) -> str:
+    return f"{prefix}{next(_n)}"
+
+
+def test_suggest_by_keyboard_highlight_and_badge(pages, server):
+    alice_name, bob_name, carol_name = name("alice"), name("bob"), name("bobby")
+    channel, elsewhere = name("mentions"), name("elsewhere")
+    alice, bob, carol = pages.new(), pages.new(), pages.new()
+    ui.sign_up(alice, alice_name)
+    ui.sign_up(bob, bob_name, display_name="Bob Builder")
+    ui.sign_up(carol, carol_name)
+    ui.create_channel(alice, channel)
+    ui.join_channel(bob, channel)
+    ui.join_channel(carol, channel)
+    ui.create_channel(bob, elsewhere)  # bob looks at another channel meanwhile
+    expect(alice.locator(".people-list")).to_contain_text("Bob Builder")
+
+    box = alice.locator(".channel-view .composer-input")
+    box.click()
+    box.press_sequentially("Hi @bob")
+    picker = alice.get_by_role("listbox", name="People to mention")
+    expect(picker).to_be_visible()
+    options = picker.get_by_role("option")
+    expect(options).to_have_count(2)  # bob and bobby, not alice herself
+    expect(options.nth(0)).to_have_attribute("aria-selected", "true")
+    expect(options.nth(0)).to_contain_text(f"@{bob_name}")
+    check_a11y(alice, "the mention suggestions")
+    box.press("ArrowDown")
+    expect(options.nth(1)).to_have_attribute("aria-selected", "true")
+    expect(box).to_have_attribute("aria-activedescendant", options.nth(1).get_attribute("id"))
+    box.press("ArrowUp")
+    box.press("Enter")  # picks, does not send
+    expect(picker).to_be_hidden()
+    expect(box).to_have_value(f"Hi @{bob_name} ")
+    # Escape closes the suggestions and keeps the text; Tab picks too
+    box.press_sequentially("and @")
+    expect(picker).to_be_visible()
+    box.press("Escape")
+    expect(picker).to_be_hidden()
+    box.press_sequentially("bobb")
+    box.press("Tab")
+    expect(box).to_have_value(f"Hi @{bob_name} and @{carol_name} ")
+    box.press_sequentially("look at `@nobody` here")
+    box.press("Enter")
+    sent = ui.message(alice, "look at")
+    expect(sent.locator(".mention")).to_have_count(2)
+    expect(sent.locator(".mention-me")).to_have_count(0)  # not alice's own name
+
+    # bob, in another channel: a mention badge beside the unread badge
+    item = bob.locator(".channel-item", has_text=channel)
+    expect(item.locator(".mention-badge")).to_have_text("@1")
+    expect(item).to_contain_text("1 mention")
+    ui.open_channel(bob, channel)
+    mine = ui.message(bob, "look at")
+    expect(mine).to_have_class(re.compile(r"\bmentions-me\b"))
+    expect(mine.locator(".mention-me")).to_have_text(f"@{bob_name}")
+    expect(mine.locator(".mention:not(.mention-me)")).to_have_text(f"@{carol_name}")
+    expect(bob.locator(".channel-item", has_text=channel).locator(".mention-badge")).to_have_count(0)
+    check_a11y(bob, "a message that mentions me")
+    shot(bob, "mention-highlight")
+    assert pages.errors == [] and pages.dialogs == []
+
+
+def test_desktop_notification_for_a_mention_while_hidden(pages, server):
+    alice_name, bob_name, channel = name("alice"), name("bob"), name("notify")
+    alice = pages.new()
+    context = pages.browser.new_context(
+        viewport={"width": 1280, "height": 800}, base_url=pages.base_url, permissions=["notifications"]
+    )
+    context.set_default_timeout(10_000)
+    pages.contexts.append(context)
+    context.add_init_script(HOOKS)
+    bob = context.new_page()
+    bob.on("pageerror", lambda err: pages.errors.append(str(err)))
+    bob.goto("/")
+    ui.sign_up(alice, alice_name)
+    ui.sign_up(bob, bob_name)
+    ui.create_channel(alice, channel)
+    ui.join_channel(bob, channel)
+
+    # nothing asked on load: a button offers it, and asks when clicked
+    assert bob.evaluate("window.__notifications.asked") == 0
+    offer = bob.get_by_role("button", name="Turn on desktop notifications")
+    expect(offer).to_be_visible()
+    check_a11y(bob, "the notifications offer")
+    offer.click()
+    expect(offer).to_have_count(0)
+    assert bob.evaluate("window.__notifications.asked") == 1
+
+    bob.evaluate("window.__setHidden(true)")
+    ui.send(alice, "no mention in this one")
+    ui.send(alice, f"@{bob_name} the build is red")
+    wait_for_notifications(bob, 1)
+    ui.send(alice, f"and again @{bob_name}, please")
+    shown = wait_for_notifications(bob, 2)
+    assert [n["title"] for n in shown] == [f"{alice_name} mentioned you in #{channel}"] * 2
+    assert [n["body"] for n in shown] == [f"@{bob_name} the build is red", f"and again @{bob_name}, please"]
+    bob.evaluate("window.__setHidden(false)")
+    assert pages.errors == [] and pages.dialogs == []
