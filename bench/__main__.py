@@ -11,6 +11,7 @@ BENCHMARKS = {
     "guard": ("bench.bench_guard", {}, {"seconds": 1.0}),
     "persistence": ("bench.bench_persistence", {}, {"seconds": 3.0}),
     "history": ("bench.bench_history", {}, {"rows": 100_000}),
+    "search": ("bench.bench_search", {}, {"rows": 100_000, "runs": 3}),
     "fanout": ("bench.bench_fanout", {}, {"quick": True}),
     "connections": ("bench.bench_connections", {}, {"quick": True}),
 }

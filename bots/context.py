@@ -31,6 +31,7 @@ RESERVED_EVENTS = frozenset(
         "message_updated",
         "message_deleted",
         "thread_created",
+        "mention",
         "member_joined",
         "member_left",
         "session_revoked",

@@ -17,6 +17,7 @@ from venn.api.middleware import api_middleware, authenticate_request
 from venn.api.ops import ops
 from venn.api.routing import ApiRouter
 from venn.api.v1 import api
+from venn.api.webhooks import webhooks_api
 from venn.config import Settings, load_settings
 from venn.events import EventBus
 from venn.extension import Extension
@@ -40,6 +41,7 @@ def build_router() -> ApiRouter:
     router.include(api)
     router.include(files_api)
     router.include(mentions_api)
+    router.include(webhooks_api)
     return router
 
 

@@ -109,6 +109,10 @@ class Settings(BaseSettings):
         50, ge=1, le=1000, validation_alias=_env("VENN_MAX_REACTIONS_PER_MESSAGE")
     )
     max_pins_per_channel: int = Field(100, ge=1, le=10_000, validation_alias=_env("VENN_MAX_PINS_PER_CHANNEL"))
+    # Incoming webhooks (docs/api.md, "Incoming webhooks"): posts a minute per webhook
+    rate_limit_webhook_per_minute: int = Field(
+        60, ge=1, validation_alias=_env("VENN_RATE_LIMIT_WEBHOOK_PER_MINUTE")
+    )
 
     # Files (venn/files): uploads attached to messages
     max_file_bytes: int = Field(25 * 1024 * 1024, ge=1024, validation_alias=_env("VENN_MAX_FILE_BYTES"))

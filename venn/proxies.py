@@ -20,7 +20,7 @@ from aiohttp import web
 
 from venn import keys
 
-__all__ = ["client_address", "forwarded_client", "origin_matches_host", "public_host"]
+__all__ = ["client_address", "forwarded_client", "origin_matches_host", "public_host", "reached_over_https"]
 
 Address = IPv4Address | IPv6Address
 Networks = Sequence[IPv4Network | IPv6Network]
@@ -88,6 +88,18 @@ def client_address(request: web.Request) -> str:
         known = forwarded_client(request.remote, request.headers.getall("X-Forwarded-For", []), trusted)
         request[keys.CLIENT_IP] = known
     return known
+
+
+def reached_over_https(request: web.Request) -> bool:
+    """Whether the client used HTTPS: to Venn itself, or to a trusted proxy that says so
+    in ``X-Forwarded-Proto`` (its right-most value). Decides a cookie's ``Secure``."""
+    if request.secure:
+        return True
+    if not _trusted_peer(request):
+        return False
+    forwarded = [p.strip() for line in request.headers.getall("X-Forwarded-Proto", []) for p in line.split(",")]
+    forwarded = [p for p in forwarded if p]
+    return bool(forwarded) and forwarded[-1].lower() == "https"
 
 
 def public_host(request: web.Request) -> str:

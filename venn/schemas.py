@@ -151,6 +151,19 @@ class ReactionIn(Input):
     emoji: EmojiText
 
 
+class WebhookCreateIn(Input):
+    #: the webhook's name: also the display name of the bot user it posts as
+    name: DisplayName
+
+
+class WebhookPostIn(Input):
+    """What ``POST /hooks/{id}/{secret}`` takes: the text (checked like a message body)
+    and an optional JSON object stored as the message's ``payload``."""
+
+    text: Body
+    payload: dict[str, Any] | None = None
+
+
 class ThreadCreateIn(Input):
     channel_id: Id
     root_message_id: Id

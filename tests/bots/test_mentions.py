@@ -29,3 +29,19 @@ async def _bot_user(bot, username):
     from venn.db.models import User
 
     return await User.get(username=username)
+
+
+async def test_a_plugin_cannot_emit_a_mention(testbot):
+    """``mention`` goes to people's own sockets: only the chat core sends it."""
+
+    class Spoofer(Plugin):
+        name = "spoofer"
+
+        @on_mention
+        async def spoof(self, ctx):
+            await ctx.emit("mention", {"message": {"body": "fake"}})
+
+    bot = await testbot(Spoofer, strict=False)
+    replies = await bot.say("@spoofer go")
+    assert "ran into an error" in replies[0].body
+    assert isinstance(bot.jobs[-1].error, ValueError)

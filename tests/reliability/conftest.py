@@ -45,4 +45,6 @@ def live_server(tmp_path_factory):
                              files={"file": ("notes.txt", b"some notes")}, headers=auth).json()["file"]
         requests.post(url + "/api/v1/messages", json={"channel_id": channel["id"], "body": "", "file_ids": [file["id"]]},
                       headers=auth)
+        # an incoming webhook, so that the webhook routes (and /hooks) have one to find
+        requests.post(url + f"/api/v1/channels/{channel['id']}/webhooks", json={"name": "fuzz hook"}, headers=auth)
         yield url, token

@@ -26,7 +26,9 @@ SECRETS = (
     "secret-chan", "the secret body", "the secret reply", "the secret cell", "the secret question",
     "the secret file", "secret-plan.txt",
 )
-RESOURCE_PARAMS = {"channel_id", "thread_id", "message_id", "query_id", "root_message_id", "entry_id", "file_id"}
+RESOURCE_PARAMS = {
+    "channel_id", "thread_id", "message_id", "query_id", "root_message_id", "entry_id", "file_id", "webhook_id",
+}
 
 
 @pytest.fixture
@@ -50,6 +52,10 @@ async def world(client, chat: Chat, settings):
         "channel_id": channel["id"], "thread_id": thread["id"], "message_id": reply["id"],
         "root_message_id": message["id"], "user_id": alice.id, "plugin": "echo", "emoji": "+1", "file_id": file["id"],
     }
+    # Alice's incoming webhook, which Mallory must neither list, delete nor post through
+    resp = await client.post(f"/api/v1/channels/{channel['id']}/webhooks", json={"name": "secret-hook"}, headers=alice.headers)
+    assert resp.status == 201, await resp.text()
+    ids["webhook_id"] = (await resp.json())["webhook"]["id"]
     # Alice's reaction and pin, which Mallory must neither see nor undo
     await chat.client.post(f"/api/v1/messages/{reply['id']}/reactions", json={"emoji": "+1"}, headers=alice.headers)
     await chat.client.post(f"/api/v1/messages/{reply['id']}/pin", headers=alice.headers)
@@ -177,6 +183,18 @@ async def test_another_users_token_gets_nothing_of_a_private_channel(client, wor
         from venn_plugins.sql_agent.knowledge import KnowledgeEntry
 
         assert (await KnowledgeEntry.get(id=ids["entry_id"])).description == "the secret cell"
+
+
+async def test_an_incoming_webhook_needs_its_secret(client, world):
+    """``/hooks`` takes no token: without the webhook's secret (a token does not help) it is
+    404 like an unknown webhook, and nothing is posted."""
+    hook_id, alice = world["ids"]["webhook_id"], world["alice"]
+    for headers in ({}, alice.headers, world["mallory"].headers):
+        for secret in ("guess", "a" * 43):
+            resp = await client.post(f"/hooks/{hook_id}/{secret}", json={"text": "hello there"}, headers=headers)
+            assert resp.status == 404 and (await resp.json())["error"]["code"] == "not_found"
+    resp = await client.get(f"/api/v1/messages/channel/{world['ids']['channel_id']}", headers=alice.headers)
+    assert [m["body"] for m in (await resp.json())["messages"]] == ["the secret body"]
 
 
 async def test_the_web_renderers_are_the_same_for_an_outsider_and_hold_nothing_private(client, world):

@@ -52,6 +52,7 @@ def test_an_image_attached_with_the_button_shows_inline_for_the_other_person(pag
     expect(attachments.filter(has_text="lake.png").locator(".attachment-state")).to_have_text("ready")
     expect(attachments.filter(has_text="notes.txt").locator(".attachment-state")).to_have_text("ready")
     check_a11y(alice, "the composer with two files attached")
+    shot(alice, "files-composer")
     ui.send(alice, "Photos from the trip")
 
     sent = ui.message(bob, "Photos from the trip")

@@ -16,6 +16,7 @@ from pydantic import TypeAdapter, ValidationError
 from venn.api.routing import ApiRouter, Call
 from venn.errors import BadRequest, PayloadTooLarge, ValidationFailed
 from venn.files.service import Download
+from venn.proxies import reached_over_https
 from venn.schemas import Id
 
 log = logging.getLogger("venn.files")
@@ -103,7 +104,7 @@ async def files_cookie(call: Call):
     response = web.Response(status=204)
     response.set_cookie(
         FILES_COOKIE, value, max_age=max_age, path=COOKIE_PATH, httponly=True, samesite="Strict",
-        secure=call.request.secure,
+        secure=reached_over_https(call.request),
     )
     return response
 

@@ -255,3 +255,27 @@ class Mention(Model):
             Index(fields=("user_id", "channel_id", "message_id"), name="ix_mention_user_channel_message"),
             Index(fields=("user_id", "message_id"), name="ix_mention_user_message"),
         )
+
+
+class Webhook(Model):
+    """An incoming webhook: ``POST /hooks/{id}/{secret}`` posts into ``channel`` as ``bot_user``."""
+
+    id = fields.BigIntField(primary_key=True)
+    channel: fields.ForeignKeyRelation[Channel] = fields.ForeignKeyField(
+        "venn.Channel", related_name="webhooks", on_delete=fields.CASCADE
+    )
+    channel_id: int  # the column behind ``channel``, set by Tortoise
+    name = fields.CharField(max_length=64)
+    #: SHA-256 (hex) of the secret: the secret itself is shown once and never stored
+    secret_hash = fields.CharField(max_length=64)
+    #: the bot account the webhook posts as (one per webhook, named after it)
+    bot_user: fields.ForeignKeyRelation[User] = fields.ForeignKeyField(
+        "venn.User", related_name="webhooks", on_delete=fields.CASCADE
+    )
+    bot_user_id: int  # the column behind ``bot_user``, set by Tortoise
+    # A plain column: who made it (shown only; nothing joins on it).
+    created_by_id = fields.BigIntField(null=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "webhooks"

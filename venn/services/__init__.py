@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from venn.services.search import SearchService
     from venn.services.threads import ThreadService
     from venn.services.users import UserService
+    from venn.services.webhooks import WebhookService
     from venn.services.writer import ChannelLock
 
 
@@ -50,6 +51,7 @@ class Services:
     pins: PinService = field(init=False)
     files: FileService = field(init=False)
     search: SearchService = field(init=False)
+    webhooks: WebhookService = field(init=False)
 
     def __post_init__(self) -> None:
         from venn.files.service import FileService
@@ -62,6 +64,7 @@ class Services:
         from venn.services.search import SearchService
         from venn.services.threads import ThreadService
         from venn.services.users import UserService
+        from venn.services.webhooks import WebhookService
 
         self.users = UserService(self)
         self.channels = ChannelService(self)
@@ -73,6 +76,7 @@ class Services:
         self.pins = PinService(self)
         self.files = FileService(self)
         self.search = SearchService(self)
+        self.webhooks = WebhookService(self)
 
     def metrics_message_posted(self, kind: object) -> None:
         self.metrics.messages_posted.labels(kind=str(kind)).inc()

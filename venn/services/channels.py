@@ -52,6 +52,15 @@ class ChannelService(Service):
             raise Forbidden("Join the channel first.", code="not_a_member")
         return channel
 
+    async def member_or_admin(self, user: User, channel_id: int) -> Channel:
+        """The channel if ``user`` is a member of it or an admin; else 404 (even if public)."""
+        channel = await self._if_member(user.id, channel_id)
+        if channel is None and user.role == Role.ADMIN:
+            channel = await Channel.get_or_none(id=channel_id)
+        if channel is None:
+            raise NotFound("No such channel.")
+        return channel
+
     async def can_manage(self, user: User, channel: Channel) -> bool:
         if user.role == Role.ADMIN:
             return True
@@ -114,6 +123,10 @@ class ChannelService(Service):
             raise NotFound("No such user.")
         await self._add(channel, member.id)
         return user_view(member, viewer=user)
+
+    async def add_bot(self, channel: Channel, user_id: int) -> None:
+        """Make a bot account a member (a webhook's bot; no permission check here)."""
+        await self._add(channel, user_id)
 
     async def _get(self, channel_id: int) -> Channel:
         channel = await Channel.get_or_none(id=channel_id)

@@ -110,10 +110,12 @@ class MentionService(Service):
         """The ids of the users ``body`` mentions who can see a message in ``channel``.
 
         ``@channel`` names every member, ``@here`` the members online (in any
-        process); ``@username`` names that user if they can see the message: a
-        member, or anyone for a public channel (bots see every channel). The author
-        is never among them.
+        process); ``@username`` names that user if they can see the message: anyone
+        for a public channel, else a member (direct conversations are private
+        channels too). The author is never among them.
         """
+        if "@" not in body:
+            return []
         named = parse(body)
         ids: set[int] = set()
         if named.channel or named.here:
@@ -124,17 +126,15 @@ class MentionService(Service):
                 statuses = await self.core.presence.statuses(members)
                 ids.update(uid for uid, status in statuses.items() if status == "online")
         if named.usernames:
-            users = await User.filter(username_key__in=list(named.usernames)).values_list("id", "is_bot")
-            found = {int(uid): bool(is_bot) for uid, is_bot in users}
-            if channel.is_private:
-                # Tortoise types values_list() as tuples even with flat=True; the rows are ids.
-                members_named = cast(list[int], await Membership.filter(
-                    channel_id=channel.id, user_id__in=list(found)
+            # Tortoise types values_list() as tuples even with flat=True; the rows are ids.
+            found = cast(list[int], await User.filter(
+                username_key__in=list(named.usernames)
+            ).values_list("id", flat=True))
+            if channel.is_private and found:
+                found = cast(list[int], await Membership.filter(
+                    channel_id=channel.id, user_id__in=found
                 ).values_list("user_id", flat=True))
-                visible = set(members_named) | {uid for uid, bot in found.items() if bot}
-            else:
-                visible = set(found)
-            ids.update(visible)
+            ids.update(found)
         ids.discard(author_id)
         return sorted(ids)
 

@@ -90,6 +90,7 @@ async def test_the_files_cookie_lets_a_browser_img_fetch_files(client, chat, roo
     cookie = resp.cookies["venn_files"]
     assert cookie["httponly"] and cookie["path"] == "/api/v1/files" and cookie["samesite"] == "Strict"
     assert int(cookie["max-age"]) <= 15 * 60
+    assert not cookie["secure"]  # plain HTTP here; Secure when reached over HTTPS (below)
     # no Authorization header: the cookie alone
     resp = await client.get(file["thumbnail_url"], cookies={"venn_files": cookie.value})
     assert resp.status == 200 and resp.headers["Content-Type"] == "image/jpeg"
@@ -327,3 +328,25 @@ async def test_an_image_over_the_pixel_cap_gets_no_thumbnail(aiohttp_client, mak
     assert file["thumbnail_url"] is None
     small = (await upload(client, alice, channel["id"], png(20, 20)))["file"]
     assert small["thumbnail_url"] is not None
+
+
+async def test_the_files_cookie_is_secure_behind_a_trusted_https_proxy(aiohttp_client, make_settings, database_url):
+    client = await aiohttp_client(create_app(make_settings(database_url=database_url, trusted_proxies="127.0.0.1")))
+    alice = await Chat(client).user("alice")
+    resp = await client.post("/api/v1/files/cookie", headers={**alice.headers, "X-Forwarded-Proto": "https"})
+    assert resp.status == 204 and resp.cookies["venn_files"]["secure"]
+    resp = await client.post("/api/v1/files/cookie", headers={**alice.headers, "X-Forwarded-Proto": "http"})
+    assert not resp.cookies["venn_files"]["secure"]
+
+
+async def test_a_thread_reply_carries_files(client, chat, room):
+    alice, bob, _, channel = room
+    root = await chat.post(alice, channel["id"], "root")
+    thread = await chat.thread(bob, channel["id"], root["id"])
+    file = (await upload(client, bob, channel["id"], b"minutes of the meeting"))["file"]
+    reply = await chat.post(bob, channel["id"], "", thread_id=thread["id"], file_ids=[file["id"]])
+    assert reply["files"] == [file] and reply["thread_id"] == thread["id"]
+    page = await (await client.get(f"/api/v1/threads/{thread['id']}/messages", headers=alice.headers)).json()
+    assert page["messages"][-1]["files"] == [file]
+    resp = await client.get(file["url"], headers=alice.headers)
+    assert resp.status == 200 and resp.headers["Content-Disposition"].startswith("attachment")

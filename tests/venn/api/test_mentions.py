@@ -177,3 +177,22 @@ async def test_batched_posts_keep_their_own_mentions(client, chat):
         assert message["mentions"] == ([bob.id] if body.startswith("@bob") else [carol.id])
     assert len((await mentions_of(client, bob))["messages"]) == 6
     assert len((await mentions_of(client, carol))["messages"]) == 6
+
+
+async def test_a_retry_mentions_once(client, chat):
+    import asyncio
+
+    alice, bob = await chat.user("alice"), await chat.user("bob")
+    channel = await chat.channel(alice, "general", members=[bob])
+    body = {"channel_id": channel["id"], "body": "@bob once", "client_msg_id": "once-1"}
+    # retries racing other posts: some groups hold a used client_msg_id and are written one by one
+    answers = await asyncio.gather(
+        *[client.post("/api/v1/messages", json=body, headers=alice.headers) for _ in range(4)],
+        *[chat.post(alice, channel["id"], f"@bob other {i}") for i in range(4)],
+    )
+    firsts = [await r.json() for r in answers[:4]]
+    assert len({a["message"]["id"] for a in firsts}) == 1
+    assert all(a["message"]["mentions"] == [bob.id] for a in firsts)
+    page = await mentions_of(client, bob)
+    assert len(page["messages"]) == 5
+    assert (await channel_counts(client, bob))[channel["id"]] == (5, 5)

@@ -11,6 +11,7 @@ import { ChannelView } from "./views/channel.js";
 import { ThreadPanel } from "./views/thread.js";
 import { toast } from "./views/dialog.js";
 import { loadRenderers } from "./renderers.js";
+import { searchBox } from "./views/search.js";
 
 const root = document.getElementById("app");
 let running = false;
@@ -81,7 +82,8 @@ async function startChat(user) {
     setNav(false);
     view.el.querySelector(".menu-button")?.focus();
   });
-  clear(root).append(h("div.layout", sidebar.el, scrim, h("div.main-column", banner, view.el), thread.el));
+  const search = h("header.search-bar", searchBox((m) => view.showFound(m)));
+  clear(root).append(h("div.layout", sidebar.el, scrim, h("div.main-column", banner, search, view.el), thread.el));
   const showConnection = (state) => {
     banner.hidden = state === "online";
     // "refused": the server's own words (e.g. this page's origin is not accepted)

@@ -10,6 +10,8 @@ import { modal, confirmBox, errorText, toast } from "./dialog.js";
 import { botsToggle } from "./bots.js";
 import { pinsButton } from "./pins.js";
 
+const pause = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
 export class ChannelView {
   constructor({ onMenu, onCreate, onBrowse }) {
     this.onMenu = onMenu;
@@ -148,6 +150,35 @@ export class ChannelView {
   showPinned(m) {
     const shown = m.thread_id ? chat.openThread(m.thread_id) : this.list?.showMessage(m.id);
     Promise.resolve(shown).catch((err) => toast(err.message));
+  }
+
+  /** A search result: its channel opened (through the route), then the message brought
+   * into view and highlighted, in the channel's stream or in its thread. */
+  async showFound(m) {
+    try {
+      if (m.channel_id !== this.channelId || !this.list) {
+        location.hash = `#/channel/${m.channel_id}`;
+        for (let i = 0; i < 200 && (this.channelId !== m.channel_id || !this.list); i++) await pause(25);
+      }
+      if (!m.thread_id) {
+        await this.list.showMessage(m.id);
+        return;
+      }
+      await chat.openThread(m.thread_id);
+      const row = () => document.querySelector(`.thread-panel .msg[data-id="${m.id}"]`);
+      for (let i = 0; i < 200 && !row(); i++) await pause(25);
+      const el = row();
+      if (!el) {
+        toast("That message is no longer in its thread.");
+        return;
+      }
+      el.scrollIntoView({ block: "center" });
+      el.classList.add("flash");
+      el.setAttribute("tabindex", "-1");
+      el.focus({ preventScroll: true });
+    } catch (err) {
+      toast(err.message);
+    }
   }
 
   async leave(channel) {
