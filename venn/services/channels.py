@@ -57,6 +57,8 @@ class ChannelService(Service):
         channel = await self._if_member(user.id, channel_id)
         if channel is None and user.role == Role.ADMIN:
             channel = await Channel.get_or_none(id=channel_id)
+            if channel is not None and channel.kind in DM_KINDS:
+                channel = None  # a direct conversation is its members' alone
         if channel is None:
             raise NotFound("No such channel.")
         return channel
@@ -124,8 +126,14 @@ class ChannelService(Service):
         await self._add(channel, member.id)
         return user_view(member, viewer=user)
 
+    @staticmethod
+    def check_members_open(channel: Channel) -> None:
+        """403 ``dm_members_fixed`` for a direct conversation: nobody joins one later."""
+        _refuse_if_dm(channel)
+
     async def add_bot(self, channel: Channel, user_id: int) -> None:
         """Make a bot account a member (a webhook's bot; no permission check here)."""
+        _refuse_if_dm(channel)
         await self._add(channel, user_id)
 
     async def _get(self, channel_id: int) -> Channel:

@@ -132,7 +132,8 @@ async def test_members_are_fixed(client, chat):
     alice, bob, carol = await chat.user("alice"), await chat.user("bob"), await chat.user("carol")
     dm = await open_dm(client, alice, bob)
     for path, body in ((f"/api/v1/channels/{dm['id']}/join", None), (f"/api/v1/channels/{dm['id']}/leave", None),
-                       (f"/api/v1/channels/{dm['id']}/members", {"user_id": carol.id})):
+                       (f"/api/v1/channels/{dm['id']}/members", {"user_id": carol.id}),
+                       (f"/api/v1/channels/{dm['id']}/webhooks", {"name": "A hook"})):  # its bot would join
         resp = await client.post(path, json=body, headers=alice.headers)
         assert resp.status == 403, path
         assert (await resp.json())["error"]["code"] == "dm_members_fixed"
