@@ -9,6 +9,7 @@ import { Composer } from "./composer.js";
 import { modal, confirmBox, errorText, toast } from "./dialog.js";
 import { botsToggle } from "./bots.js";
 import { pinsButton } from "./pins.js";
+import { webhooksSlot } from "./webhooks.js";
 
 const pause = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -97,6 +98,7 @@ export class ChannelView {
         h("span.member-count", { title: "Members" }, `${count} ${count === 1 ? "member" : "members"}`),
         this.bots?.button,
         pinsButton(channel, (m) => this.showPinned(m)),
+        dm ? null : webhooksSlot(channel), // a webhook's bot would join it
         // a conversation's people are fixed: no adding, no leaving
         channel.is_private && !dm
           ? h("button.button.secondary.small", { type: "button", onclick: () => this.addPeople(channel) }, "Add people")
