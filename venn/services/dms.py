@@ -71,7 +71,8 @@ class DirectMessageService(Service):
         return self._view(channel, user, people, unread=0), True
 
     async def _check_others(self, user: User, other_ids: list[int]) -> list[User]:
-        """The other people, once none is the caller, a repeat, unknown or a bot (422 naming them)."""
+        """The other people, once none is the caller, a repeat, unknown, a bot or deactivated
+        (422 naming them)."""
         problems = []
         if user.id in other_ids:
             problems.append("you are in every conversation you start: list only the others")
@@ -86,6 +87,9 @@ class DirectMessageService(Service):
         bots = sorted(u.username for u in found if u.is_bot)
         if bots:
             problems.append("bots take no direct messages: " + ", ".join(bots))
+        gone = sorted(u.username for u in found if u.deactivated)
+        if gone:
+            problems.append("deactivated: " + ", ".join(gone))
         if problems:
             raise ValidationFailed([{"field": "user_ids", "message": p} for p in problems])
         return sorted(found, key=lambda u: u.id)

@@ -82,8 +82,10 @@ async def test_refused_lists_say_what_is_wrong(client, chat):
     from venn.db.models import User
 
     await User.filter(id=bob.id).update(is_bot=True)
-    carol = await chat.user("carol")
+    carol, dave = await chat.user("carol"), await chat.user("dave")
+    await User.filter(id=dave.id).update(deactivated=True)
     cases = [
+        ([dave.id], "deactivated: dave"),
         ([alice.id], "you are in every conversation"),
         ([carol.id, carol.id], f"listed more than once: {carol.id}"),
         ([carol.id, 999999], "no such user: 999999"),
@@ -206,6 +208,10 @@ async def test_people_search_by_username_or_display_name_prefix(client, people):
     assert await search("q=100%25") == ["percent"]
     assert await search("q=%25") == [] and await search("q=_") == []
     assert await search("q=nobody") == []
+    from venn.db.models import User
+
+    await User.filter(username="alfred").update(deactivated=True)
+    assert await search("q=al") == ["ali", "alice", "bob"]
 
 
 async def test_people_search_refuses_bad_queries(client, chat):

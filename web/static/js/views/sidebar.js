@@ -7,6 +7,7 @@ import { h, clear, reconcile, colourClass, initials, icon, LOCK, plural } from "
 import { modal, toast, errorText } from "./dialog.js";
 import { panelsFor, openPanel } from "../renderers.js";
 import { newMessageDialog } from "./new-dm.js";
+import { openAdmin } from "./admin.js";
 import { notificationState, askPermission } from "../notify.js";
 
 export class Sidebar {
@@ -44,6 +45,7 @@ export class Sidebar {
         this.people,
         this.notifyOffer,
         this.tools(me),
+        me.role === "admin" ? h("button.sidebar-action.admin-link", { type: "button", onclick: () => openAdmin() }, "Administration") : null,
       ),
       h(
         "div.me",
