@@ -180,8 +180,9 @@ def test_desktop_notification_for_a_direct_message_while_hidden(pages, server):
     dm = answer["channel"]
     bob = hooked_page(pages)
     ui.sign_in(bob, bob_name)
+    ui.create_channel(bob, name("own"))  # bob looks at a channel of his, not the conversation
     turn_on_notifications(bob)
-    item = bob.locator(".channel-item", has_text=alice_name)
+    item = bob.locator(".dm-list .channel-item", has_text=alice_name)
     expect(item).to_be_visible()
     expect(item.locator(".unread-badge")).to_have_count(0)
     # a first message while bob looks elsewhere: it arrives live (his page is in its room)
