@@ -16,6 +16,7 @@ from venn.api.mentions import mentions_api
 from venn.api.middleware import api_middleware, authenticate_request
 from venn.api.ops import ops
 from venn.api.routing import ApiRouter
+from venn.api.tokens import tokens_api
 from venn.api.v1 import api
 from venn.api.webhooks import webhooks_api
 from venn.config import Settings, load_settings
@@ -42,6 +43,7 @@ def build_router() -> ApiRouter:
     router.include(files_api)
     router.include(mentions_api)
     router.include(webhooks_api)
+    router.include(tokens_api)
     return router
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import unicodedata
 from datetime import datetime
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import (
     AfterValidator,
@@ -131,6 +131,13 @@ EmojiText = Annotated[str, StringConstraints(min_length=1, max_length=64)]
 
 class ReactionIn(Input):
     emoji: EmojiText
+
+
+class TokenCreateIn(Input):
+    name: DisplayName
+    #: ``read``: GET requests (and reading over Socket.IO) only; ``write``: everything
+    scopes: Annotated[list[Literal["read", "write"]], Field(min_length=1, max_length=2)]
+    expires_in_days: Annotated[int, Field(ge=1, le=3650)] | None = None
 
 
 class WebhookCreateIn(Input):

@@ -15,6 +15,8 @@ to the sockets of every process. Rooms: ``user:<id>`` (each socket of a user),
 - ``mention``: only the own rooms of the users it names (the mentioned users).
 - ``session_revoked``: the user's own room, then every socket of the user is
   disconnected, in every process.
+- ``pat_revoked``: not sent to clients; every process disconnects the sockets signed
+  in with the revoked personal access tokens.
 - any other name (e.g. ``llm_response`` and ``bot_status`` from bots): the thread's
   room if the event has a thread, else the channel's room, plus the rooms of the
   users it names.
@@ -69,6 +71,11 @@ class Fanout:
                     await self.rt.send_control({"op": "left", "user_id": uid, "channel_id": event.channel_id})
         elif name == "mention":
             await self.rt.emit(name, event.data, users)
+        elif name == "pat_revoked":
+            # not for clients: every process drops the sockets signed in with those tokens
+            for uid in event.user_ids:
+                ids = event.data["token_ids"]
+                await self.rt.send_control({"op": "revoke_tokens", "user_id": uid, "token_ids": ids})
         elif name == "session_revoked":
             await self.rt.emit(name, event.data, users)
             for uid in event.user_ids:

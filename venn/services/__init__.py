@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from venn.services.reactions import ReactionService
     from venn.services.search import SearchService
     from venn.services.threads import ThreadService
+    from venn.services.tokens import PersonalTokenService
     from venn.services.users import UserService
     from venn.services.webhooks import WebhookService
     from venn.services.writer import ChannelLock
@@ -50,6 +51,7 @@ class Services:
     files: FileService = field(init=False)
     search: SearchService = field(init=False)
     webhooks: WebhookService = field(init=False)
+    personal_tokens: PersonalTokenService = field(init=False)
 
     def __post_init__(self) -> None:
         from venn.files.service import FileService
@@ -60,6 +62,7 @@ class Services:
         from venn.services.reactions import ReactionService
         from venn.services.search import SearchService
         from venn.services.threads import ThreadService
+        from venn.services.tokens import PersonalTokenService
         from venn.services.users import UserService
         from venn.services.webhooks import WebhookService
 
@@ -73,6 +76,7 @@ class Services:
         self.files = FileService(self)
         self.search = SearchService(self)
         self.webhooks = WebhookService(self)
+        self.personal_tokens = PersonalTokenService(self)
 
     def metrics_message_posted(self, kind: object) -> None:
         self.metrics.messages_posted.labels(kind=str(kind)).inc()
