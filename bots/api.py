@@ -98,9 +98,10 @@ _scoped(BotScope.THREAD, "thread_id", "threads")
 _scoped(BotScope.CHANNEL, "channel_id", "channels")
 
 
-@bots_api.get("/admin/audit", query=AuditQuery, response="AuditPage", errors=(403,), tag="bots")
+@bots_api.get("/admin/bots/audit", query=AuditQuery, response="AuditPage", errors=(403,), tag="bots")
 async def bot_audit(call: Call):
-    """The audit log of bot changes, newest first (admins); ``before`` pages back."""
+    """The audit log of bot changes, newest first (admins); ``before`` pages back. (They are
+    in the core's admin audit too, ``GET /api/v1/admin/audit``, as ``bot.*`` actions.)"""
     q = call.query(AuditQuery)
     return await _service(call).audit(
         call.user, limit=q.limit, before=q.before, plugin=q.plugin, channel_id=q.channel_id, thread_id=q.thread_id

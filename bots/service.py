@@ -340,6 +340,13 @@ class BotService:
         old: dict[str, Any] | None,
         new: dict[str, Any] | None,
     ) -> BotAuditLog:
+        # also in the core's admin audit log (GET /api/v1/admin/audit), in this transaction
+        target_type, target_id = ("thread", thread.id) if thread is not None else ("channel", channel.id)
+        await self.core.audit.record(
+            user, f"bot.{action.value}", target_type, target_id,
+            before=None if old is None else {"plugin": plugin, "config": old},
+            after=None if new is None else {"plugin": plugin, "config": new},
+        )
         return await BotAuditLog.create(
             actor_id=user.id,
             actor_username=user.username,

@@ -11,6 +11,7 @@ from typing import Any
 from aiohttp import web
 
 from venn import db, keys
+from venn.api.admin import admin_api
 from venn.api.files import files_api
 from venn.api.mentions import mentions_api
 from venn.api.middleware import api_middleware, authenticate_request
@@ -40,6 +41,7 @@ def build_router() -> ApiRouter:
     router = ApiRouter()
     router.include(ops)
     router.include(api)
+    router.include(admin_api)
     router.include(files_api)
     router.include(mentions_api)
     router.include(webhooks_api)

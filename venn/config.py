@@ -86,7 +86,10 @@ class Settings(BaseSettings):
     )
 
     # Accounts and auth
-    registration_open: bool = Field(True, validation_alias=_env("VENN_REGISTRATION_OPEN"))
+    #: who may register: anyone (open), holders of an invite link (invite), nobody (closed)
+    registration: Literal["open", "invite", "closed"] = Field("open", validation_alias=_env("VENN_REGISTRATION"))
+    #: deprecated: false meant VENN_REGISTRATION=closed (used when VENN_REGISTRATION is not set)
+    registration_open: bool | None = Field(None, validation_alias=_env("VENN_REGISTRATION_OPEN"))
     access_token_ttl_seconds: int = Field(15 * 60, ge=10, validation_alias=_env("VENN_ACCESS_TOKEN_TTL"))
     refresh_token_ttl_seconds: int = Field(
         14 * 24 * 3600, ge=60, validation_alias=_env("VENN_REFRESH_TOKEN_TTL")
@@ -162,6 +165,11 @@ class Settings(BaseSettings):
                 raise ValueError(f"{exc} (give IP addresses or networks: 10.0.0.5, 10.0.0.0/8, fd00::/8)") from None
         return networks
 
+    @field_validator("registration", mode="before")
+    @classmethod
+    def _fold_registration(cls, value: object) -> object:
+        return value.strip().lower() if isinstance(value, str) else value
+
     @field_validator("files_dir", "s3_bucket", "s3_endpoint_url", "s3_region", "s3_access_key_id",
                      "s3_secret_access_key", mode="before")
     @classmethod
@@ -170,6 +178,7 @@ class Settings(BaseSettings):
         return None if isinstance(value, str) and not value.strip() else value
 
     @field_validator("redis_prefix", "presence_grace_seconds", "typing_ttl_seconds", "socket_events_per_second",
+                     "registration_open",
                      mode="before")
     @classmethod
     def _empty_is_default(cls, value: object, info: ValidationInfo) -> object:
@@ -221,6 +230,13 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite:///{(self.data_dir / 'venn.db').resolve()}"
+
+    @property
+    def registration_policy(self) -> str:
+        """VENN_REGISTRATION, or what the deprecated VENN_REGISTRATION_OPEN said when it is unset."""
+        if "registration" not in self.model_fields_set and self.registration_open is False:
+            return "closed"
+        return self.registration
 
     @property
     def effective_files_dir(self) -> Path:

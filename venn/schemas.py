@@ -72,11 +72,16 @@ class Input(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True, str_strip_whitespace=False)
 
 
+InviteCode = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
+
+
 class RegisterIn(Input):
     username: Username
     password: Password
     email: Email | None = None
     display_name: DisplayName | None = None
+    #: needed when VENN_REGISTRATION=invite (ignored otherwise)
+    invite_code: InviteCode | None = None
 
 
 class LoginIn(Input):
@@ -173,6 +178,39 @@ class PageQuery(BaseModel):
         if value is not None and info.data.get("before") is not None:
             raise ValueError("give either before or after, not both")
         return value
+
+
+class AdminUserQuery(BaseModel):
+    """``GET /admin/users``: search by name, filter by role or state, page back with ``before``."""
+
+    model_config = ConfigDict(extra="ignore")
+    q: Annotated[str, StringConstraints(strip_whitespace=True, max_length=64)] | None = None
+    role: Literal["admin", "member"] | None = None
+    deactivated: bool | None = None
+    limit: Annotated[int, Field(ge=1, le=200)] = 50
+    before: Id | None = None
+
+
+class AdminUserUpdateIn(Input):
+    role: Literal["admin", "member"] | None = None
+    deactivated: bool | None = None
+
+
+class InviteCreateIn(Input):
+    expires_in_days: Annotated[int, Field(ge=1, le=365)] | None = None
+    max_uses: Annotated[int, Field(ge=1, le=100_000)] | None = None
+
+
+class AuditQuery(BaseModel):
+    """``GET /admin/audit``: newest first, filtered by actor, action (``user`` or
+    ``user.role``) and target (``user`` or ``user:12``)."""
+
+    model_config = ConfigDict(extra="ignore")
+    limit: Annotated[int, Field(ge=1, le=200)] = 50
+    before: Id | None = None
+    actor_id: Id | None = None
+    action: Annotated[str, StringConstraints(strip_whitespace=True, max_length=64)] | None = None
+    target: Annotated[str, StringConstraints(strip_whitespace=True, max_length=64)] | None = None
 
 
 #: an ISO 8601 date or date and time (UTC when no offset is given)

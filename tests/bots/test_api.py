@@ -102,7 +102,7 @@ async def test_config_is_validated_against_the_plugin_model(client, chat):
             assert resp.status == 422, (body, await resp.text())
             assert [f["field"] for f in (await resp.json())["error"]["fields"]] == fields, body
     # nothing was enabled, nothing was logged
-    resp = await client.get("/api/v1/admin/audit", headers=admin.headers)
+    resp = await client.get("/api/v1/admin/bots/audit", headers=admin.headers)
     assert (await resp.json())["entries"] == []
 
 
@@ -179,7 +179,7 @@ async def test_every_change_is_in_the_audit_log(client, chat):
     )
     await client.delete(f"/api/v1/threads/{thread['id']}/bots/echo", headers=admin.headers)  # thread opts out
     await client.delete(f"/api/v1/channels/{channel['id']}/bots/echo", headers=admin.headers)
-    resp = await client.get("/api/v1/admin/audit", headers=admin.headers)
+    resp = await client.get("/api/v1/admin/bots/audit", headers=admin.headers)
     assert resp.status == 200
     page = await resp.json()
     entries = list(reversed(page["entries"]))
@@ -192,15 +192,15 @@ async def test_every_change_is_in_the_audit_log(client, chat):
     assert entries[2]["thread_id"] == thread["id"] and entries[2]["old_config"]["prefix"] == "#"
     assert entries[3]["new_config"] is None
     # paging and filters
-    resp = await client.get("/api/v1/admin/audit?limit=2", headers=admin.headers)
+    resp = await client.get("/api/v1/admin/bots/audit?limit=2", headers=admin.headers)
     first = await resp.json()
     assert len(first["entries"]) == 2 and first["has_more"] is True
-    resp = await client.get(f"/api/v1/admin/audit?limit=2&before={first['entries'][-1]['id']}", headers=admin.headers)
+    resp = await client.get(f"/api/v1/admin/bots/audit?limit=2&before={first['entries'][-1]['id']}", headers=admin.headers)
     assert [e["action"] for e in (await resp.json())["entries"]] == ["update", "enable"]
-    resp = await client.get(f"/api/v1/admin/audit?thread_id={thread['id']}", headers=admin.headers)
+    resp = await client.get(f"/api/v1/admin/bots/audit?thread_id={thread['id']}", headers=admin.headers)
     assert len((await resp.json())["entries"]) == 1
-    assert (await client.get("/api/v1/admin/audit", headers=alice.headers)).status == 403
-    assert (await client.get("/api/v1/admin/audit?limit=0", headers=admin.headers)).status == 422
+    assert (await client.get("/api/v1/admin/bots/audit", headers=alice.headers)).status == 403
+    assert (await client.get("/api/v1/admin/bots/audit?limit=0", headers=admin.headers)).status == 422
 
 
 async def test_bot_status_is_published(client, chat):
@@ -239,3 +239,24 @@ async def test_the_openapi_document_describes_the_bot_routes(client):
         "$ref": "#/components/schemas/PluginList"
     }
     assert "AuditPage" in doc["components"]["schemas"]
+
+
+async def test_bot_changes_are_in_the_core_admin_audit_too(client, chat):
+    admin, _alice, channel, thread = await arrange(chat)
+    await client.post(f"/api/v1/channels/{channel['id']}/bots", json={"plugin": "echo"}, headers=admin.headers)
+    await client.patch(
+        f"/api/v1/channels/{channel['id']}/bots/echo", json={"config": {"prefix": "#"}}, headers=admin.headers
+    )
+    await client.delete(f"/api/v1/threads/{thread['id']}/bots/echo", headers=admin.headers)
+    resp = await client.get("/api/v1/admin/audit?action=bot", headers=admin.headers)
+    assert resp.status == 200
+    entries = list(reversed((await resp.json())["entries"]))
+    assert [(e["action"], e["target"]) for e in entries] == [
+        ("bot.enable", {"type": "channel", "id": channel["id"]}),
+        ("bot.update", {"type": "channel", "id": channel["id"]}),
+        ("bot.disable", {"type": "thread", "id": thread["id"]}),
+    ]
+    assert entries[0]["actor"] == {"id": admin.id, "username": "boss"}
+    assert entries[0]["before"] is None and entries[0]["after"]["plugin"] == "echo"
+    assert entries[1]["before"]["config"]["prefix"] == "" and entries[1]["after"]["config"]["prefix"] == "#"
+    assert entries[2]["after"] is None

@@ -48,3 +48,23 @@ def live_server(tmp_path_factory):
         # an incoming webhook, so that the webhook routes (and /hooks) have one to find
         requests.post(url + f"/api/v1/channels/{channel['id']}/webhooks", json={"name": "fuzz hook"}, headers=auth)
         yield url, token
+
+
+@pytest.fixture(scope="module")
+def admin_server(tmp_path_factory):
+    """A real server whose only person is an admin (made with ``venn create-admin``),
+    for fuzzing the admin endpoints as someone they answer; yields (url, token)."""
+    import subprocess
+    import sys
+
+    tmp = tmp_path_factory.mktemp("fuzz-admin")
+    env = base_env(tmp, DATABASE_URL=f"sqlite:///{tmp / 'venn.db'}", VENN_LOG_LEVEL="WARNING")
+    with serving(env, tmp) as url:
+        name = f"ad{uuid.uuid4().hex[:8]}"
+        made = subprocess.run([sys.executable, "-m", "venn", "create-admin", name, "--password-stdin"],
+                              input=PASSWORD + "\n", env=env, capture_output=True, text=True, timeout=60)
+        assert made.returncode == 0, made.stderr
+        token = requests.post(url + "/api/v1/auth/login", json={"username": name, "password": PASSWORD}).json()[
+            "access_token"
+        ]
+        yield url, token

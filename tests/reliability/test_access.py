@@ -334,3 +334,28 @@ async def test_sockets_refuse_missing_expired_and_revoked_tokens(client, chat: C
             await sock.connect(auth={"token": token} if token else {})
         assert sock.connect_errors and sock.connect_errors[-1]["data"]["code"] == code, sock.connect_errors
         await sock.close()
+
+
+async def test_the_admin_endpoints_refuse_members_and_change_nothing(client, world):
+    """Every ``/admin/`` operation of the router (a new one is covered without touching
+    this file) refuses a member with 403, and neither role nor audit log changes."""
+    from venn.db.models import AdminAudit, User
+
+    mallory, ids = world["mallory"], world["ids"]
+    doc = build_openapi(client.server.app[keys.API_ROUTES])
+    checked = 0
+    for method, path, op in operations(client):
+        if "/admin/" not in path:
+            continue
+        url = fill_path(path, {**ids, "user_id": mallory.id, "invite_id": 1})
+        body = body_for(op, doc["components"]["schemas"], ids)
+        if method == "PATCH" and path.endswith("/admin/users/{user_id}"):
+            body = {"role": "admin"}
+        resp = await client.request(method, url, json=body, headers=mallory.headers)
+        text = await resp.text()
+        assert resp.status == 403, (method, path, resp.status, text[:300])
+        assert not any(s in text for s in SECRETS)
+        checked += 1
+    assert checked >= 6
+    assert (await User.get(id=mallory.id)).role == "member"
+    assert await AdminAudit.all().count() == 0

@@ -68,6 +68,18 @@ def test_api_conforms_to_its_schema(label, mode, live_server):
     fuzz_operation(OPERATIONS[label], mode, url, token)
 
 
+#: the core's admin operations, fuzzed again as an admin (the member above only gets 403)
+ADMIN_OPERATIONS = sorted(label for label in OPERATIONS if label.split(" ", 1)[1].startswith("/api/v1/admin/")
+                          and "/admin/bots/" not in label and "/admin/queries" not in label)
+
+
+@pytest.mark.parametrize("mode", ["positive", "negative"])
+@pytest.mark.parametrize("label", ADMIN_OPERATIONS)
+def test_admin_operations_conform_as_an_admin(label, mode, admin_server):
+    url, token = admin_server
+    fuzz_operation(OPERATIONS[label], mode, url, token)
+
+
 def fuzz_operation(operation, mode: str, url: str, token: str) -> None:
     """Schemathesis cases of one operation, called as the token's owner: no 5xx,
     documented statuses, responses as described (skips an operation without input to
@@ -93,6 +105,10 @@ def fuzz_operation(operation, mode: str, url: str, token: str) -> None:
 def test_every_operation_is_fuzzed():
     """The list comes from the router: a new endpoint is fuzzed without touching this file."""
     assert len(OPERATIONS) >= 20
+    assert {
+        "GET /api/v1/admin/users", "PATCH /api/v1/admin/users/{user_id}", "POST /api/v1/admin/invites",
+        "GET /api/v1/admin/invites", "DELETE /api/v1/admin/invites/{invite_id}", "GET /api/v1/admin/audit",
+    } <= set(ADMIN_OPERATIONS)
     # routes added outside venn/api (the web client's, a plugin's) are in it too
     assert {"GET /api/v1/web/renderers", "GET /api/v1/plugins"} <= set(OPERATIONS)
     assert {"GET /api/v1/queries/{query_id}/chart.png", "GET /api/v1/queries/{query_id}/chart.svg"} <= set(OPERATIONS)

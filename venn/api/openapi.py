@@ -44,6 +44,8 @@ SCHEMAS: dict[str, Any] = {
             "email": {"type": ["string", "null"], "description": "Only for oneself and admins."},
             "role": {"type": "string", "enum": ["admin", "member"]},
             "is_bot": {"type": "boolean"},
+            "deactivated": {"type": "boolean", "description": "Deactivated by an admin: cannot log in."},
+            "deactivated_at": {"type": ["string", "null"], "format": "date-time", "description": "Admins' view."},
             "created_at": _TS,
             "last_seen": _TS,
             "status": {"type": "string", "enum": ["online", "offline"]},
@@ -57,6 +59,7 @@ SCHEMAS: dict[str, Any] = {
             "username": {"type": "string"},
             "display_name": {"type": "string"},
             "is_bot": {"type": "boolean"},
+            "deactivated": {"type": "boolean", "description": "Present (true) only when the account was deactivated."},
         },
     },
     "Channel": {

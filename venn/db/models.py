@@ -42,6 +42,9 @@ class User(Model):
     token_version = fields.IntField(default=0)
     created_at = fields.DatetimeField(auto_now_add=True)
     last_seen_at = fields.DatetimeField(null=True)
+    # A deactivated account cannot log in; its messages stay (admins: venn/services/admin.py).
+    deactivated = fields.BooleanField(default=False, db_default=False)  # old processes insert without it
+    deactivated_at = fields.DatetimeField(null=True)
 
     class Meta:
         table = "users"
@@ -180,6 +183,50 @@ class Thread(Model):
 
     class Meta:
         table = "threads"
+
+
+class Invite(Model):
+    """An invite link (``VENN_REGISTRATION=invite``): registering with its code counts a use."""
+
+    id = fields.BigIntField(primary_key=True)
+    code = fields.CharField(max_length=64, unique=True)
+    created_by: fields.ForeignKeyNullableRelation[User] = fields.ForeignKeyField(
+        "venn.User", related_name="invites", null=True, on_delete=fields.SET_NULL
+    )
+    created_by_id: int | None  # the column behind ``created_by``, set by Tortoise
+    created_at = fields.DatetimeField(auto_now_add=True)
+    expires_at = fields.DatetimeField(null=True)
+    max_uses = fields.IntField(null=True)
+    uses = fields.IntField(default=0)
+    revoked_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "invites"
+
+
+class AdminAudit(Model):
+    """One administrative action: who, when, what, on what, and the state before and after."""
+
+    id = fields.BigIntField(primary_key=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+    actor: fields.ForeignKeyNullableRelation[User] = fields.ForeignKeyField(
+        "venn.User", related_name="admin_actions", null=True, on_delete=fields.SET_NULL
+    )
+    actor_id: int | None  # the column behind ``actor``, set by Tortoise
+    # kept as it was when acting: the actor's account may be renamed or gone later
+    actor_username = fields.CharField(max_length=32, default="")
+    action = fields.CharField(max_length=64)
+    target_type = fields.CharField(max_length=32)
+    target_id = fields.BigIntField(null=True)
+    before: fields.JSONField[dict[str, Any] | None] = fields.JSONField(null=True)
+    after: fields.JSONField[dict[str, Any] | None] = fields.JSONField(null=True)
+
+    class Meta:
+        table = "admin_audit"
+        indexes = (
+            Index(fields=("actor_id", "id"), name="ix_admin_audit_actor"),
+            Index(fields=("target_type", "target_id", "id"), name="ix_admin_audit_target"),
+        )
 
 
 class File(Model):

@@ -292,7 +292,9 @@ class Realtime:
             extra={"sid": sid, "user_id": state.user_id, "reason": str(reason), "client_ip": state.client_ip},
         )
         try:
-            await self.services.presence.disconnected(state.user_id, sid, self.options.presence_grace)
+            # a revoked session (logout, deactivation) is not a reload: offline at once
+            grace = 0.0 if reason == "session_revoked" else self.options.presence_grace
+            await self.services.presence.disconnected(state.user_id, sid, grace)
         except Exception:
             log.warning("presence update failed", extra={"user_id": state.user_id}, exc_info=True)
 

@@ -17,7 +17,10 @@ from venn.security.tokens import TokenSigner
 
 if TYPE_CHECKING:
     from venn.files.service import FileService
+    from venn.services.admin import AdminService
+    from venn.services.audit import AuditService
     from venn.services.channels import ChannelService
+    from venn.services.invites import InviteService
     from venn.services.mentions import MentionService
     from venn.services.messages import MessageService
     from venn.services.pins import PinService
@@ -49,13 +52,19 @@ class Services:
     reactions: ReactionService = field(init=False)
     pins: PinService = field(init=False)
     files: FileService = field(init=False)
+    admin: AdminService = field(init=False)
+    audit: AuditService = field(init=False)
+    invites: InviteService = field(init=False)
     search: SearchService = field(init=False)
     webhooks: WebhookService = field(init=False)
     personal_tokens: PersonalTokenService = field(init=False)
 
     def __post_init__(self) -> None:
         from venn.files.service import FileService
+        from venn.services.admin import AdminService
+        from venn.services.audit import AuditService
         from venn.services.channels import ChannelService
+        from venn.services.invites import InviteService
         from venn.services.mentions import MentionService
         from venn.services.messages import MessageService
         from venn.services.pins import PinService
@@ -74,6 +83,9 @@ class Services:
         self.reactions = ReactionService(self)
         self.pins = PinService(self)
         self.files = FileService(self)
+        self.admin = AdminService(self)
+        self.audit = AuditService(self)
+        self.invites = InviteService(self)
         self.search = SearchService(self)
         self.webhooks = WebhookService(self)
         self.personal_tokens = PersonalTokenService(self)

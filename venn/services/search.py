@@ -86,7 +86,11 @@ class SearchService(Service):
         params = SQLParams(conn)
         # SQLite's placeholders are positional: the query's text comes first in both
         text = params.add(query.fts5_text() if params.sqlite else query.tsquery_text())
-        filters = [f"mb.user_id = {params.add(user.id)}", f"m.deleted = {params.false}"]
+        # The caller's channels as a list the matches are filtered by: joined instead,
+        # PostgreSQL would run the full-text scan once per channel.
+        mine = f"SELECT channel_id FROM memberships WHERE user_id = {params.add(user.id)}"
+        member = f"m.channel_id IN ({mine})" if params.sqlite else f"m.channel_id = ANY(ARRAY({mine}))"
+        filters = [member, f"m.deleted = {params.false}"]
         if data.channel_id is not None:
             filters.append(f"m.channel_id = {params.add(data.channel_id)}")
         if data.from_user_id is not None:
@@ -95,7 +99,7 @@ class SearchService(Service):
             filters.append(f"m.created_at < {params.add(_utc(data.before, 'before'))}")
         if data.after is not None:
             filters.append(f"m.created_at > {params.add(_utc(data.after, 'after'))}")
-        joins = "JOIN users u ON u.id = m.author_id JOIN memberships mb ON mb.channel_id = m.channel_id"
+        joins = "JOIN users u ON u.id = m.author_id"
         if params.sqlite:
             inner = (
                 f"SELECT {MESSAGE_ROW_COLUMNS}, bm25(messages_fts) AS rank FROM messages_fts"

@@ -30,20 +30,28 @@ def username_key(username: str) -> str:
 
 class UserService(Service):
     async def register(self, data: RegisterIn, *, role: Role = Role.MEMBER, bypass_closed: bool = False) -> User:
-        if not self.settings.registration_open and not bypass_closed:
+        """Create an account, as ``VENN_REGISTRATION`` allows (``invite``: with a valid
+        ``invite_code``, whose use is counted in the same transaction)."""
+        policy = "open" if bypass_closed else self.settings.registration_policy
+        if policy == "closed":
             raise Forbidden("Registration is closed on this server.", code="registration_closed")
+        if policy == "invite" and not data.invite_code:
+            raise Forbidden("Registration needs an invite link on this server.", code="invite_required")
         if await User.filter(username_key=username_key(data.username)).exists():
             raise Conflict("That username is taken.", code="username_taken")
         password_hash = await hash_password(data.password)
         try:
-            user = await User.create(
-                username=data.username,
-                username_key=username_key(data.username),
-                email=data.email,
-                display_name=data.display_name or data.username,
-                password_hash=password_hash,
-                role=role,
-            )
+            async with in_transaction():
+                if policy == "invite":
+                    await self.core.invites.use(str(data.invite_code))
+                user = await User.create(
+                    username=data.username,
+                    username_key=username_key(data.username),
+                    email=data.email,
+                    display_name=data.display_name or data.username,
+                    password_hash=password_hash,
+                    role=role,
+                )
         except IntegrityError:
             raise Conflict("That username is taken.", code="username_taken") from None
         log.info("user registered", extra={"user_id": user.id, "role": str(role)})
@@ -82,6 +90,9 @@ class UserService(Service):
         if not await verify_password(user.password_hash if user else None, data.password) or user is None:
             await self.limiter.hit(address_key, address_limit)
             raise Unauthorized("Wrong username or password.", code="invalid_credentials")
+        if user.deactivated:
+            # said only to whoever knows the password
+            raise Unauthorized("This account has been deactivated by an administrator.", code="account_deactivated")
         return await self._issue_session(user)
 
     async def refresh(self, refresh_token: str) -> dict[str, Any]:
@@ -97,7 +108,7 @@ class UserService(Service):
                 used_at=now
             )
             user = await User.get_or_none(id=claims.user_id)
-        if user is None or user.token_version != claims.token_version:
+        if user is None or user.token_version != claims.token_version or user.deactivated:
             raise Unauthorized("The token has been revoked.", code="token_revoked")
         if not updated:
             # A refresh token presented twice was stolen or replayed: revoke everything.
@@ -138,7 +149,7 @@ class UserService(Service):
         except TokenError as exc:
             raise Unauthorized(str(exc), code="invalid_token") from None
         user = await User.get_or_none(id=claims.user_id)
-        if user is None or user.token_version != claims.token_version:
+        if user is None or user.token_version != claims.token_version or user.deactivated:
             raise Unauthorized("The token has been revoked.", code="token_revoked")
         return user, None
 

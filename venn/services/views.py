@@ -18,7 +18,10 @@ def iso(value: datetime | None) -> str | None:
 
 
 def author_view(user: User) -> dict[str, Any]:
-    return {"id": user.id, "username": user.username, "display_name": user.display_name, "is_bot": user.is_bot}
+    view = {"id": user.id, "username": user.username, "display_name": user.display_name, "is_bot": user.is_bot}
+    if user.deactivated:  # only then: most authors are active, and the field says so
+        view["deactivated"] = True
+    return view
 
 
 def user_view(user: User, *, viewer: User | None = None, status: str | None = None) -> dict[str, Any]:
@@ -31,6 +34,7 @@ def user_view(user: User, *, viewer: User | None = None, status: str | None = No
         "email": user.email if show_email else None,
         "role": str(user.role),
         "is_bot": user.is_bot,
+        "deactivated": user.deactivated,
         "created_at": iso(user.created_at),
         "last_seen": iso(user.last_seen_at),
     }
@@ -102,8 +106,8 @@ def message_view(message: Message, author: User) -> dict[str, Any]:
 MESSAGE_ROW_COLUMNS = (
     "m.id, m.channel_id, m.thread_id, m.body, m.kind, m.payload, m.client_msg_id, m.created_at, m.edited_at, "
     "m.deleted, m.reply_count, m.started_thread_id, m.reply_to_id, m.author_id, u.username AS author_username, "
-    "u.display_name AS author_display_name, u.is_bot AS author_is_bot, m.files, "
-    "m.reactions, m.pinned_at, m.pinned_by_id, m.mentions"
+    "u.display_name AS author_display_name, u.is_bot AS author_is_bot, u.deactivated AS author_deactivated, "
+    "m.files, m.reactions, m.pinned_at, m.pinned_by_id, m.mentions"
 )
 _decode_payload = Message._meta.fields_map["payload"].to_python_value
 _decode_files = Message._meta.fields_map["files"].to_python_value
@@ -119,16 +123,19 @@ def _datetime(value: datetime | str | None) -> datetime | None:
 def message_row_view(row: dict[str, Any]) -> dict[str, Any]:
     """:func:`message_view` of a raw row of :data:`MESSAGE_ROW_COLUMNS` (same shape, no ORM objects)."""
     deleted = bool(row["deleted"])
+    author = {
+        "id": row["author_id"],
+        "username": row["author_username"],
+        "display_name": row["author_display_name"],
+        "is_bot": bool(row["author_is_bot"]),
+    }
+    if row["author_deactivated"]:  # as author_view
+        author["deactivated"] = True
     return {
         "id": row["id"],
         "channel_id": row["channel_id"],
         "thread_id": row["thread_id"],
-        "author": {
-            "id": row["author_id"],
-            "username": row["author_username"],
-            "display_name": row["author_display_name"],
-            "is_bot": bool(row["author_is_bot"]),
-        },
+        "author": author,
         "body": "" if deleted else row["body"],
         "kind": str(row["kind"]),
         "payload": None if deleted or row["payload"] is None else _decode_payload(row["payload"]),

@@ -190,3 +190,17 @@ async def test_phrases_and_punctuation_match_as_written(client, chat):
     assert [page["results"][0]["highlight"]["text"][s:e] for s, e in page["results"][0]["highlight"]["ranges"]] == [
         "Straße"
     ]
+
+
+async def test_an_in_memory_database_is_searchable_too(aiohttp_client, make_settings, tmp_path):
+    """``sqlite://:memory:`` makes its schema from the models, not the migrations: the
+    search index is built there too."""
+    from tests.helpers import Chat
+    from venn.app import create_app
+
+    client = await aiohttp_client(create_app(make_settings(database_url="sqlite://:memory:")))
+    chat = Chat(client)
+    alice = await chat.user("alice")
+    cid = (await chat.channel(alice, "general"))["id"]
+    await chat.post(alice, cid, "hello memory world")
+    assert bodies(await search(client, alice, q="memory")) == ["hello memory world"]

@@ -196,10 +196,11 @@ export async function login(username, password) {
   return adopt(answer).user;
 }
 
-export async function register({ username, password, display_name, email }) {
+export async function register({ username, password, display_name, email, invite_code }) {
   const body = { username, password };
   if (display_name) body.display_name = display_name;
   if (email) body.email = email;
+  if (invite_code) body.invite_code = invite_code;
   await raw("POST", "/auth/register", { body });
   return login(username, password);
 }

@@ -13,11 +13,15 @@ const NOTICES = {
 
 /** Render the sign-in page into `root`; `onDone(user)` once signed in. */
 export function renderAuth(root, { notice, onDone }) {
+  // an invite link (VENN_REGISTRATION=invite) opens the sign-up form with its code
+  const inviteCode = new URLSearchParams(location.search).get("invite") || "";
   let mode = "login";
   const username = h("input", { name: "username", autocomplete: "username", required: true, minlength: 3, maxlength: 32, autocapitalize: "none", spellcheck: "false" });
   const password = h("input", { name: "password", type: "password", autocomplete: "current-password", required: true });
   const displayName = h("input", { name: "display_name", autocomplete: "name", maxlength: 80 });
   const nameField = h("label.signup-only", "Display name (optional)", displayName);
+  const invite = h("input", { name: "invite_code", value: inviteCode, autocomplete: "off", maxlength: 64, spellcheck: "false" });
+  const inviteField = h("label.signup-only", "Invite code (if the server needs one)", invite);
   const error = h("div.form-error", { role: "alert" });
   const submit = h("button.button.wide", { type: "submit" }, "Sign in");
   const switcher = h("button.link", { type: "button" });
@@ -30,6 +34,7 @@ export function renderAuth(root, { notice, onDone }) {
     h("label", "Username", username),
     h("label", "Password", password),
     nameField,
+    inviteField,
     error,
     submit,
     h("p.switch", switcher),
@@ -52,7 +57,13 @@ export function renderAuth(root, { notice, onDone }) {
       const user =
         mode === "login"
           ? await login(username.value.trim(), password.value)
-          : await register({ username: username.value.trim(), password: password.value, display_name: displayName.value.trim() });
+          : await register({
+              username: username.value.trim(),
+              password: password.value,
+              display_name: displayName.value.trim(),
+              invite_code: invite.value.trim(),
+            });
+      if (inviteCode) history.replaceState(null, "", location.pathname + location.hash);
       onDone(user);
     } catch (err) {
       error.textContent = err.status === 429 ? `${err.message} Try again in ${err.extra.retry_after || 10} s.` : errorText(err);
@@ -60,7 +71,7 @@ export function renderAuth(root, { notice, onDone }) {
       submit.disabled = false;
     }
   });
-  setMode("login");
+  setMode(inviteCode ? "signup" : "login");
   clear(root).append(
     h(
       "main.auth-page",

@@ -192,6 +192,7 @@ export class MessageList {
           "div.meta",
           h("span.author", { title: `@${author.username}` }, name),
           author.is_bot ? h("span.badge", "BOT") : null,
+          author.deactivated ? h("span.badge.deactivated", { title: "This account was deactivated" }, "deactivated") : null,
           time,
         ),
       );

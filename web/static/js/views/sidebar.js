@@ -6,6 +6,7 @@ import { store } from "../store.js";
 import { h, clear, reconcile, colourClass, initials, icon, LOCK, plural } from "../dom.js";
 import { modal, toast, errorText } from "./dialog.js";
 import { panelsFor, openPanel } from "../renderers.js";
+import { openAdmin } from "./admin.js";
 import { notificationState, askPermission } from "../notify.js";
 
 export class Sidebar {
@@ -36,6 +37,7 @@ export class Sidebar {
         this.people,
         this.notifyOffer,
         this.tools(me),
+        me.role === "admin" ? h("button.sidebar-action.admin-link", { type: "button", onclick: () => openAdmin() }, "Administration") : null,
       ),
       h(
         "div.me",
