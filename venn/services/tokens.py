@@ -100,7 +100,7 @@ class PersonalTokenService(Service):
         if token.expires_at is not None and token.expires_at <= now:
             raise Unauthorized("The token has expired.", code="invalid_token")
         user = await User.get_or_none(id=token.user_id)
-        if user is None or user.token_version != token.token_version:
+        if user is None or user.token_version != token.token_version or user.deactivated:
             raise Unauthorized("The token has been revoked.", code="token_revoked")
         if token.last_used_at is None or now - token.last_used_at > TOUCH_EVERY:
             await PersonalToken.filter(id=token.id).update(last_used_at=now)

@@ -6,7 +6,7 @@ from tortoise.migrations import operations as ops
 class Migration(migrations.Migration):
     """Personal access tokens (``personal_tokens``): hashed secrets with scopes."""
 
-    dependencies = [("venn", "0008_webhooks")]
+    dependencies = [("venn", "0008_admin"), ("venn", "0008_webhooks")]
 
     operations = [
         ops.CreateModel(
