@@ -106,6 +106,11 @@ class ChannelCreateIn(Input):
     is_private: bool = False
 
 
+class ChannelUpdateIn(Input):
+    name: ChannelName | None = None
+    topic: Topic | None = None
+
+
 class AddMemberIn(Input):
     user_id: Id
 

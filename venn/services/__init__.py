@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from venn.services.invites import InviteService
     from venn.services.mentions import MentionService
     from venn.services.messages import MessageService
+    from venn.services.moderation import ModerationService
     from venn.services.pins import PinService
     from venn.services.reactions import ReactionService
     from venn.services.search import SearchService
@@ -54,6 +55,7 @@ class Services:
     admin: AdminService = field(init=False)
     audit: AuditService = field(init=False)
     invites: InviteService = field(init=False)
+    moderation: ModerationService = field(init=False)
     search: SearchService = field(init=False)
     webhooks: WebhookService = field(init=False)
 
@@ -65,6 +67,7 @@ class Services:
         from venn.services.invites import InviteService
         from venn.services.mentions import MentionService
         from venn.services.messages import MessageService
+        from venn.services.moderation import ModerationService
         from venn.services.pins import PinService
         from venn.services.reactions import ReactionService
         from venn.services.search import SearchService
@@ -83,6 +86,7 @@ class Services:
         self.admin = AdminService(self)
         self.audit = AuditService(self)
         self.invites = InviteService(self)
+        self.moderation = ModerationService(self)
         self.search = SearchService(self)
         self.webhooks = WebhookService(self)
 
