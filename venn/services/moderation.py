@@ -35,12 +35,12 @@ class ModerationService(Service):
 
     async def update(self, user: User, channel_id: int, data: ChannelUpdateIn) -> Channel:
         channel = await self._managed(user, channel_id)
-        if channel.archived:
-            raise Forbidden("The channel is archived.", code="channel_archived")
         changes = {k: v for k, v in data.model_dump(exclude_unset=True).items() if v is not None}
         changes = {k: v for k, v in changes.items() if getattr(channel, k) != v}
-        if not changes:
+        if not changes:  # (an empty PATCH: the web client asks whether it may manage)
             return channel
+        if channel.archived:
+            raise Forbidden("The channel is archived.", code="channel_archived")
         before = _state(channel)
         try:
             async with in_transaction():

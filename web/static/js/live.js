@@ -64,6 +64,9 @@ export const handlers = {
       loadMembers(channel_id).catch(() => {});
     }
   },
+  // renamed, a new topic, archived: the channel list has it
+  channel_updated: () => loadChannels().catch(() => {}),
+  member_removed: ({ channel_id, user_id }) => handlers.member_left({ channel_id, user_id }),
   member_left: ({ channel_id, user_id }) => {
     if (user_id === store.me.id) {
       loadChannels();

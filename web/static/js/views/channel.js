@@ -10,6 +10,7 @@ import { modal, confirmBox, errorText, toast } from "./dialog.js";
 import { botsToggle } from "./bots.js";
 import { pinsButton } from "./pins.js";
 import { webhooksSlot } from "./webhooks.js";
+import { moderationSlot } from "./moderation.js";
 
 const pause = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -96,6 +97,8 @@ export class ChannelView {
         this.bots?.button,
         pinsButton(channel, (m) => this.showPinned(m)),
         webhooksSlot(channel),
+        moderationSlot(channel),
+        channel.archived ? h("span.badge.archived", "archived") : null,
         channel.is_private
           ? h("button.button.secondary.small", { type: "button", onclick: () => this.addPeople(channel) }, "Add people")
           : null,
