@@ -175,6 +175,7 @@ def svg(results: list[dict[str, Any]], rows: int) -> str:
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" font-family="sans-serif"'
         ' font-size="12">',
+        '<rect width="100%" height="100%" fill="#fff"/>',
         f'<text x="{left}" y="20" font-size="14">Search at {rows:,} messages (PostgreSQL): p50 and p99, ms</text>',
         f'<line x1="{left}" y1="{height - bottom}" x2="{width - 10}" y2="{height - bottom}" stroke="#000"/>',
     ]

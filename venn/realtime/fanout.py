@@ -14,6 +14,10 @@ to the sockets of every process. Rooms: ``user:<id>`` (each socket of a user),
   member's own room; a member who left or was removed is also taken out of the
   channel's rooms in every process.
 - ``channel_updated`` (renamed, new topic, archived): the channel's room (below).
+- ``dm_created``: each member's own room (one event per member: each sees the
+  others as the conversation's members); first, in every process, the member's
+  sockets are put in the new channel's room, so that its messages reach them
+  without a ``join_channel``.
 - ``mention``: only the own rooms of the users it names (the mentioned users).
 - ``session_revoked``: the user's own room, then every socket of the user is
   disconnected, in every process.
@@ -69,6 +73,12 @@ class Fanout:
             if name in {"member_left", "member_removed"} and event.channel_id:
                 for uid in event.user_ids:
                     await self.rt.send_control({"op": "left", "user_id": uid, "channel_id": event.channel_id})
+        elif name == "dm_created":
+            # Sent before the event on the same bus, so every process has the sockets in
+            # the room before the client hears of the conversation (or of its messages).
+            for uid in event.user_ids:
+                await self.rt.send_control({"op": "joined", "user_id": uid, "channel_id": event.channel_id})
+            await self.rt.emit(name, event.data, users)
         elif name == "mention":
             await self.rt.emit(name, event.data, users)
         elif name == "session_revoked":

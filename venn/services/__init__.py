@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from venn.services.admin import AdminService
     from venn.services.audit import AuditService
     from venn.services.channels import ChannelService
+    from venn.services.dms import DirectMessageService
     from venn.services.invites import InviteService
     from venn.services.mentions import MentionService
     from venn.services.messages import MessageService
@@ -46,6 +47,7 @@ class Services:
     channel_lock: ChannelLock | None = None
     users: UserService = field(init=False)
     channels: ChannelService = field(init=False)
+    dms: DirectMessageService = field(init=False)
     mentions: MentionService = field(init=False)
     messages: MessageService = field(init=False)
     threads: ThreadService = field(init=False)
@@ -64,6 +66,7 @@ class Services:
         from venn.services.admin import AdminService
         from venn.services.audit import AuditService
         from venn.services.channels import ChannelService
+        from venn.services.dms import DirectMessageService
         from venn.services.invites import InviteService
         from venn.services.mentions import MentionService
         from venn.services.messages import MessageService
@@ -77,6 +80,7 @@ class Services:
 
         self.users = UserService(self)
         self.channels = ChannelService(self)
+        self.dms = DirectMessageService(self)
         self.mentions = MentionService(self)
         self.messages = MessageService(self)
         self.threads = ThreadService(self)

@@ -9,7 +9,7 @@ from typing import Any
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
-from venn.db.models import Channel, Membership, User
+from venn.db.models import DM_KINDS, Channel, Membership, User
 from venn.errors import Conflict, Forbidden, NotFound
 from venn.events import Event
 from venn.schemas import ChannelUpdateIn
@@ -25,6 +25,11 @@ class ModerationService(Service):
         """The channel if ``user`` owns it or is an admin (404 when they cannot see it)."""
         channels = self.core.channels
         channel = await channels.member_or_admin(user, channel_id)
+        if channel.kind in DM_KINDS:
+            # a direct conversation has no owner, and is no admin's business
+            if not await channels.is_member(user.id, channel.id):
+                raise NotFound("No such channel.")
+            raise Forbidden("A direct conversation cannot be renamed, archived or have people removed.")
         if not await channels.can_manage(user, channel):
             raise Forbidden("Only the channel's owners and admins can do that.")
         return channel
