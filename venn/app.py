@@ -15,6 +15,7 @@ from venn.api.admin import admin_api
 from venn.api.files import files_api
 from venn.api.mentions import mentions_api
 from venn.api.middleware import api_middleware, authenticate_request
+from venn.api.moderation import moderation_api
 from venn.api.ops import ops
 from venn.api.routing import ApiRouter
 from venn.api.tokens import tokens_api
@@ -42,6 +43,7 @@ def build_router() -> ApiRouter:
     router.include(ops)
     router.include(api)
     router.include(admin_api)
+    router.include(moderation_api)
     router.include(files_api)
     router.include(mentions_api)
     router.include(webhooks_api)

@@ -106,8 +106,31 @@ class ChannelCreateIn(Input):
     is_private: bool = False
 
 
+class ChannelUpdateIn(Input):
+    name: ChannelName | None = None
+    topic: Topic | None = None
+
+
 class AddMemberIn(Input):
     user_id: Id
+
+
+#: the most people a direct conversation has besides the one who starts it
+MAX_DM_OTHERS = 8
+
+
+class DmCreateIn(Input):
+    """The other people of a direct conversation (the caller is always in it)."""
+
+    user_ids: Annotated[list[Id], Field(min_length=1, max_length=MAX_DM_OTHERS)]
+
+
+class UserSearchQuery(BaseModel):
+    """People search (query string): ``q`` a prefix of a username or display name."""
+
+    model_config = ConfigDict(extra="ignore")
+    q: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
+    limit: Annotated[int, Field(ge=1, le=50)] = 20
 
 
 class MarkReadIn(Input):

@@ -336,6 +336,72 @@ async def test_sockets_refuse_missing_expired_and_revoked_tokens(client, chat: C
         await sock.close()
 
 
+DM_SECRETS = ("the private word", "the private reply")
+DM_PARAMS = {"channel_id", "thread_id", "message_id", "root_message_id"}
+
+
+@pytest.fixture
+async def dm_world(client, chat: Chat):
+    """Alice and Bob's direct conversation with a message, a thread and a reply; outsiders:
+    Mallory, an admin and a bot, none of them in it."""
+    alice, bob = await chat.user("alice"), await chat.user("bob")
+    outsiders = [await chat.user("mallory"), await chat.user("root", admin=True), await chat.user("robot")]
+    from venn.db.models import User
+
+    await User.filter(id=outsiders[2].id).update(is_bot=True)
+    resp = await client.post("/api/v1/dms", json={"user_ids": [bob.id]}, headers=alice.headers)
+    dm = (await resp.json())["channel"]
+    message = await chat.post(alice, dm["id"], "the private word")
+    thread = await chat.thread(alice, dm["id"], message["id"])
+    reply = await chat.post(bob, dm["id"], "the private reply", thread_id=thread["id"])
+    ids = {
+        "channel_id": dm["id"], "thread_id": thread["id"], "message_id": reply["id"],
+        "root_message_id": message["id"], "user_id": alice.id, "plugin": "echo", "query_id": 999_999, "emoji": "+1",
+        "entry_id": 999_999, "file_id": 999_999,
+    }
+    return {"alice": alice, "outsiders": outsiders, "ids": ids}
+
+
+async def test_outsiders_admins_and_bots_get_nothing_of_a_direct_conversation(client, dm_world):
+    ids = dm_world["ids"]
+    doc = build_openapi(client.server.app[keys.API_ROUTES])
+    for outsider in dm_world["outsiders"]:
+        refused = 0
+        for method, path, op in operations(client):
+            if path.endswith("/auth/logout") or not op.get("security"):
+                continue
+            body = body_for(op, doc["components"]["schemas"], ids)
+            resp = await client.request(method, fill_path(path, ids), json=body, headers=outsider.headers)
+            text = await resp.text()
+            assert not any(s in text for s in DM_SECRETS), (outsider.username, method, path, text[:500])
+            names = set(re.findall(r"\{(\w+)\}", path)) | set(body or {})
+            if names & DM_PARAMS:
+                # never dm_members_fixed nor not_a_member: to an outsider the conversation does not exist
+                assert resp.status == 404, (outsider.username, method, path, resp.status, text[:500])
+                refused += 1
+            elif names & RESOURCE_PARAMS:
+                assert resp.status in (403, 404), (method, path, resp.status, text[:500])
+            else:
+                assert resp.status < 500, (method, path, resp.status, text[:500])
+        assert refused >= 12
+        sock = await Sock(str(client.make_url("/")), outsider).connect()
+        try:
+            for name, make in SOCKET_ATTEMPTS.items():
+                if make is not None:
+                    answer = await sock.call(name, make(ids))
+                    assert answer["ok"] is False, (outsider.username, name, answer)
+                    assert answer["error"]["code"] in {"not_found", "not_joined"}, (name, answer)
+            answer = await sock.call(
+                "sync", {"cursors": {str(ids["channel_id"]): 0}, "thread_cursors": {str(ids["thread_id"]): 0}}
+            )
+            assert [e["error"]["code"] for e in answer["channels"] + answer["threads"]] == ["not_found"] * 2
+            assert not any(s in str(answer) + str(sock.events) for s in DM_SECRETS)
+        finally:
+            await sock.close()
+    resp = await client.get(f"/api/v1/messages/channel/{ids['channel_id']}", headers=dm_world["alice"].headers)
+    assert [m["body"] for m in (await resp.json())["messages"]] == ["the private word"]
+
+
 async def test_the_admin_endpoints_refuse_members_and_change_nothing(client, world):
     """Every ``/admin/`` operation of the router (a new one is covered without touching
     this file) refuses a member with 403, and neither role nor audit log changes."""

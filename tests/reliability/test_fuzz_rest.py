@@ -112,6 +112,8 @@ def test_every_operation_is_fuzzed():
     # routes added outside venn/api (the web client's, a plugin's) are in it too
     assert {"GET /api/v1/web/renderers", "GET /api/v1/plugins"} <= set(OPERATIONS)
     assert {"GET /api/v1/queries/{query_id}/chart.png", "GET /api/v1/queries/{query_id}/chart.svg"} <= set(OPERATIONS)
+    # direct messages and people search
+    assert {"POST /api/v1/dms", "GET /api/v1/users"} <= set(OPERATIONS)
     # the SQL agent's curated knowledge and its "verified" action
     assert {
         "GET /api/v1/sql/knowledge", "POST /api/v1/sql/knowledge", "PATCH /api/v1/sql/knowledge/{entry_id}",

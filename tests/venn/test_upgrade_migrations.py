@@ -62,6 +62,31 @@ async def test_the_new_columns_are_added_to_a_database_in_use(tmp_path, database
     assert again.returncode == 0 and "0 migrations applied" in again.stdout, again.stdout + again.stderr
 
 
+async def test_channels_made_before_direct_messages_keep_their_kind(tmp_path, database_url):
+    """``0003_direct_messages`` gives existing channels the kind they had: public or private."""
+    env = base_env(tmp_path, DATABASE_URL=database_url)
+    assert venn_migrate(env).returncode == 0
+    undo = ["DELETE FROM tortoise_migrations WHERE app = 'venn' AND name = '0003_direct_messages'"]
+    if database_url.startswith("sqlite:///"):  # SQLite drops no column that an index uses
+        indexes = await fetch_rows(
+            database_url, "SELECT name FROM sqlite_master WHERE type = 'index' AND sql LIKE '%dm_key%'"
+        )
+        undo += [f'DROP INDEX "{name}"' for (name,) in indexes]
+    undo += ["ALTER TABLE channels DROP COLUMN dm_key", "ALTER TABLE channels DROP COLUMN kind"]
+    undo += [
+        "INSERT INTO channels (name, topic, is_private, archived, created_at) VALUES"
+        f" ('{name}', '', {private}, false, '2025-01-01 00:00:00+00:00')"
+        for name, private in (("open", "false"), ("secret", "true"))
+    ]
+    execute(database_url, undo)
+
+    upgraded = venn_migrate(env)
+    assert upgraded.returncode == 0, upgraded.stderr
+    assert "applied venn.0003_direct_messages" in upgraded.stdout
+    rows = await fetch_rows(database_url, "SELECT name, kind, dm_key FROM channels ORDER BY name")
+    assert rows == [("open", "public", None), ("secret", "private", None)]
+
+
 #: the search index as 0007_search makes it, undone: as a database was before the upgrade
 UNDO_SEARCH = {
     "postgres": ["DROP INDEX ix_message_body_tsv", "ALTER TABLE messages DROP COLUMN body_tsv"],

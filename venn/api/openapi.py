@@ -64,13 +64,21 @@ SCHEMAS: dict[str, Any] = {
     },
     "Channel": {
         "type": "object",
-        "required": ["id", "name", "topic", "is_private", "archived", "created_at", "member_count", "unread_count",
-                     "mention_count"],
+        "required": [
+            "id", "name", "topic", "is_private", "kind", "archived", "created_at", "member_count", "unread_count",
+            "mention_count",
+        ],
         "properties": {
             "id": _ID,
-            "name": {"type": "string"},
+            "name": {"type": "string", "description": "Not shown for direct conversations: show their members."},
             "topic": {"type": "string"},
             "is_private": {"type": "boolean"},
+            "kind": {"type": "string", "enum": ["public", "private", "dm", "group_dm"]},
+            "members": {
+                "type": "array",
+                "items": {"$ref": "#/components/schemas/Author"},
+                "description": "Direct conversations only: the members other than the caller.",
+            },
             "archived": {"type": "boolean"},
             "created_at": _TS,
             "member_count": {"type": "integer"},
@@ -181,6 +189,7 @@ SCHEMAS.update(
     {
         "UserEnvelope": _envelope("user", "User"),
         "UserList": _envelope("members", "User", many=True),
+        "UserSearch": _envelope("users", "User", many=True),
         "ChannelEnvelope": _envelope("channel", "Channel"),
         "ChannelList": _envelope("channels", "Channel", many=True),
         "FileEnvelope": _envelope("file", "File"),

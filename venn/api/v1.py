@@ -6,6 +6,7 @@ from venn.api.routing import ApiRouter, Call
 from venn.schemas import (
     AddMemberIn,
     ChannelCreateIn,
+    DmCreateIn,
     LoginIn,
     MarkReadIn,
     MessageCreateIn,
@@ -17,6 +18,7 @@ from venn.schemas import (
     SearchQueryIn,
     ThreadCreateIn,
     UpdateMeIn,
+    UserSearchQuery,
 )
 from venn.services.views import user_view
 
@@ -69,6 +71,14 @@ async def update_me(call: Call):
     """Change display name, email or password (the password needs current_password)."""
     user = await call.services.users.update_me(call.user, call.body)
     return {"user": await _user_with_status(call, user)}
+
+
+@api.get("/users", query=UserSearchQuery, response="UserSearch", tag="users")
+async def search_users(call: Call):
+    """People whose username or display name starts with ``q`` (for pickers and @-completion)."""
+    query = call.query(UserSearchQuery)
+    users = await call.services.users.search(query.q, query.limit)
+    return {"users": [user_view(u, viewer=call.user) for u in users]}
 
 
 @api.get("/users/" + ID % "user_id", response="UserEnvelope", errors=(404,), tag="users")
@@ -139,6 +149,17 @@ async def add_member(call: Call):
 async def mark_read(call: Call):
     """Move the caller's read marker in a channel forward."""
     return await call.services.channels.mark_read(call.user, call.path_id("channel_id"), call.body.message_id)
+
+
+# Direct messages ----------------------------------------------------------
+
+
+@api.post("/dms", body=DmCreateIn, status=201, response="ChannelEnvelope", tag="channels",
+          extra_statuses={200: "These people already have a conversation: that one"})
+async def open_dm(call: Call):
+    """Start a direct conversation with 1 to 8 other people (or get the one they already have)."""
+    channel, created = await call.services.dms.open(call.user, call.body.user_ids)
+    return (201 if created else 200), {"channel": channel}
 
 
 # Messages -----------------------------------------------------------------

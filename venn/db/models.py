@@ -23,6 +23,19 @@ class MemberRole(StrEnum):
     MEMBER = "member"
 
 
+class ChannelKind(StrEnum):
+    PUBLIC = "public"
+    PRIVATE = "private"
+    #: a direct conversation of two people
+    DM = "dm"
+    #: a direct conversation of three to nine people
+    GROUP_DM = "group_dm"
+
+
+#: the kinds whose members are fixed when they are made (direct messages)
+DM_KINDS = frozenset({ChannelKind.DM, ChannelKind.GROUP_DM})
+
+
 class MessageKind(StrEnum):
     USER = "user"
     BOT = "bot"
@@ -73,6 +86,11 @@ class Channel(Model):
     name = fields.CharField(max_length=80, unique=True)
     topic = fields.CharField(max_length=250, default="")
     is_private = fields.BooleanField(default=False)
+    #: public, private, or a direct conversation (whose ``is_private`` is true too)
+    kind = fields.CharEnumField(ChannelKind, max_length=16, default=ChannelKind.PUBLIC, db_default=ChannelKind.PUBLIC)
+    #: a direct conversation's set of members (sorted ids, hashed): one per set, even
+    #: when two processes create it at once; NULL for other channels
+    dm_key = fields.CharField(max_length=64, null=True, unique=True)
     archived = fields.BooleanField(default=False)
     created_by: fields.ForeignKeyNullableRelation[User] = fields.ForeignKeyField(
         "venn.User", related_name="created_channels", null=True, on_delete=fields.SET_NULL

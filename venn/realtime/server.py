@@ -352,6 +352,12 @@ class Realtime:
             elif kind == "left" and isinstance(op.get("channel_id"), int):
                 for state in self.connections.of_user(user_id):
                     await self.leave_channel_rooms(state, op["channel_id"])
+            elif kind == "joined" and isinstance(op.get("channel_id"), int):
+                # made a member by someone else (a new direct conversation): the user's
+                # sockets get its messages as if they had joined its room themselves
+                for state in self.connections.of_user(user_id):
+                    await self.sio.enter_room(state.sid, channel_room(op["channel_id"]))
+                    state.channels.add(op["channel_id"])
         except Exception:
             log.exception("control message failed", extra={"op": str(op)[:200]})
 

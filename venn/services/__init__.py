@@ -20,9 +20,11 @@ if TYPE_CHECKING:
     from venn.services.admin import AdminService
     from venn.services.audit import AuditService
     from venn.services.channels import ChannelService
+    from venn.services.dms import DirectMessageService
     from venn.services.invites import InviteService
     from venn.services.mentions import MentionService
     from venn.services.messages import MessageService
+    from venn.services.moderation import ModerationService
     from venn.services.pins import PinService
     from venn.services.reactions import ReactionService
     from venn.services.search import SearchService
@@ -46,6 +48,7 @@ class Services:
     channel_lock: ChannelLock | None = None
     users: UserService = field(init=False)
     channels: ChannelService = field(init=False)
+    dms: DirectMessageService = field(init=False)
     mentions: MentionService = field(init=False)
     messages: MessageService = field(init=False)
     threads: ThreadService = field(init=False)
@@ -55,6 +58,7 @@ class Services:
     admin: AdminService = field(init=False)
     audit: AuditService = field(init=False)
     invites: InviteService = field(init=False)
+    moderation: ModerationService = field(init=False)
     search: SearchService = field(init=False)
     webhooks: WebhookService = field(init=False)
     personal_tokens: PersonalTokenService = field(init=False)
@@ -64,9 +68,11 @@ class Services:
         from venn.services.admin import AdminService
         from venn.services.audit import AuditService
         from venn.services.channels import ChannelService
+        from venn.services.dms import DirectMessageService
         from venn.services.invites import InviteService
         from venn.services.mentions import MentionService
         from venn.services.messages import MessageService
+        from venn.services.moderation import ModerationService
         from venn.services.pins import PinService
         from venn.services.reactions import ReactionService
         from venn.services.search import SearchService
@@ -77,6 +83,7 @@ class Services:
 
         self.users = UserService(self)
         self.channels = ChannelService(self)
+        self.dms = DirectMessageService(self)
         self.mentions = MentionService(self)
         self.messages = MessageService(self)
         self.threads = ThreadService(self)
@@ -86,6 +93,7 @@ class Services:
         self.admin = AdminService(self)
         self.audit = AuditService(self)
         self.invites = InviteService(self)
+        self.moderation = ModerationService(self)
         self.search = SearchService(self)
         self.webhooks = WebhookService(self)
         self.personal_tokens = PersonalTokenService(self)

@@ -11,7 +11,7 @@ from tortoise.expressions import Q
 from tortoise.functions import Count
 from tortoise.transactions import in_transaction
 
-from venn.db.models import Channel, MemberRole, Membership, Message, Role, User
+from venn.db.models import DM_KINDS, Channel, ChannelKind, MemberRole, Membership, Message, Role, User
 from venn.db.sql import SQLParams
 from venn.errors import Conflict, Forbidden, NotFound
 from venn.events import Event
@@ -36,7 +36,8 @@ class ChannelService(Service):
 
     async def _visible_to_non_member(self, user: User, channel_id: int) -> Channel:
         channel = await Channel.get_or_none(id=channel_id)
-        if channel is None or (channel.is_private and not user.is_bot):
+        # Bots read private channels they serve; a direct conversation only its members see.
+        if channel is None or channel.kind in DM_KINDS or (channel.is_private and not user.is_bot):
             raise NotFound("No such channel.")
         return channel
 
@@ -56,6 +57,8 @@ class ChannelService(Service):
         channel = await self._if_member(user.id, channel_id)
         if channel is None and user.role == Role.ADMIN:
             channel = await Channel.get_or_none(id=channel_id)
+            if channel is not None and channel.kind in DM_KINDS:
+                channel = None  # a direct conversation is its members' alone
         if channel is None:
             raise NotFound("No such channel.")
         return channel
@@ -73,7 +76,8 @@ class ChannelService(Service):
         try:
             async with in_transaction():
                 channel = await Channel.create(
-                    name=data.name, topic=data.topic, is_private=data.is_private, created_by_id=user.id
+                    name=data.name, topic=data.topic, is_private=data.is_private, created_by_id=user.id,
+                    kind=ChannelKind.PRIVATE if data.is_private else ChannelKind.PUBLIC,
                 )
                 await Membership.create(user_id=user.id, channel_id=channel.id, role=MemberRole.OWNER)
         except IntegrityError:
@@ -85,6 +89,7 @@ class ChannelService(Service):
         channel = await self.get_visible(user, channel_id)
         if channel.is_private and not await self.is_member(user.id, channel.id):
             raise NotFound("No such channel.")
+        _refuse_if_dm(channel)
         if channel.archived:
             raise Forbidden("The channel is archived.", code="channel_archived")
         await self._add(channel, user.id)
@@ -92,6 +97,7 @@ class ChannelService(Service):
 
     async def leave(self, user: User, channel_id: int) -> None:
         channel = await self.get_visible(user, channel_id)
+        _refuse_if_dm(channel)
         deleted = await Membership.filter(user_id=user.id, channel_id=channel.id).delete()
         if not deleted:
             raise Forbidden("You are not a member of this channel.", code="not_a_member")
@@ -107,8 +113,11 @@ class ChannelService(Service):
     async def add_member(self, user: User, channel_id: int, member_id: int) -> dict[str, Any]:
         if user.role == Role.ADMIN:
             channel = await self._get(channel_id)
+            if channel.kind in DM_KINDS and not await self.is_member(user.id, channel.id):
+                raise NotFound("No such channel.")
         else:
             channel = await self.require_member(user, channel_id)
+        _refuse_if_dm(channel)
         if channel.is_private and not await self.can_manage(user, channel):
             raise Forbidden("Only the channel's owners and admins can add people to it.")
         member = await User.get_or_none(id=member_id)
@@ -117,8 +126,14 @@ class ChannelService(Service):
         await self._add(channel, member.id)
         return user_view(member, viewer=user)
 
+    @staticmethod
+    def check_members_open(channel: Channel) -> None:
+        """403 ``dm_members_fixed`` for a direct conversation: nobody joins one later."""
+        _refuse_if_dm(channel)
+
     async def add_bot(self, channel: Channel, user_id: int) -> None:
         """Make a bot account a member (a webhook's bot; no permission check here)."""
+        _refuse_if_dm(channel)
         await self._add(channel, user_id)
 
     async def _get(self, channel_id: int) -> Channel:
@@ -173,15 +188,21 @@ class ChannelService(Service):
         joined = [i for i in ids if i in member_ids]
         unread = await self.unread_counts(user.id, joined)
         mentioned = await self.core.mentions.counts(user.id, joined)
-        return [
-            channel_view(
+        dm_members = await self.core.dms.members_of([c.id for c in channels if c.kind in DM_KINDS], user.id)
+        views = []
+        for c in channels:
+            view = channel_view(
                 c, member_count=counts.get(c.id, 0), unread_count=unread.get(c.id, 0), is_member=c.id in member_ids,
                 mention_count=mentioned.get(c.id, 0),
             )
-            for c in channels
-        ]
+            if c.id in dm_members:
+                view["members"] = dm_members[c.id]
+            views.append(view)
+        return views
 
     async def view(self, user: User, channel: Channel) -> dict[str, Any]:
+        if channel.kind in DM_KINDS:
+            return await self.core.dms.view_for(user, channel)
         counts = await self.member_counts([channel.id])
         is_member = await self.is_member(user.id, channel.id)
         unread = (await self.unread_counts(user.id, [channel.id])).get(channel.id, 0) if is_member else 0
@@ -231,3 +252,11 @@ class ChannelService(Service):
         )
         _, rows = await conn.execute_query(sql, params.values)
         return {int(r[0]): int(r[1]) for r in rows}
+
+
+def _refuse_if_dm(channel: Channel) -> None:
+    if channel.kind in DM_KINDS:
+        raise Forbidden(
+            "The members of a direct conversation are fixed: start another one with the people you want.",
+            code="dm_members_fixed",
+        )

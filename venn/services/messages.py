@@ -16,7 +16,7 @@ from tortoise import connections
 from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
-from venn.db.models import Channel, Message, MessageKind, Role, Thread, User
+from venn.db.models import Channel, ChannelKind, Message, MessageKind, Role, Thread, User
 from venn.db.sql import SQLParams
 from venn.errors import Conflict, Forbidden, NotFound, Unauthorized, ValidationFailed, VennError
 from venn.events import Event
@@ -41,7 +41,8 @@ SYNC_MAX_UPDATES = 200
 #: the sender of a post (``u``), and with it the channel (``c_*``) when they are a member
 SENDER_SELECT = (
     "SELECT u.id, u.username, u.display_name, u.is_bot, u.role, u.token_version, u.email, c.id AS c_id,"
-    " c.name AS c_name, c.topic AS c_topic, c.is_private AS c_is_private, c.archived AS c_archived FROM users u"
+    " c.name AS c_name, c.topic AS c_topic, c.is_private AS c_is_private, c.kind AS c_kind,"
+    " c.archived AS c_archived FROM users u"
 )
 #: a history page's rows: messages (``m``) with their authors' public fields
 PAGE_SELECT = f"SELECT {MESSAGE_ROW_COLUMNS} FROM messages m JOIN users u ON u.id = m.author_id"
@@ -151,7 +152,7 @@ class MessageService(Service):
             return user, None
         channel = Channel(
             id=row["c_id"], name=row["c_name"], topic=row["c_topic"], is_private=bool(row["c_is_private"]),
-            archived=bool(row["c_archived"]),
+            kind=ChannelKind(row["c_kind"]), archived=bool(row["c_archived"]),
         )
         return user, channel
 
@@ -229,11 +230,13 @@ class MessageService(Service):
         message = await Message.get_or_none(id=message_id).prefetch_related("author")
         if message is None:
             raise NotFound("No such message.")
-        await self.core.channels.get_visible(user, message.channel_id)
+        channel = await self.core.channels.get_visible(user, message.channel_id)
         if message.author_id != user.id and user.role != Role.ADMIN:
             raise Forbidden("Only the author or an admin can change this message.")
         if message.deleted:
             raise Conflict("The message was deleted.", code="message_deleted")
+        if channel.archived:  # read-only
+            raise Forbidden("The channel is archived.", code="channel_archived")
         return message, message.author
 
     async def edit(self, user: User, message_id: int, body: str) -> dict[str, Any]:

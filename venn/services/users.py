@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
 from tortoise.exceptions import IntegrityError
+from tortoise.expressions import Q
 from tortoise.fields import CharField
 from tortoise.transactions import in_transaction
 
@@ -191,6 +192,19 @@ class UserService(Service):
         if user is None:
             raise NotFound("No such user.")
         return user
+
+    async def search(self, query: str, limit: int) -> list[User]:
+        """People whose username or display name starts with ``query`` (any case):
+        the exact username first, then by username; deactivated accounts are left out."""
+        key = username_key(query)
+        exact = await User.get_or_none(username_key=key, deactivated=False)
+        matches = (
+            await User.filter(Q(username_key__startswith=key) | Q(display_name__istartswith=query), deactivated=False)
+            .exclude(username_key=key)
+            .order_by("username_key")
+            .limit(limit)
+        )
+        return ([exact] if exact is not None else []) + matches[: limit - (exact is not None)]
 
     async def touch_last_seen(self, user_id: int) -> None:
         await User.filter(id=user_id).update(last_seen_at=datetime.now(UTC))

@@ -51,6 +51,7 @@ def channel_view(
         "name": channel.name,
         "topic": channel.topic,
         "is_private": channel.is_private,
+        "kind": str(channel.kind),
         "archived": channel.archived,
         "created_at": iso(channel.created_at),
         "member_count": member_count,

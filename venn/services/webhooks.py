@@ -63,6 +63,7 @@ class WebhookService(Service):
         channel = await self._managed(user, channel_id)
         if channel.archived:
             raise Forbidden("The channel is archived.", code="channel_archived")
+        self.core.channels.check_members_open(channel)  # a webhook's bot would join it
         bot = await self.core.users.ensure_bot_user(f"hook-{secrets.token_hex(6)}", data.name)
         await self.core.channels.add_bot(channel, bot.id)
         secret = secrets.token_urlsafe(32)

@@ -40,6 +40,21 @@ export async function joinChannel(id) {
   return channel;
 }
 
+/** Open (or make) the direct conversation with these people; the channel. */
+export async function openDm(userIds) {
+  const { channel } = await api("POST", "/dms", { user_ids: userIds });
+  store.channels.set(channel.id, channel);
+  store.emit("channels");
+  await joinRoom(channel.id);
+  return channel;
+}
+
+/** People whose username or display name starts with `q` (for pickers). */
+export async function searchPeople(q, limit = 8) {
+  const { users } = await api("GET", `/users?q=${encodeURIComponent(q)}&limit=${limit}`);
+  return users;
+}
+
 export async function leaveChannel(id) {
   await api("POST", `/channels/${id}/leave`);
   store.channels.delete(id);

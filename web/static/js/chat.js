@@ -17,7 +17,7 @@ import { startFiles, stopFiles } from "./files.js";
 
 export {
   loadChannels, browseChannels, createChannel, joinChannel, leaveChannel, loadMembers, addMember,
-  knownPeople, lookupUser, joinRoom, openChannel, markRead,
+  knownPeople, lookupUser, joinRoom, openChannel, markRead, openDm, searchPeople,
 } from "./channels.js";
 export { send, retry, discard } from "./outbox.js";
 export { typing } from "./typing.js";

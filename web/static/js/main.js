@@ -3,7 +3,7 @@
 
 import { restore, logout, onSessionEnd } from "./api.js";
 import * as chat from "./chat.js";
-import { store } from "./store.js";
+import { store, isDm } from "./store.js";
 import { h, clear } from "./dom.js";
 import { renderAuth } from "./views/auth.js";
 import { Sidebar } from "./views/sidebar.js";
@@ -29,7 +29,8 @@ function parseRoute() {
 async function route(view) {
   let { channel, thread } = parseRoute();
   if (!channel || !store.channels.get(channel)?.is_member) {
-    const first = store.memberChannels().sort((a, b) => a.name.localeCompare(b.name))[0];
+    // a channel first, else a conversation
+    const first = store.memberChannels().sort((a, b) => isDm(a) - isDm(b) || a.name.localeCompare(b.name))[0];
     channel = first ? first.id : null;
     thread = null;
     if (channel) history.replaceState(null, "", `#/channel/${channel}`);

@@ -59,6 +59,21 @@ function sameMessage(a, b) {
   );
 }
 
+/** A direct conversation (kind "dm" or "group_dm"): shown by its members, never by name. */
+export function isDm(channel) {
+  return channel?.kind === "dm" || channel?.kind === "group_dm";
+}
+
+/** What a channel is called on screen: "#name", or the other people of a conversation. */
+export function channelTitle(channel, { hash = true } = {}) {
+  if (!channel) return "";
+  if (isDm(channel)) {
+    const names = (channel.members || []).map((m) => m.display_name || m.username);
+    return names.length ? names.join(", ") : "Just you";
+  }
+  return hash ? `#${channel.name}` : channel.name;
+}
+
 class Store {
   constructor() {
     this.reset();

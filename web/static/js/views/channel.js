@@ -2,7 +2,7 @@
 // message list and its composer.
 
 import * as chat from "../chat.js";
-import { store } from "../store.js";
+import { store, isDm, channelTitle } from "../store.js";
 import { h, clear, icon, LOCK, MENU } from "../dom.js";
 import { MessageList } from "./messages.js";
 import { Composer } from "./composer.js";
@@ -10,6 +10,7 @@ import { modal, confirmBox, errorText, toast } from "./dialog.js";
 import { botsToggle } from "./bots.js";
 import { pinsButton } from "./pins.js";
 import { webhooksSlot } from "./webhooks.js";
+import { moderationSlot } from "./moderation.js";
 
 const pause = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -45,7 +46,7 @@ export class ChannelView {
     this.parts.push(this.bots);
     const list = new MessageList(stream);
     this.list = list;
-    const composer = new Composer(stream, { placeholder: `Message #${channel.name}` });
+    const composer = new Composer(stream, { placeholder: `Message ${channelTitle(channel)}` });
     this.parts.push(list, composer);
     this.renderHeader();
     this.el.append(list.el, composer.el);
@@ -83,11 +84,14 @@ export class ChannelView {
     if (!channel || !this.header) return;
     const members = store.members.get(channel.id);
     const count = members ? members.length : channel.member_count;
+    const dm = isDm(channel);
+    const mark = dm ? h("span.hash", { "aria-hidden": "true" }, "@") : channel.is_private ? icon(LOCK, "private") : h("span.hash", "#");
     clear(this.header).append(
       this.menuButton(),
       h(
         "div.channel-title",
-        h("h2", channel.is_private ? icon(LOCK, "private") : h("span.hash", "#"), channel.name),
+        h("h2", mark, channelTitle(channel, { hash: false })),
+        dm ? h("div.topic", channel.kind === "dm" ? "Direct message" : "Group conversation") : null,
         channel.topic ? h("div.topic", channel.topic) : null,
       ),
       h(
@@ -95,11 +99,14 @@ export class ChannelView {
         h("span.member-count", { title: "Members" }, `${count} ${count === 1 ? "member" : "members"}`),
         this.bots?.button,
         pinsButton(channel, (m) => this.showPinned(m)),
-        webhooksSlot(channel),
-        channel.is_private
+        dm ? null : webhooksSlot(channel), // a webhook's bot would join it
+        dm ? null : moderationSlot(channel),
+        channel.archived ? h("span.badge.archived", "archived") : null,
+        // a conversation's people are fixed: no adding, no leaving
+        channel.is_private && !dm
           ? h("button.button.secondary.small", { type: "button", onclick: () => this.addPeople(channel) }, "Add people")
           : null,
-        h("button.button.secondary.small", { type: "button", onclick: () => this.leave(channel) }, "Leave"),
+        dm ? null : h("button.button.secondary.small", { type: "button", onclick: () => this.leave(channel) }, "Leave"),
       ),
     );
   }

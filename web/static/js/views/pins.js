@@ -3,7 +3,7 @@
 // or opens its thread) and Unpin.
 
 import * as chat from "../chat.js";
-import { store } from "../store.js";
+import { store, channelTitle } from "../store.js";
 import { h, clear, parseTime, fullTime } from "../dom.js";
 import { renderMarkdown } from "../markdown.js";
 import { modal, toast } from "./dialog.js";
@@ -19,9 +19,9 @@ export function pinsButton(channel, onShow) {
 }
 
 export async function showPins(channel, onShow) {
-  const list = h("ol.pins-list", { "aria-label": `Pinned messages in #${channel.name}` });
+  const list = h("ol.pins-list", { "aria-label": `Pinned messages in ${channelTitle(channel)}` });
   const status = h("p.muted", { role: "status" }, "Loading…");
-  const box = modal(`Pinned in #${channel.name}`, [status, list], { wide: true });
+  const box = modal(`Pinned in ${channelTitle(channel)}`, [status, list], { wide: true });
   const render = async () => {
     let pins;
     try {

@@ -2,10 +2,11 @@
 // shown with online dots, and the dialogs to create, browse and join channels.
 
 import * as chat from "../chat.js";
-import { store } from "../store.js";
+import { store, isDm, channelTitle } from "../store.js";
 import { h, clear, reconcile, colourClass, initials, icon, LOCK, plural } from "../dom.js";
 import { modal, toast, errorText } from "./dialog.js";
 import { panelsFor, openPanel } from "../renderers.js";
+import { newMessageDialog } from "./new-dm.js";
 import { openAdmin } from "./admin.js";
 import { notificationState, askPermission } from "../notify.js";
 
@@ -13,6 +14,7 @@ export class Sidebar {
   constructor({ onOpen, onLogout }) {
     this.onOpen = onOpen;
     this.list = h("ul.channel-list", { "aria-label": "Channels" });
+    this.dms = h("ul.channel-list.dm-list", { "aria-label": "Direct messages" });
     this.people = h("ul.people-list", { "aria-label": "People in this channel" });
     this.peopleTitle = h("h2.section-title", "People");
     // desktop notifications: offered with a button, asked for only when it is clicked
@@ -33,6 +35,12 @@ export class Sidebar {
         ),
         this.list,
         h("button.sidebar-action", { type: "button", onclick: () => this.browseDialog() }, "Browse channels"),
+        h(
+          "div.section-head",
+          h("h2.section-title", "Direct messages"),
+          h("button.icon-button.light", { type: "button", title: "New message", "aria-label": "New message", onclick: () => newMessageDialog() }, "+"),
+        ),
+        this.dms,
         this.peopleTitle,
         this.people,
         this.notifyOffer,
@@ -102,20 +110,30 @@ export class Sidebar {
   }
 
   renderChannels() {
-    const channels = store.memberChannels().sort((a, b) => a.name.localeCompare(b.name));
-    reconcile(this.list, channels, {
+    const mine = store.memberChannels();
+    const channels = mine.filter((c) => !isDm(c)).sort((a, b) => a.name.localeCompare(b.name));
+    const dms = mine.filter(isDm).sort((a, b) => channelTitle(a).localeCompare(channelTitle(b)));
+    this.renderList(this.list, channels, "No channels yet: create one or browse.");
+    this.renderList(this.dms, dms, "No conversations yet.");
+  }
+
+  renderList(list, channels, emptyText) {
+    reconcile(list, channels, {
       key: (c) => c.id,
-      sig: (c) => [c.name, c.is_private, c.unread_count, c.mention_count, c.id === store.currentChannel].join("|"),
+      sig: (c) => [channelTitle(c), c.is_private, c.unread_count, c.mention_count, c.id === store.currentChannel].join("|"),
       render: (c) => {
         const unread = c.id !== store.currentChannel && c.unread_count > 0;
         const mentioned = c.id !== store.currentChannel && c.mention_count > 0;
+        const dm = isDm(c);
         return h(
-          `li.channel-item${c.id === store.currentChannel ? ".active" : ""}${unread ? ".unread" : ""}`,
+          `li.channel-item${dm ? ".dm-item" : ""}${c.id === store.currentChannel ? ".active" : ""}${unread ? ".unread" : ""}`,
           h(
             "a",
             { href: `#/channel/${c.id}`, "aria-current": c.id === store.currentChannel ? "page" : null, onclick: () => this.onOpen?.() },
-            h("span.hash", c.is_private ? icon(LOCK, "private") : "#"),
-            h("span.channel-name", c.name),
+            dm
+              ? h("span.hash", { "aria-hidden": "true" }, c.kind === "group_dm" ? String(c.member_count) : "@")
+              : h("span.hash", c.is_private ? icon(LOCK, "private") : "#"),
+            h("span.channel-name", channelTitle(c, { hash: false })),
             // the badges show the numbers; screen readers hear "2 mentions" and "3 unread"
             mentioned ? h("span.mention-badge", { title: plural(c.mention_count, "mention"), "aria-hidden": "true" }, `@${c.mention_count}`) : null,
             mentioned ? h("span.visually-hidden", plural(c.mention_count, "mention")) : null,
@@ -126,7 +144,7 @@ export class Sidebar {
       },
     });
     if (!channels.length) {
-      clear(this.list).append(h("li.empty", "No channels yet: create one or browse."));
+      clear(list).append(h("li.empty", emptyText));
     }
   }
 
@@ -134,7 +152,7 @@ export class Sidebar {
     const id = store.currentChannel;
     const channel = store.channels.get(id);
     const members = (store.members.get(id) || []).slice();
-    this.peopleTitle.textContent = channel ? `People in #${channel.name}` : "People";
+    this.peopleTitle.textContent = !channel ? "People" : isDm(channel) ? "People in this conversation" : `People in #${channel.name}`;
     const online = (u) => (store.status.get(u.id) || u.status) === "online";
     members.sort((a, b) => Number(online(b)) - Number(online(a)) || a.username.localeCompare(b.username));
     reconcile(this.people, members, {

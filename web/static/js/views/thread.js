@@ -2,7 +2,7 @@
 // admins) the bots of the thread.
 
 import * as chat from "../chat.js";
-import { store } from "../store.js";
+import { store, channelTitle } from "../store.js";
 import { h, clear } from "../dom.js";
 import { MessageList } from "./messages.js";
 import { Composer } from "./composer.js";
@@ -53,7 +53,7 @@ export class ThreadPanel {
     this.el.append(
       h(
         "header.panel-head",
-        h("div", h("h2", thread.title || "Thread"), h("div.muted.small", channel ? `#${channel.name}` : "")),
+        h("div", h("h2", thread.title || "Thread"), h("div.muted.small", channel ? channelTitle(channel) : "")),
         h("div.panel-tools", botsButton, h("button.icon-button", { type: "button", title: "Close thread", "aria-label": "Close thread", onclick: () => closeThreadRoute() }, "×")),
       ),
       botsSlot,
