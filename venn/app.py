@@ -15,8 +15,10 @@ from venn.api.admin import admin_api
 from venn.api.files import files_api
 from venn.api.mentions import mentions_api
 from venn.api.middleware import api_middleware, authenticate_request
+from venn.api.moderation import moderation_api
 from venn.api.ops import ops
 from venn.api.routing import ApiRouter
+from venn.api.tokens import tokens_api
 from venn.api.v1 import api
 from venn.api.webhooks import webhooks_api
 from venn.config import Settings, load_settings
@@ -41,9 +43,11 @@ def build_router() -> ApiRouter:
     router.include(ops)
     router.include(api)
     router.include(admin_api)
+    router.include(moderation_api)
     router.include(files_api)
     router.include(mentions_api)
     router.include(webhooks_api)
+    router.include(tokens_api)
     return router
 
 

@@ -106,6 +106,11 @@ class ChannelCreateIn(Input):
     is_private: bool = False
 
 
+class ChannelUpdateIn(Input):
+    name: ChannelName | None = None
+    topic: Topic | None = None
+
+
 class AddMemberIn(Input):
     user_id: Id
 
@@ -154,6 +159,13 @@ EmojiText = Annotated[str, StringConstraints(min_length=1, max_length=64)]
 
 class ReactionIn(Input):
     emoji: EmojiText
+
+
+class TokenCreateIn(Input):
+    name: DisplayName
+    #: ``read``: GET requests (and reading over Socket.IO) only; ``write``: everything
+    scopes: Annotated[list[Literal["read", "write"]], Field(min_length=1, max_length=2)]
+    expires_in_days: Annotated[int, Field(ge=1, le=3650)] | None = None
 
 
 class WebhookCreateIn(Input):

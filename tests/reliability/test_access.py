@@ -28,6 +28,7 @@ SECRETS = (
 )
 RESOURCE_PARAMS = {
     "channel_id", "thread_id", "message_id", "query_id", "root_message_id", "entry_id", "file_id", "webhook_id",
+    "token_id",
 }
 
 
@@ -56,6 +57,10 @@ async def world(client, chat: Chat, settings):
     resp = await client.post(f"/api/v1/channels/{channel['id']}/webhooks", json={"name": "secret-hook"}, headers=alice.headers)
     assert resp.status == 201, await resp.text()
     ids["webhook_id"] = (await resp.json())["webhook"]["id"]
+    # Alice's personal access token, which Mallory must not revoke
+    resp = await client.post("/api/v1/users/me/tokens", json={"name": "script", "scopes": ["read"]}, headers=alice.headers)
+    assert resp.status == 201, await resp.text()
+    ids["token_id"] = (await resp.json())["token"]["id"]
     # Alice's reaction and pin, which Mallory must neither see nor undo
     await chat.client.post(f"/api/v1/messages/{reply['id']}/reactions", json={"emoji": "+1"}, headers=alice.headers)
     await chat.client.post(f"/api/v1/messages/{reply['id']}/pin", headers=alice.headers)

@@ -77,3 +77,31 @@ def test_an_admin_deactivates_someone_who_is_signed_out_at_once(pages, server):
     check_a11y(admin, "the admin page's audit log", "dialog")
     shot(admin, "admin-page")
     assert pages.errors == []
+
+
+def test_a_channel_owner_renames_sets_the_topic_and_removes_a_member(pages, server):
+    owner_name, bob_name, channel = f"own{next(_n)}", f"bob{next(_n)}", f"plans{next(_n)}"
+    owner, bob = pages.new(), pages.new()
+    ui.sign_up(owner, owner_name)
+    ui.sign_up(bob, bob_name)
+    ui.create_channel(owner, channel)
+    ui.join_channel(bob, channel)
+    # only the owner gets the Manage button
+    expect(owner.get_by_role("button", name="Manage")).to_be_visible()
+    expect(bob.get_by_role("button", name="Manage")).to_have_count(0)
+
+    owner.get_by_role("button", name="Manage").click()
+    dialog = owner.locator("dialog", has_text=f"Manage #{channel}")
+    check_a11y(owner, "the channel's Manage dialog", "dialog")
+    dialog.get_by_role("textbox", name="Name").fill(f"{channel}-2026")
+    dialog.get_by_role("textbox", name="Topic").fill("what comes next")
+    dialog.get_by_role("button", name="Save").click()
+    # Bob sees the new name and topic without reloading
+    expect(bob.locator(".channel-title h2")).to_contain_text(f"{channel}-2026")
+    expect(bob.locator(".channel-title .topic")).to_have_text("what comes next")
+
+    dialog.get_by_role("button", name=f"Remove {bob_name}").click()
+    owner.locator("dialog", has_text="Remove").last.get_by_role("button", name="Remove").click()
+    expect(bob.locator(".sidebar .channel-item", has_text=f"{channel}-2026")).to_have_count(0)
+    expect(owner.locator(".member-count")).to_have_text("1 member")
+    assert pages.errors == []

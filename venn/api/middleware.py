@@ -12,7 +12,7 @@ from aiohttp import web
 from tortoise.exceptions import DBConnectionError
 
 from venn import keys
-from venn.errors import Unauthorized, VennError
+from venn.errors import Forbidden, Unauthorized, VennError
 from venn.proxies import client_address
 
 log = logging.getLogger("venn.http")
@@ -115,6 +115,8 @@ async def authenticate_request(request: web.Request):
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise Unauthorized("Missing bearer token.", code="missing_token")
-    user = await request.app[keys.SERVICES].users.authenticate(token.strip())
+    user, personal = await request.app[keys.SERVICES].users.authenticate_any(token.strip())
+    if personal is not None and "write" not in personal.scopes and request.method not in {"GET", "HEAD"}:
+        raise Forbidden("This token may only read (its scopes: read).", code="insufficient_scope")
     request[keys.USER] = user
     return user

@@ -326,3 +326,26 @@ class Webhook(Model):
 
     class Meta:
         table = "webhooks"
+
+
+class PersonalToken(Model):
+    """A personal access token: a long-lived bearer credential with scopes (``read``,
+    ``write``), for scripts. Only a SHA-256 of its secret is stored."""
+
+    id = fields.BigIntField(primary_key=True)
+    user: fields.ForeignKeyRelation[User] = fields.ForeignKeyField(
+        "venn.User", related_name="personal_tokens", on_delete=fields.CASCADE
+    )
+    user_id: int  # the column behind ``user``, set by Tortoise
+    name = fields.CharField(max_length=64)
+    scopes: fields.JSONField[list[str]] = fields.JSONField()
+    secret_hash = fields.CharField(max_length=64)
+    #: the user's token_version when it was made: logging out everywhere (or being
+    #: deactivated) bumps the version, and the token stops working
+    token_version = fields.IntField()
+    created_at = fields.DatetimeField(auto_now_add=True)
+    expires_at = fields.DatetimeField(null=True)
+    last_used_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "personal_tokens"

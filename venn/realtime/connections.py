@@ -78,6 +78,10 @@ class SocketState:
     bucket: TokenBucket
     #: the client's address (behind VENN_TRUSTED_PROXIES, the one they forwarded), for logs
     client_ip: str = "unknown"
+    #: the personal access token it signed in with (None: a session's access token)
+    personal_token_id: int | None = None
+    #: signed in with a token of scope ``read`` only: events that change anything are refused
+    read_only: bool = False
     #: channel rooms this socket joined
     channels: set[int] = field(default_factory=set)
     #: thread rooms this socket joined: thread id -> its channel id

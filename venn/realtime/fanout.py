@@ -10,8 +10,10 @@ to the sockets of every process. Rooms: ``user:<id>`` (each socket of a user),
   plus the thread's room for a thread reply (one emit to both rooms, so a socket
   in both gets it once).
 - ``thread_created``: the channel's room.
-- ``member_joined``, ``member_left``: the channel's room and the member's own room;
-  a member who left is also taken out of the channel's rooms in every process.
+- ``member_joined``, ``member_left``, ``member_removed``: the channel's room and the
+  member's own room; a member who left or was removed is also taken out of the
+  channel's rooms in every process.
+- ``channel_updated`` (renamed, new topic, archived): the channel's room (below).
 - ``dm_created``: each member's own room (one event per member: each sees the
   others as the conversation's members); first, in every process, the member's
   sockets are put in the new channel's room, so that its messages reach them
@@ -19,6 +21,8 @@ to the sockets of every process. Rooms: ``user:<id>`` (each socket of a user),
 - ``mention``: only the own rooms of the users it names (the mentioned users).
 - ``session_revoked``: the user's own room, then every socket of the user is
   disconnected, in every process.
+- ``pat_revoked``: not sent to clients; every process disconnects the sockets signed
+  in with the revoked personal access tokens.
 - any other name (e.g. ``llm_response`` and ``bot_status`` from bots): the thread's
   room if the event has a thread, else the channel's room, plus the rooms of the
   users it names.
@@ -38,7 +42,7 @@ MESSAGE_EVENTS = {
     "new_message", "message_updated", "message_deleted", "reaction_added", "reaction_removed", "message_pinned",
     "message_unpinned",
 }
-MEMBER_EVENTS = {"member_joined", "member_left"}
+MEMBER_EVENTS = {"member_joined", "member_left", "member_removed"}
 #: names never emitted to clients: the processes' control messages, and the names
 #: Socket.IO clients reserve for themselves
 NOT_FORWARDED = {CONTROL_EVENT, "connect", "connect_error", "disconnect", "disconnecting", "newListener",
@@ -68,7 +72,7 @@ class Fanout:
         elif name in MEMBER_EVENTS:
             rooms = [channel_room(event.channel_id)] if event.channel_id else []
             await self.rt.emit(name, event.data, rooms + users)
-            if name == "member_left" and event.channel_id:
+            if name in {"member_left", "member_removed"} and event.channel_id:
                 for uid in event.user_ids:
                     await self.rt.send_control({"op": "left", "user_id": uid, "channel_id": event.channel_id})
         elif name == "dm_created":
@@ -79,6 +83,11 @@ class Fanout:
             await self.rt.emit(name, event.data, users)
         elif name == "mention":
             await self.rt.emit(name, event.data, users)
+        elif name == "pat_revoked":
+            # not for clients: every process drops the sockets signed in with those tokens
+            for uid in event.user_ids:
+                ids = event.data["token_ids"]
+                await self.rt.send_control({"op": "revoke_tokens", "user_id": uid, "token_ids": ids})
         elif name == "session_revoked":
             await self.rt.emit(name, event.data, users)
             for uid in event.user_ids:

@@ -84,6 +84,12 @@ def internal_error() -> dict[str, Any]:
     return {"ok": False, "error": {"code": "internal_error", "message": "Something went wrong on the server."}}
 
 
+#: what a socket signed in with a ``read``-only personal access token may not do
+WRITE_EVENTS = frozenset(
+    {"send_message", "edit_message", "delete_message", "add_reaction", "remove_reaction", "mark_read", "typing"}
+)
+
+
 def not_joined(what: str) -> Forbidden:
     return Forbidden(f"Join the {what} first.", code="not_joined")
 
@@ -140,6 +146,8 @@ async def dispatch(rt: Realtime, spec: EventSpec, sid: str, args: tuple[Any, ...
             _log_flood(state, spec.name)
             outcome = "flood"
             return failure(RateLimited(1, "Too many events on this socket; slow down."))
+        if state.read_only and spec.name in WRITE_EVENTS:
+            raise Forbidden("This token may only read (its scopes: read).", code="insufficient_scope")
         payload = _payload(rt, spec, args)
         lock = state.lock if spec.ordered else contextlib.nullcontext()
         async with lock:

@@ -228,7 +228,7 @@ class Realtime:
         if not isinstance(token, str) or not token.strip():
             raise refuse("The token is missing or malformed.", "invalid_token")
         try:
-            user = await self.services.users.authenticate(token.strip())
+            user, personal = await self.services.users.authenticate_any(token.strip())
         except VennError as exc:
             raise refuse(exc.message, exc.code) from None
         except Exception:
@@ -245,6 +245,8 @@ class Realtime:
             token_version=user.token_version,
             bucket=TokenBucket(rate, BURST_FACTOR * rate),
             client_ip=client_ip,
+            personal_token_id=personal.id if personal is not None else None,
+            read_only=personal is not None and "write" not in personal.scopes,
         )
         self.connections.add(state)
         await self.sio.save_session(sid, {"user_id": user.id})
@@ -342,6 +344,11 @@ class Realtime:
             if kind == "revoke":
                 for state in self.connections.of_user(user_id):
                     await self.drop(state.sid, "session_revoked")
+            elif kind == "revoke_tokens" and isinstance(op.get("token_ids"), list):
+                ended = set(op["token_ids"])
+                for state in self.connections.of_user(user_id):
+                    if state.personal_token_id in ended:
+                        await self.drop(state.sid, "session_revoked")
             elif kind == "left" and isinstance(op.get("channel_id"), int):
                 for state in self.connections.of_user(user_id):
                     await self.leave_channel_rooms(state, op["channel_id"])
@@ -420,8 +427,11 @@ class Realtime:
         for start in range(0, len(user_ids), 500):
             rows = await User.filter(id__in=user_ids[start : start + 500]).values_list("id", "token_version")
             versions.update({int(uid): int(version) for uid, version in rows})
+        tokens = [s.personal_token_id for s in states if s.personal_token_id is not None]
+        alive = await self.services.personal_tokens.exists(tokens)
         for state in states:
-            if versions.get(state.user_id) != state.token_version:
+            revoked = state.personal_token_id is not None and state.personal_token_id not in alive
+            if versions.get(state.user_id) != state.token_version or revoked:
                 await self.drop(state.sid, "session_revoked")
 
 

@@ -24,10 +24,12 @@ if TYPE_CHECKING:
     from venn.services.invites import InviteService
     from venn.services.mentions import MentionService
     from venn.services.messages import MessageService
+    from venn.services.moderation import ModerationService
     from venn.services.pins import PinService
     from venn.services.reactions import ReactionService
     from venn.services.search import SearchService
     from venn.services.threads import ThreadService
+    from venn.services.tokens import PersonalTokenService
     from venn.services.users import UserService
     from venn.services.webhooks import WebhookService
     from venn.services.writer import ChannelLock
@@ -56,8 +58,10 @@ class Services:
     admin: AdminService = field(init=False)
     audit: AuditService = field(init=False)
     invites: InviteService = field(init=False)
+    moderation: ModerationService = field(init=False)
     search: SearchService = field(init=False)
     webhooks: WebhookService = field(init=False)
+    personal_tokens: PersonalTokenService = field(init=False)
 
     def __post_init__(self) -> None:
         from venn.files.service import FileService
@@ -68,10 +72,12 @@ class Services:
         from venn.services.invites import InviteService
         from venn.services.mentions import MentionService
         from venn.services.messages import MessageService
+        from venn.services.moderation import ModerationService
         from venn.services.pins import PinService
         from venn.services.reactions import ReactionService
         from venn.services.search import SearchService
         from venn.services.threads import ThreadService
+        from venn.services.tokens import PersonalTokenService
         from venn.services.users import UserService
         from venn.services.webhooks import WebhookService
 
@@ -87,8 +93,10 @@ class Services:
         self.admin = AdminService(self)
         self.audit = AuditService(self)
         self.invites = InviteService(self)
+        self.moderation = ModerationService(self)
         self.search = SearchService(self)
         self.webhooks = WebhookService(self)
+        self.personal_tokens = PersonalTokenService(self)
 
     def metrics_message_posted(self, kind: object) -> None:
         self.metrics.messages_posted.labels(kind=str(kind)).inc()

@@ -230,11 +230,13 @@ class MessageService(Service):
         message = await Message.get_or_none(id=message_id).prefetch_related("author")
         if message is None:
             raise NotFound("No such message.")
-        await self.core.channels.get_visible(user, message.channel_id)
+        channel = await self.core.channels.get_visible(user, message.channel_id)
         if message.author_id != user.id and user.role != Role.ADMIN:
             raise Forbidden("Only the author or an admin can change this message.")
         if message.deleted:
             raise Conflict("The message was deleted.", code="message_deleted")
+        if channel.archived:  # read-only
+            raise Forbidden("The channel is archived.", code="channel_archived")
         return message, message.author
 
     async def edit(self, user: User, message_id: int, body: str) -> dict[str, Any]:

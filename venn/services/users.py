@@ -11,13 +11,14 @@ from tortoise.expressions import Q
 from tortoise.fields import CharField
 from tortoise.transactions import in_transaction
 
-from venn.db.models import RefreshToken, Role, User
+from venn.db.models import PersonalToken, RefreshToken, Role, User
 from venn.errors import Conflict, Forbidden, NotFound, RateLimited, Unauthorized, ValidationFailed
 from venn.ratelimit import enforce
 from venn.schemas import LoginIn, RegisterIn, UpdateMeIn
 from venn.security.passwords import hash_password, verify_password
 from venn.security.tokens import ACCESS, REFRESH, TokenError
 from venn.services.base import Service
+from venn.services.tokens import is_personal_token
 from venn.services.views import user_view
 
 log = logging.getLogger("venn.users")
@@ -136,7 +137,14 @@ class UserService(Service):
         }
 
     async def authenticate(self, access_token: str) -> User:
-        """The user behind an access token, or :class:`Unauthorized` saying why."""
+        """The user behind an access token (or a personal access token), or
+        :class:`Unauthorized` saying why."""
+        return (await self.authenticate_any(access_token))[0]
+
+    async def authenticate_any(self, access_token: str) -> tuple[User, PersonalToken | None]:
+        """The user behind an access token, and the personal access token when it is one."""
+        if is_personal_token(access_token):
+            return await self.core.personal_tokens.authenticate(access_token)
         try:
             claims = self.tokens.verify(access_token, ACCESS)
         except TokenError as exc:
@@ -144,7 +152,7 @@ class UserService(Service):
         user = await User.get_or_none(id=claims.user_id)
         if user is None or user.token_version != claims.token_version or user.deactivated:
             raise Unauthorized("The token has been revoked.", code="token_revoked")
-        return user
+        return user, None
 
     async def revoke_all(self, user: User) -> None:
         """Log out everywhere: every access and refresh token of the user stops working."""
@@ -174,6 +182,9 @@ class UserService(Service):
             await User.filter(id=user.id).update(**changes)
             for key, value in changes.items():
                 setattr(user, key, value)
+        if "password_hash" in changes:
+            # a new password ends the personal access tokens made with the old one
+            await self.core.personal_tokens.revoke_all_of(user.id)
         return user
 
     async def get(self, user_id: int) -> User:

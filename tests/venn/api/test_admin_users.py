@@ -122,6 +122,9 @@ async def test_deactivation_ends_sessions_refuses_logins_and_keeps_messages(clie
     assert (await resp.json())["message"]["author"]["deactivated"] is True
     resp = await client.get(f"/api/v1/users/{alice.id}", headers=root.headers)
     assert (await resp.json())["user"]["deactivated"] is True
+    # and she is left out of the people search
+    resp = await client.get("/api/v1/users?q=ali", headers=root.headers)
+    assert [u["username"] for u in (await resp.json())["users"]] == []
 
     # reactivation restores logging in, not the old sessions
     resp = await _patch(client, root, alice.id, deactivated=False)
@@ -131,6 +134,8 @@ async def test_deactivation_ends_sessions_refuses_logins_and_keeps_messages(clie
     assert resp.status == 401
     resp = await client.post("/api/v1/auth/login", json={"username": "alice", "password": alice.password})
     assert resp.status == 200
+    resp = await client.get("/api/v1/users?q=ali", headers=root.headers)
+    assert [u["username"] for u in (await resp.json())["users"]] == ["alice"]
 
 
 async def test_bot_accounts_are_not_changed_here(client, chat):

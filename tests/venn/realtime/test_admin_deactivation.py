@@ -81,3 +81,32 @@ async def _make_admin(url: str, person) -> None:
         await conn.execute("UPDATE users SET role = 'admin' WHERE id = $1", person.id)
     finally:
         await conn.close()
+
+
+@pytest.mark.postgres
+@pytest.mark.redis
+async def test_a_member_removed_on_one_process_leaves_the_rooms_on_both(two_servers):  # noqa: F811
+    (url1, url2), _ = two_servers
+    async with aiohttp.ClientSession() as session:
+        chat = Chat(Http(session, url1))
+        owner, bob = await chat.user("owner"), await chat.user("bob")
+        channel = await chat.channel(owner, "secret", private=True, members=[bob])
+        cid = channel["id"]
+        watcher, on_one, on_two = Sock(url1, owner), Sock(url1, bob), Sock(url2, bob)
+        try:
+            for sock in (watcher, on_one, on_two):
+                await sock.connect()
+                await sock.ok("join_channel", {"channel_id": cid})
+            async with session.delete(
+                f"{url2}/api/v1/channels/{cid}/members/{bob.id}", headers=owner.headers
+            ) as resp:
+                assert resp.status == 204, await resp.text()
+            for sock in (on_one, on_two):
+                await sock.wait("member_removed", lambda d: d["user_id"] == bob.id)
+            await Chat(Http(session, url2)).post(owner, cid, "after bob was removed")
+            await watcher.wait("new_message")
+            await asyncio.sleep(0.3)
+            assert on_one.of("new_message") == [] and on_two.of("new_message") == []
+        finally:
+            for sock in (watcher, on_one, on_two):
+                await sock.close()

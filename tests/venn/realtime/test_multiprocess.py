@@ -270,3 +270,28 @@ async def test_reactions_at_once_through_two_processes_all_count(two_servers):
         finally:
             for sock in (watcher, *socks):
                 await sock.close()
+
+
+async def test_revoking_a_personal_token_on_one_process_disconnects_its_socket_on_the_other(two_servers):
+    """A socket signed in with a personal access token on process one is disconnected
+    when the token is revoked through process two; a session socket of the same user stays."""
+    (url1, url2), _ = two_servers
+    async with aiohttp.ClientSession() as session:
+        chat = Chat(Http(session, url1))
+        alice = await chat.user("alice")
+        async with session.post(url2 + "/api/v1/users/me/tokens", json={"name": "script", "scopes": ["read"]},
+                                headers=alice.headers) as resp:
+            assert resp.status == 201, await resp.text()
+            made = await resp.json()
+        by_token, by_session = Sock(url1), Sock(url1, alice)
+        try:
+            await by_token.connect(made["secret"])
+            await by_session.connect()
+            async with session.delete(url2 + f"/api/v1/users/me/tokens/{made['token']['id']}",
+                                      headers=alice.headers) as resp:
+                assert resp.status == 204
+            await asyncio.wait_for(by_token.disconnected.wait(), 10)
+            assert (await by_session.call("ping", {}))["ok"] is True
+        finally:
+            await by_token.close()
+            await by_session.close()

@@ -64,6 +64,9 @@ export const handlers = {
       loadMembers(channel_id).catch(() => {});
     }
   },
+  // renamed, a new topic, archived: the channel list has it
+  channel_updated: () => loadChannels().catch(() => {}),
+  member_removed: ({ channel_id, user_id }) => handlers.member_left({ channel_id, user_id }),
   // someone started a conversation with us: the server put our sockets in its room already
   dm_created: ({ channel }) => {
     store.channels.set(channel.id, { ...store.channels.get(channel.id), ...channel });

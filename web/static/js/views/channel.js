@@ -10,6 +10,7 @@ import { modal, confirmBox, errorText, toast } from "./dialog.js";
 import { botsToggle } from "./bots.js";
 import { pinsButton } from "./pins.js";
 import { webhooksSlot } from "./webhooks.js";
+import { moderationSlot } from "./moderation.js";
 
 const pause = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -99,6 +100,8 @@ export class ChannelView {
         this.bots?.button,
         pinsButton(channel, (m) => this.showPinned(m)),
         dm ? null : webhooksSlot(channel), // a webhook's bot would join it
+        dm ? null : moderationSlot(channel),
+        channel.archived ? h("span.badge.archived", "archived") : null,
         // a conversation's people are fixed: no adding, no leaving
         channel.is_private && !dm
           ? h("button.button.secondary.small", { type: "button", onclick: () => this.addPeople(channel) }, "Add people")
