@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from venn_bots import Plugin, on_mention
 
 
@@ -31,15 +33,19 @@ async def _bot_user(bot, username):
     return await User.get(username=username)
 
 
-async def test_a_plugin_cannot_emit_a_mention(testbot):
-    """``mention`` goes to people's own sockets: only the chat core sends it."""
+@pytest.mark.parametrize(
+    "event", ["mention", "reaction_added", "reaction_removed", "message_pinned", "message_unpinned",
+              "dm_created", "channel_updated", "member_removed"],
+)
+async def test_a_plugin_cannot_emit_a_core_event(testbot, event):
+    """Core events (mentions, reactions, pins, DMs, moderation) are sent only by the chat core."""
 
     class Spoofer(Plugin):
         name = "spoofer"
 
         @on_mention
         async def spoof(self, ctx):
-            await ctx.emit("mention", {"message": {"body": "fake"}})
+            await ctx.emit(event, {"message": {"body": "fake"}})
 
     bot = await testbot(Spoofer, strict=False)
     replies = await bot.say("@spoofer go")
