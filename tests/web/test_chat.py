@@ -31,6 +31,9 @@ def test_two_people_chat_live_and_reply_in_a_thread(pages, server):
 
     ui.send(alice, "Hello Bob, see https://example.com/docs")
     expect(ui.message(bob, "Hello Bob")).to_be_visible()
+    # the display name is free text: the @username beside it says who really wrote
+    expect(ui.message(bob, "Hello Bob").locator(".author")).to_have_text("Alice Liddell")
+    expect(ui.message(bob, "Hello Bob").locator(".handle")).to_have_text(f"@{alice_name}")
     link = ui.message(bob, "Hello Bob").get_by_role("link", name="https://example.com/docs")
     expect(link).to_have_attribute("href", "https://example.com/docs")
     expect(link).to_have_attribute("rel", "noopener noreferrer nofollow")

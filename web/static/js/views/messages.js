@@ -13,6 +13,7 @@ import { renderMarkdown } from "../markdown.js";
 import { confirmBox, toast } from "./dialog.js";
 import { reactionBar, openPicker } from "./reactions.js";
 import { renderFiles } from "../files.js";
+import { authorName } from "./author.js";
 
 const GROUP_MS = 5 * 60 * 1000;
 /** Characters of the answered message quoted on a bot's reply. */
@@ -190,7 +191,7 @@ export class MessageList {
       content.append(
         h(
           "div.meta",
-          h("span.author", { title: `@${author.username}` }, name),
+          authorName(author),
           author.is_bot ? h("span.badge", "BOT") : null,
           author.deactivated ? h("span.badge.deactivated", { title: "This account was deactivated" }, "deactivated") : null,
           time,

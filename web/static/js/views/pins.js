@@ -7,6 +7,7 @@ import { store, channelTitle } from "../store.js";
 import { h, clear, parseTime, fullTime } from "../dom.js";
 import { renderMarkdown } from "../markdown.js";
 import { modal, toast } from "./dialog.js";
+import { authorName } from "./author.js";
 
 /** `onShow(message)`: bring a pinned message into view. */
 export function pinsButton(channel, onShow) {
@@ -50,7 +51,7 @@ function pinItem(m, show) {
     "li.pin-item",
     h(
       "div.meta",
-      h("span.author", { title: `@${author.username}` }, author.display_name || author.username),
+      authorName(author),
       h("time", { datetime: m.created_at }, fullTime(when)),
       m.thread_id ? h("span.muted", "in a thread") : null,
     ),

@@ -7,6 +7,7 @@ import { api } from "../api.js";
 import { store } from "../store.js";
 import { h, clear, parseTime, fullTime } from "../dom.js";
 import { modal, errorText } from "./dialog.js";
+import { authorName } from "./author.js";
 
 const PAGE = 20;
 // how much of a long message a result shows around the first word found (code points)
@@ -102,7 +103,7 @@ function resultItem({ message: m, highlight }, choose) {
       },
       h(
         "span.meta",
-        h("span.author", author.display_name || author.username),
+        authorName(author),
         h("span.muted", ` in ${where}${m.thread_id ? ", in a thread" : ""} · `),
         h("time", { datetime: m.created_at }, fullTime(when)),
       ),
