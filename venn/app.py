@@ -18,6 +18,7 @@ from venn.api.middleware import api_middleware, authenticate_request
 from venn.api.moderation import moderation_api
 from venn.api.ops import ops
 from venn.api.routing import ApiRouter
+from venn.api.subscriptions import subscriptions_api
 from venn.api.tokens import tokens_api
 from venn.api.v1 import api
 from venn.api.webhooks import webhooks_api
@@ -48,6 +49,7 @@ def build_router() -> ApiRouter:
     router.include(mentions_api)
     router.include(webhooks_api)
     router.include(tokens_api)
+    router.include(subscriptions_api)
     return router
 
 
@@ -108,6 +110,7 @@ def create_app(
     app.cleanup_ctx.insert(0, _database)
     app.cleanup_ctx.append(_closers)
     app.cleanup_ctx.append(_file_sweeper)
+    app.cleanup_ctx.append(_webhook_sender)
     return app
 
 
@@ -129,6 +132,15 @@ async def _database(app: web.Application) -> AsyncIterator[None]:
 async def _file_sweeper(app: web.Application) -> AsyncIterator[None]:
     """Removes old unattached uploads and deleted messages' files, now and then."""
     task = asyncio.create_task(app[keys.SERVICES].files.run_sweeper())
+    yield
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+
+
+async def _webhook_sender(app: web.Application) -> AsyncIterator[None]:
+    """Sends the outgoing webhooks' pending deliveries (every process runs one)."""
+    task = asyncio.create_task(app[keys.SERVICES].delivery.run())
     yield
     task.cancel()
     with contextlib.suppress(asyncio.CancelledError):

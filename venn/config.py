@@ -116,6 +116,17 @@ class Settings(BaseSettings):
     rate_limit_webhook_per_minute: int = Field(
         60, ge=1, validation_alias=_env("VENN_RATE_LIMIT_WEBHOOK_PER_MINUTE")
     )
+    # Outgoing webhooks (docs/api.md, "Event subscriptions"): hosts exempt from the
+    # private-address refusal (e.g. an internal receiver), the per-attempt timeout,
+    # the attempts before giving up and the first retry delay (doubling, at most an hour)
+    webhook_allowed_hosts: Annotated[list[str], NoDecode] = Field(
+        default_factory=list, validation_alias=_env("VENN_WEBHOOK_ALLOWED_HOSTS")
+    )
+    webhook_timeout_seconds: float = Field(10.0, gt=0, le=300, validation_alias=_env("VENN_WEBHOOK_TIMEOUT_SECONDS"))
+    webhook_max_attempts: int = Field(8, ge=1, le=100, validation_alias=_env("VENN_WEBHOOK_MAX_ATTEMPTS"))
+    webhook_retry_seconds: float = Field(
+        10.0, ge=0.01, le=3600, validation_alias=_env("VENN_WEBHOOK_RETRY_SECONDS")
+    )
 
     # Files (venn/files): uploads attached to messages
     max_file_bytes: int = Field(25 * 1024 * 1024, ge=1024, validation_alias=_env("VENN_MAX_FILE_BYTES"))
@@ -192,6 +203,13 @@ class Settings(BaseSettings):
     def _check_redis_prefix(cls, value: str) -> str:
         if any(c.isspace() for c in value):
             raise ValueError("no spaces")
+        return value
+
+    @field_validator("webhook_allowed_hosts", mode="before")
+    @classmethod
+    def _split_hosts(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [h.strip().lower().strip("[]") for h in value.split(",") if h.strip()]
         return value
 
     @field_validator("plugins_disabled", mode="before")

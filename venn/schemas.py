@@ -168,6 +168,13 @@ class TokenCreateIn(Input):
     expires_in_days: Annotated[int, Field(ge=1, le=3650)] | None = None
 
 
+class EventSubscriptionIn(Input):
+    #: checked in the service (after the admin check): scheme, host, addresses
+    url: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2048)]
+    events: Annotated[list[Annotated[str, StringConstraints(max_length=64)]], Field(max_length=50)]
+    channel_id: Id | None = None
+
+
 class WebhookCreateIn(Input):
     #: the webhook's name: also the display name of the bot user it posts as
     name: DisplayName

@@ -349,3 +349,49 @@ class PersonalToken(Model):
 
     class Meta:
         table = "personal_tokens"
+
+
+class EventSubscription(Model):
+    """An outgoing webhook: the chosen events (of one channel, or of every non-DM
+    channel) are POSTed, signed with ``secret``, to ``url``."""
+
+    id = fields.BigIntField(primary_key=True)
+    url = fields.CharField(max_length=2048)
+    events: fields.JSONField[list[str]] = fields.JSONField()
+    # A plain column: a deleted channel leaves a subscription that matches nothing.
+    channel_id = fields.BigIntField(null=True)
+    #: the HMAC key; kept in clear because every delivery is signed with it
+    secret = fields.CharField(max_length=128)
+    created_by_id = fields.BigIntField(null=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "event_subscriptions"
+
+
+class EventDelivery(Model):
+    """One event for one subscription: the outbox row, written when the event is
+    published and sent (in id order per subscription) by whichever process claims it."""
+
+    id = fields.BigIntField(primary_key=True)
+    subscription: fields.ForeignKeyRelation[EventSubscription] = fields.ForeignKeyField(
+        "venn.EventSubscription", related_name="deliveries", on_delete=fields.CASCADE
+    )
+    subscription_id: int  # the column behind ``subscription``, set by Tortoise
+    event = fields.CharField(max_length=64)
+    #: the exact JSON body sent (and signed) on every attempt
+    body = fields.TextField()
+    #: pending, delivered or failed (gave up)
+    status = fields.CharField(max_length=16, default="pending")
+    attempts = fields.IntField(default=0)
+    next_attempt_at = fields.DatetimeField()
+    #: a process owns the row until then (the claim); a crashed sender's row is retried after
+    claimed_until = fields.DatetimeField(null=True)
+    response_code = fields.IntField(null=True)
+    last_error = fields.CharField(max_length=300, null=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+    delivered_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "event_deliveries"
+        indexes = (Index(fields=("subscription_id", "status", "id"), name="ix_delivery_sub_status_id"),)

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from venn.services.admin import AdminService
     from venn.services.audit import AuditService
     from venn.services.channels import ChannelService
+    from venn.services.delivery import DeliveryWorker
     from venn.services.dms import DirectMessageService
     from venn.services.invites import InviteService
     from venn.services.mentions import MentionService
@@ -28,6 +29,7 @@ if TYPE_CHECKING:
     from venn.services.pins import PinService
     from venn.services.reactions import ReactionService
     from venn.services.search import SearchService
+    from venn.services.subscriptions import EventSubscriptionService
     from venn.services.threads import ThreadService
     from venn.services.tokens import PersonalTokenService
     from venn.services.users import UserService
@@ -62,12 +64,15 @@ class Services:
     search: SearchService = field(init=False)
     webhooks: WebhookService = field(init=False)
     personal_tokens: PersonalTokenService = field(init=False)
+    subscriptions: EventSubscriptionService = field(init=False)
+    delivery: DeliveryWorker = field(init=False)
 
     def __post_init__(self) -> None:
         from venn.files.service import FileService
         from venn.services.admin import AdminService
         from venn.services.audit import AuditService
         from venn.services.channels import ChannelService
+        from venn.services.delivery import DeliveryWorker
         from venn.services.dms import DirectMessageService
         from venn.services.invites import InviteService
         from venn.services.mentions import MentionService
@@ -76,6 +81,7 @@ class Services:
         from venn.services.pins import PinService
         from venn.services.reactions import ReactionService
         from venn.services.search import SearchService
+        from venn.services.subscriptions import EventSubscriptionService
         from venn.services.threads import ThreadService
         from venn.services.tokens import PersonalTokenService
         from venn.services.users import UserService
@@ -97,6 +103,9 @@ class Services:
         self.search = SearchService(self)
         self.webhooks = WebhookService(self)
         self.personal_tokens = PersonalTokenService(self)
+        self.subscriptions = EventSubscriptionService(self)
+        self.delivery = DeliveryWorker(self)
+        self.events.subscribe(self.delivery.on_event)
 
     def metrics_message_posted(self, kind: object) -> None:
         self.metrics.messages_posted.labels(kind=str(kind)).inc()
