@@ -65,7 +65,7 @@ ITEM = "/admin/event-subscriptions/{subscription_id:\\d+}"
 
 
 @subscriptions_api.post("/admin/event-subscriptions", body=EventSubscriptionIn, status=201,
-                        response="EventSubscriptionCreated", errors=(403,), tag="admin")
+                        response="EventSubscriptionCreated", errors=(403, 404), tag="admin")
 async def create_subscription(call: Call):
     """Subscribe a URL to events (admins); the signing secret is shown only here."""
     return await call.services.subscriptions.create(call.user, call.body)

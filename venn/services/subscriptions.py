@@ -58,6 +58,11 @@ def delivery_view(row: EventDelivery) -> dict[str, Any]:
 class EventSubscriptionService(Service):
     async def create(self, admin: User, data: EventSubscriptionIn) -> dict[str, Any]:
         """A new subscription; its signing secret is in this answer only."""
+        if data.channel_id is not None:
+            kind = await Channel.filter(id=data.channel_id).values_list("kind", flat=True)
+            if not kind or kind[0] in DM_KINDS:
+                # direct conversations never leave the server: to everyone they do not exist here
+                raise NotFound("No such channel.")
         require_admin(admin)
         errors = []
         unknown = sorted(set(data.events) - set(EVENTS))
@@ -66,8 +71,6 @@ class EventSubscriptionService(Service):
         problem = await check_destination(data.url, self.settings.webhook_allowed_hosts)
         if problem:
             errors.append({"field": "url", "message": problem})
-        if data.channel_id is not None and not await Channel.exists(id=data.channel_id):
-            errors.append({"field": "channel_id", "message": "no such channel"})
         if errors:
             raise ValidationFailed(errors)
         if await EventSubscription.all().count() >= MAX_SUBSCRIPTIONS:
