@@ -100,6 +100,20 @@ def test_a_channel_owner_renames_sets_the_topic_and_removes_a_member(pages, serv
     expect(bob.locator(".channel-title h2")).to_contain_text(f"{channel}-2026")
     expect(bob.locator(".channel-title .topic")).to_have_text("what comes next")
 
+    # archived: read-only for everyone, still listed so the owner can open it again
+    dialog.get_by_role("button", name="Archive channel").click()
+    expect(bob.locator(".sidebar .channel-item", has_text=f"{channel}-2026").locator(".archived-mark")).to_be_visible()
+    expect(bob.locator(".channel-view .archived-note")).to_contain_text("read-only")
+    expect(bob.locator(".channel-view .composer-input")).to_have_count(0)
+    check_a11y(bob, "an archived channel (sidebar mark, read-only note)")
+    owner.get_by_role("button", name="Manage").click()
+    dialog = owner.locator("dialog", has_text=f"Manage #{channel}-2026")
+    dialog.get_by_role("button", name="Unarchive channel").click()
+    expect(bob.locator(".channel-view .composer-input")).to_be_visible()
+    expect(bob.locator(".sidebar .channel-item .archived-mark")).to_have_count(0)
+
+    owner.get_by_role("button", name="Manage").click()
+    dialog = owner.locator("dialog", has_text=f"Manage #{channel}-2026")
     dialog.get_by_role("button", name=f"Remove {bob_name}").click()
     owner.locator("dialog", has_text="Remove").last.get_by_role("button", name="Remove").click()
     expect(bob.locator(".sidebar .channel-item", has_text=f"{channel}-2026")).to_have_count(0)

@@ -135,8 +135,9 @@ class Store {
     return null;
   }
 
-  memberChannels() {
-    return [...this.channels.values()].filter((c) => c.is_member && !c.archived);
+  // archived channels are read-only: listed (so owners can find and unarchive them), never counted
+  memberChannels({ archived = false } = {}) {
+    return [...this.channels.values()].filter((c) => c.is_member && (archived || !c.archived));
   }
 
   isAdmin() {

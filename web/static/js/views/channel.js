@@ -23,7 +23,12 @@ export class ChannelView {
     this.parts = [];
     this.channelId = null;
     store.on("members", (id) => id === this.channelId && this.renderHeader());
-    store.on("channels", () => this.channelId && this.renderHeader());
+    store.on("channels", () => {
+      if (!this.channelId) return;
+      // archived or unarchived meanwhile: swap the composer and the read-only note
+      if (Boolean(store.channels.get(this.channelId)?.archived) !== this.archived) this.show(this.channelId);
+      else this.renderHeader();
+    });
   }
 
   show(channelId) {
@@ -46,10 +51,19 @@ export class ChannelView {
     this.parts.push(this.bots);
     const list = new MessageList(stream);
     this.list = list;
-    const composer = new Composer(stream, { placeholder: `Message ${channelTitle(channel)}` });
-    this.parts.push(list, composer);
+    this.parts.push(list);
+    this.archived = Boolean(channel.archived);
     this.renderHeader();
-    this.el.append(list.el, composer.el);
+    this.el.append(list.el);
+    if (channel.archived) {
+      // read-only: the server refuses posts, so there is nothing to type into
+      this.el.append(h("p.archived-note", { role: "note" }, `${channelTitle(channel)} is archived: it is read-only.`));
+      list.render({ bottom: true });
+      return;
+    }
+    const composer = new Composer(stream, { placeholder: `Message ${channelTitle(channel)}` });
+    this.parts.push(composer);
+    this.el.append(composer.el);
     list.render({ bottom: true });
     composer.input.focus();
   }

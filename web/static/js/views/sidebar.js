@@ -110,7 +110,7 @@ export class Sidebar {
   }
 
   renderChannels() {
-    const mine = store.memberChannels();
+    const mine = store.memberChannels({ archived: true });
     const channels = mine.filter((c) => !isDm(c)).sort((a, b) => a.name.localeCompare(b.name));
     const dms = mine.filter(isDm).sort((a, b) => channelTitle(a).localeCompare(channelTitle(b)));
     this.renderList(this.list, channels, "No channels yet: create one or browse.");
@@ -120,13 +120,13 @@ export class Sidebar {
   renderList(list, channels, emptyText) {
     reconcile(list, channels, {
       key: (c) => c.id,
-      sig: (c) => [channelTitle(c), c.is_private, c.unread_count, c.mention_count, c.id === store.currentChannel].join("|"),
+      sig: (c) => [channelTitle(c), c.is_private, c.unread_count, c.mention_count, c.archived, c.id === store.currentChannel].join("|"),
       render: (c) => {
         const unread = c.id !== store.currentChannel && c.unread_count > 0;
         const mentioned = c.id !== store.currentChannel && c.mention_count > 0;
         const dm = isDm(c);
         return h(
-          `li.channel-item${dm ? ".dm-item" : ""}${c.id === store.currentChannel ? ".active" : ""}${unread ? ".unread" : ""}`,
+          `li.channel-item${dm ? ".dm-item" : ""}${c.archived ? ".archived" : ""}${c.id === store.currentChannel ? ".active" : ""}${unread ? ".unread" : ""}`,
           h(
             "a",
             { href: `#/channel/${c.id}`, "aria-current": c.id === store.currentChannel ? "page" : null, onclick: () => this.onOpen?.() },
@@ -134,6 +134,7 @@ export class Sidebar {
               ? h("span.hash", { "aria-hidden": "true" }, c.kind === "group_dm" ? String(c.member_count) : "@")
               : h("span.hash", c.is_private ? icon(LOCK, "private") : "#"),
             h("span.channel-name", channelTitle(c, { hash: false })),
+            c.archived ? h("span.archived-mark", "archived") : null,
             // the badges show the numbers; screen readers hear "2 mentions" and "3 unread"
             mentioned ? h("span.mention-badge", { title: plural(c.mention_count, "mention"), "aria-hidden": "true" }, `@${c.mention_count}`) : null,
             mentioned ? h("span.visually-hidden", plural(c.mention_count, "mention")) : null,
