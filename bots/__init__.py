@@ -41,6 +41,7 @@ from venn_bots.plugin import (
     on_mention,
     on_message,
 )
+from venn_bots.schedule import schedule
 from venn_bots.storage import KVStore
 
 __all__ = [
@@ -66,4 +67,5 @@ __all__ = [
     "on_event",
     "on_mention",
     "on_message",
+    "schedule",
 ]

@@ -217,6 +217,32 @@ class Context(Generic[ConfigT]):
         stream), by name."""
         return await self._host.enabled_plugins(self.channel.id, self.thread_id)
 
+    # Scheduled runs -----------------------------------------------------------
+
+    async def schedule_once(self, when: Any, data: dict[str, Any] | None = None, *, handler: str) -> int:
+        """Run ``handler`` (a method's name) here later, with ``data`` as ``ctx.data``;
+        ``when`` is an aware datetime, a timedelta or seconds. Stored: it survives a
+        restart. Returns its id (for :meth:`cancel_scheduled`)."""
+        from venn_bots.schedule import create_once
+
+        json.dumps(data or {})
+        return await create_once(
+            self.plugin, handler, channel_id=self.channel.id, thread_id=self.thread_id, when=when, data=data,
+            user_id=self.user.id if self.user is not None else None,
+        )
+
+    async def cancel_scheduled(self, schedule_id: int) -> bool:
+        """Cancel a one-off run of this plugin; False if it already ran or is unknown."""
+        from venn_bots.schedule import cancel_once
+
+        return await cancel_once(self.plugin.name, schedule_id)
+
+    async def scheduled(self) -> list[Any]:
+        """This plugin's one-off runs waiting here (rows with ``id``, ``due_ms``, ``data``)."""
+        from venn_bots.schedule import list_once
+
+        return await list_once(self.plugin.name, channel_id=self.channel.id, thread_id=self.thread_id)
+
     # Storage ----------------------------------------------------------------
 
     def storage(self, scope: str = "thread") -> KVStore:

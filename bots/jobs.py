@@ -23,6 +23,7 @@ from venn_bots.events import (
 from venn_bots.matching import event_handlers, select_handlers
 from venn_bots.plugin import HandlerSpec, Plugin
 from venn_bots.queue import Job
+from venn_bots.schedule import ONCE, TRIGGER
 from venn_bots.service import effective_enablements
 from venn_bots.tracking import JobOutcome
 
@@ -50,6 +51,8 @@ async def prepare(job: Job, plugin: Plugin, bot_user: Any) -> list[Call] | JobOu
         return config
     if job.trigger == "message":
         triggers = await _message_triggers(job, plugin, bot_user)
+    elif job.trigger == TRIGGER:
+        triggers = await _schedule_triggers(job, plugin)
     else:
         triggers = await _event_triggers(job, plugin)
     if isinstance(triggers, JobOutcome):
@@ -119,3 +122,27 @@ async def _event_triggers(job: Job, plugin: Plugin) -> Triggers | JobOutcome:
         name=job.event, data=job.data, user=UserInfo.of(user) if user is not None else None, message=message_info
     )
     return [(spec, trigger) for spec in specs]
+
+
+async def _schedule_triggers(job: Job, plugin: Plugin) -> Triggers | JobOutcome:
+    """A scheduled run: its handler, with the stored data; a cancelled one-off run is skipped."""
+    from venn_bots.models import BotSchedule
+
+    name = str(job.data.get("handler") or "")
+    if job.data.get("kind") == ONCE:
+        if not await BotSchedule.exists(id=job.data.get("schedule_id"), kind=ONCE):
+            return JobOutcome(job, "skipped", detail="cancelled")
+        spec = HandlerSpec(kind="schedule", attr=name)
+    else:
+        found = [h for h in plugin.handlers if h.kind == "schedule" and h.attr == name]
+        if not found:
+            return JobOutcome(job, "skipped", detail="no handler")
+        spec = found[0]
+    if not hasattr(plugin, name):
+        return JobOutcome(job, "skipped", detail="no handler")
+    user = await User.get_or_none(id=job.user_id) if job.user_id is not None else None
+    trigger = CustomEvent(
+        name=TRIGGER, data=dict(job.data.get("data") or {}), user=UserInfo.of(user) if user is not None else None,
+        message=None,
+    )
+    return [(spec, trigger)]

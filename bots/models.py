@@ -113,3 +113,37 @@ class BotKV(Model):
     class Meta:
         table = "bot_kv"
         unique_together = (("plugin", "scope", "scope_id", "key"),)
+
+
+class BotSchedule(Model):
+    """A scheduled run: a recurring ``@schedule`` handler in one place, or a one-off
+    run (``ctx.schedule_once``); ``due_ms`` is when it fires next (epoch milliseconds)."""
+
+    id = fields.BigIntField(primary_key=True)
+    plugin = fields.CharField(max_length=32)
+    #: "cron", "every" or "once"
+    kind = fields.CharField(max_length=8)
+    #: identity of a recurring row (handler, place, rule); "once:<uuid>" for one-off runs
+    slot = fields.CharField(max_length=200)
+    handler = fields.CharField(max_length=64)
+    channel: fields.ForeignKeyRelation[Channel] = fields.ForeignKeyField(
+        "venn.Channel", related_name="bot_schedules", on_delete=fields.CASCADE
+    )
+    channel_id: int  # the column behind ``channel``, set by Tortoise
+    thread: fields.ForeignKeyNullableRelation[Thread] = fields.ForeignKeyField(
+        "venn.Thread", related_name="bot_schedules", null=True, on_delete=fields.CASCADE
+    )
+    thread_id: int | None  # the column behind ``thread``, set by Tortoise
+    timezone = fields.CharField(max_length=64, default="UTC")
+    due_ms = fields.BigIntField()
+    #: a claimed one-off run is not claimed again before this (epoch ms)
+    lease_ms = fields.BigIntField(default=0)
+    data: fields.JSONField[dict[str, Any] | None] = fields.JSONField(null=True)
+    #: who scheduled a one-off run (plain column: the run outlives nothing it needs)
+    user_id = fields.BigIntField(null=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "bot_schedules"
+        unique_together = (("plugin", "slot"),)
+        indexes = (Index(fields=("due_ms",), name="ix_bot_schedule_due"),)

@@ -95,7 +95,7 @@ class PluginConfig(BaseModel):
 
 @dataclass(frozen=True)
 class HandlerSpec:
-    kind: str  # "command" | "message" | "mention" | "event"
+    kind: str  # "command" | "message" | "mention" | "event" | "schedule"
     attr: str  # the method's name
     command: str | None = None
     aliases: tuple[str, ...] = ()
@@ -108,6 +108,9 @@ class HandlerSpec:
     timeout: float | None = None
     #: the arguments part of the usage line, for commands without an ``args`` model
     usage_hint: str = ""
+    #: ``@schedule`` handlers: a cron expression or seconds between runs
+    cron: str | None = None
+    every: float | None = None
 
     @property
     def names(self) -> tuple[str, ...]:

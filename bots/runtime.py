@@ -34,6 +34,7 @@ from venn_bots.poster import Poster
 from venn_bots.queue import Job, JobQueue, MemoryJobQueue, RedisStreamJobQueue
 from venn_bots.registry import Failure
 from venn_bots.router import MAX_CHAIN, BotChannels, Router
+from venn_bots.schedule import Scheduler
 from venn_bots.service import BotService
 from venn_bots.settings import BotSettings
 from venn_bots.tracking import OUTCOMES, JobOutcome, JobTracker
@@ -67,6 +68,7 @@ class BotRuntime:
         self.router = Router(self.loader.plugins, self.loader.bot_users, self.channels)
         #: made at start, with the queue of that start
         self.worker: Worker | None = None
+        self.scheduler: Scheduler | None = None
         self.service = BotService(self)
         self.started = False
         self._classes: list[type[Plugin]] | None = None
@@ -131,7 +133,12 @@ class BotRuntime:
             tracker=self.tracker, poster=self.poster, host=self,
         )
         self.services.events.subscribe(self.on_event)
+        self.scheduler = Scheduler(
+            self.loader.plugins, worker.submit, timezone=settings.timezone, tick_seconds=settings.schedule_tick,
+            lease_seconds=settings.handler_timeout + 60,
+        )
         self._tasks = [
+            asyncio.create_task(self.scheduler.run(), name="venn-bots-scheduler"),
             asyncio.create_task(self._route_loop(), name="venn-bots-router"),
             asyncio.create_task(worker.consume(), name="venn-bots-consumer"),
         ]

@@ -40,6 +40,18 @@ class BotSettings(BaseSettings):
     #: Unset: ``<VENN_REDIS_PREFIX>bots:jobs`` (see :meth:`stream_name`)
     stream_key: str | None = Field(None, min_length=1, max_length=200, validation_alias=_env("VENN_BOT_STREAM"))
 
+    #: the time zone of ``@schedule(cron=...)`` handlers (a plugin config's ``timezone`` wins)
+    timezone: str = Field("UTC", min_length=1, max_length=64, validation_alias=_env("VENN_TIMEZONE"))
+    #: seconds between two looks for due scheduled jobs
+    schedule_tick: float = Field(1.0, ge=0.05, le=60, validation_alias=_env("VENN_BOT_SCHEDULE_TICK"))
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        from venn_bots.schedule import check_zone
+
+        return check_zone(value)
+
     @field_validator("stream_key", mode="before")
     @classmethod
     def _empty_is_unset(cls, value: object) -> object:

@@ -26,6 +26,7 @@ from venn_bots.jobs import Call, prepare
 from venn_bots.plugin import HelpRequested, Plugin, UsageError
 from venn_bots.poster import Poster
 from venn_bots.queue import Delivery, Job, JobQueue
+from venn_bots.schedule import finished as schedule_finished
 from venn_bots.settings import BotSettings
 from venn_bots.tracking import JobOutcome, JobTracker
 
@@ -181,6 +182,7 @@ class Worker:
                 )
             else:
                 outcome = await self._run_job(job, state)
+            await schedule_finished(job)
             await self.queue.done(delivery)
         except asyncio.CancelledError:
             # shutting down: with Redis the job stays pending and another process takes it

@@ -46,6 +46,8 @@ def make_settings(tmp_path, settings_class):
             "rate_limit_messages_per_minute": 10_000,
             "rate_limit_logins_per_minute": 10_000,
             "failed_logins_per_address_per_minute": 10_000,
+            "registrations_per_address_per_minute": 10_000,
+            "failed_password_changes_per_user_per_minute": 10_000,
         }
         values.update(overrides)
         return settings_class(_env_file=None, **values)  # type: ignore[call-arg]

@@ -103,6 +103,14 @@ class Settings(BaseSettings):
     failed_logins_per_address_per_minute: int = Field(
         30, ge=1, validation_alias=_env("VENN_FAILED_LOGINS_PER_ADDRESS_PER_MINUTE")
     )
+    #: registration attempts from one client address a minute (429 beyond)
+    registrations_per_address_per_minute: int = Field(
+        10, ge=1, validation_alias=_env("VENN_REGISTRATIONS_PER_ADDRESS_PER_MINUTE")
+    )
+    #: password changes with a wrong current_password, per user a minute (429 beyond)
+    failed_password_changes_per_user_per_minute: int = Field(
+        5, ge=1, validation_alias=_env("VENN_FAILED_PASSWORD_CHANGES_PER_USER_PER_MINUTE")
+    )
     max_message_length: int = Field(4000, ge=1, le=100_000, validation_alias=_env("VENN_MAX_MESSAGE_LENGTH"))
     # Reactions and pins (docs/api.md, "Reactions and pins")
     rate_limit_reactions_per_minute: int = Field(

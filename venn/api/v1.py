@@ -31,11 +31,17 @@ ID = r"{%s:\d+}"
 
 
 @api.post(
-    "/auth/register", auth=False, body=RegisterIn, status=201, response="UserEnvelope", errors=(403, 409), tag="auth"
+    "/auth/register",
+    auth=False,
+    body=RegisterIn,
+    status=201,
+    response="UserEnvelope",
+    errors=(403, 409, 429),
+    tag="auth",
 )
 async def register(call: Call):
     """Create an account."""
-    user = await call.services.users.register(call.body)
+    user = await call.services.users.register(call.body, client_ip=call.client_ip)
     return {"user": user_view(user, viewer=user)}
 
 
@@ -67,7 +73,7 @@ async def get_me(call: Call):
     return {"user": await _user_with_status(call, call.user)}
 
 
-@api.patch("/users/me", body=UpdateMeIn, response="UserEnvelope", tag="users")
+@api.patch("/users/me", body=UpdateMeIn, response="UserEnvelope", errors=(429,), tag="users")
 async def update_me(call: Call):
     """Change display name, email or password (the password needs current_password)."""
     user = await call.services.users.update_me(call.user, call.body)

@@ -30,9 +30,20 @@ def username_key(username: str) -> str:
 
 
 class UserService(Service):
-    async def register(self, data: RegisterIn, *, role: Role = Role.MEMBER, bypass_closed: bool = False) -> User:
+    async def register(
+        self, data: RegisterIn, *, role: Role = Role.MEMBER, bypass_closed: bool = False, client_ip: str | None = None
+    ) -> User:
         """Create an account, as ``VENN_REGISTRATION`` allows (``invite``: with a valid
-        ``invite_code``, whose use is counted in the same transaction)."""
+        ``invite_code``, whose use is counted in the same transaction). With ``client_ip``
+        (requests over the API) attempts are capped per address."""
+        if client_ip is not None:
+            # every attempt counts, so probing taken names or mass sign-ups are both slowed
+            await enforce(
+                self.limiter,
+                f"register:{client_ip}",
+                self.settings.registrations_per_address_per_minute,
+                message="Too many registration attempts from your address; wait a minute and try again.",
+            )
         policy = "open" if bypass_closed else self.settings.registration_policy
         if policy == "closed":
             raise Forbidden("Registration is closed on this server.", code="registration_closed")
@@ -173,7 +184,14 @@ class UserService(Service):
         if "email" in data.model_fields_set:
             changes["email"] = data.email
         if data.password is not None:
+            # guessing the current password through a stolen session is capped per user
+            guess_key = f"password-change-failed:{user.id}"
+            guess_limit = self.settings.failed_password_changes_per_user_per_minute
+            retry_after = await self.limiter.over(guess_key, guess_limit)
+            if retry_after is not None:
+                raise RateLimited(retry_after, "Too many wrong current passwords; wait a minute and try again.")
             if not data.current_password or not await verify_password(user.password_hash, data.current_password):
+                await self.limiter.hit(guess_key, guess_limit)
                 raise ValidationFailed(
                     [{"field": "current_password", "message": "the current password is required and must match"}]
                 )

@@ -275,3 +275,80 @@ async def test_display_names_are_stored_in_nfc_and_keep_emoji_sequences(client, 
                               headers=alice.headers)
     assert resp.status == 200
     assert (await resp.json())["user"]["display_name"] == "\u00c1lice \U0001F469\u200d\U0001F4BB"
+
+
+@pytest.mark.parametrize("counters", ["memory", "redis"])
+async def test_registrations_from_one_address_are_capped(aiohttp_client, make_settings, database_url, counters):
+    """Sign-ups from one address, taken names included, stop at the cap with a Retry-After."""
+    from venn.app import create_app
+
+    shared = {"redis_url": require_redis(), "redis_prefix": f"t{uuid.uuid4().hex[:8]}:"} if counters == "redis" else {}
+    settings = make_settings(database_url=database_url, registrations_per_address_per_minute=3, **shared)
+    client = await aiohttp_client(create_app(settings))
+    statuses = []
+    for name in ["reg0", "reg0", "reg1", "reg2", "reg3"]:
+        resp = await client.post("/api/v1/auth/register", json={"username": name, "password": "correct-horse"})
+        statuses.append(resp.status)
+    assert statuses == [201, 409, 201, 429, 429]
+    body = await resp.json()
+    assert body["error"]["code"] == "rate_limited" and int(resp.headers["Retry-After"]) >= 1
+    # the cap did not block logging in
+    resp = await client.post("/api/v1/auth/login", json={"username": "reg1", "password": "correct-horse"})
+    assert resp.status == 200
+
+
+async def test_registrations_are_counted_per_forwarded_address(aiohttp_client, make_settings, database_url):
+    from venn.app import create_app
+
+    settings = make_settings(
+        database_url=database_url, registrations_per_address_per_minute=1, trusted_proxies="127.0.0.1"
+    )
+    client = await aiohttp_client(create_app(settings))
+
+    async def register(name: str, address: str) -> int:
+        resp = await client.post(
+            "/api/v1/auth/register",
+            json={"username": name, "password": "correct-horse"},
+            headers={"X-Forwarded-For": address},
+        )
+        return resp.status
+
+    assert await register("fwd1", "203.0.113.1") == 201
+    assert await register("fwd2", "203.0.113.1") == 429
+    assert await register("fwd3", "203.0.113.2") == 201
+
+
+async def test_wrong_current_passwords_are_capped_per_user(aiohttp_client, make_settings, database_url):
+    """Guessing the current password through a signed-in session stops at the cap, even for
+    the right password; other users are not affected."""
+    from venn.app import create_app
+
+    client = await aiohttp_client(
+        create_app(make_settings(database_url=database_url, failed_password_changes_per_user_per_minute=2))
+    )
+    headers = {}
+    for name in ("alice", "bob"):
+        resp = await client.post("/api/v1/auth/register", json={"username": name, "password": "correct-horse"})
+        assert resp.status == 201
+        resp = await client.post("/api/v1/auth/login", json={"username": name, "password": "correct-horse"})
+        headers[name] = {"Authorization": f"Bearer {(await resp.json())['access_token']}"}
+
+    async def change(name: str, current: str) -> tuple[int, dict, str | None]:
+        resp = await client.patch(
+            "/api/v1/users/me",
+            json={"password": "new-password-1", "current_password": current},
+            headers=headers[name],
+        )
+        return resp.status, await resp.json(), resp.headers.get("Retry-After")
+
+    assert (await change("alice", "guess-one"))[0] == 422
+    assert (await change("alice", "guess-two"))[0] == 422
+    status, body, retry_after = await change("alice", "correct-horse")
+    assert status == 429 and body["error"]["code"] == "rate_limited" and int(retry_after or 0) >= 1
+    # the password did not change; other profile edits still work
+    resp = await client.post("/api/v1/auth/login", json={"username": "alice", "password": "correct-horse"})
+    assert resp.status == 200
+    resp = await client.patch("/api/v1/users/me", json={"display_name": "Alice L"}, headers=headers["alice"])
+    assert resp.status == 200
+    # bob has his own count
+    assert (await change("bob", "correct-horse"))[0] == 200
