@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator
 from urllib.parse import quote
 
 from aiohttp import BodyPartReader, web
+from aiohttp.http_exceptions import HttpProcessingError
 from pydantic import TypeAdapter, ValidationError
 
 from venn.api.routing import ApiRouter, Call
@@ -71,7 +72,8 @@ async def upload_file(call: Call):
                 view = await call.services.files.upload(call.user, channel_id, part.filename, _chunks(part))
             else:
                 raise _field(part.name or "form", "unknown field")
-    except (ValueError, AssertionError, RuntimeError):
+    except (ValueError, AssertionError, RuntimeError, HttpProcessingError):
+        # HttpProcessingError: a part's headers aiohttp cannot parse (control characters, …)
         raise BadRequest("The multipart body is malformed.", code="bad_form") from None
     if view is None:
         raise _field("file" if channel_id is not None else "channel_id", "missing")

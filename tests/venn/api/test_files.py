@@ -199,6 +199,13 @@ async def test_upload_refusals(client, chat, room):
     # not multipart, no file, file first, an empty file, a bad id, an unknown field
     resp = await client.post("/api/v1/files", json={"channel_id": channel["id"]}, headers=alice.headers)
     assert resp.status == 400 and (await resp.json())["error"]["code"] == "bad_form"
+    # a part whose header aiohttp cannot parse (a control character in its name): 400, not 500
+    b = "venn-boundary"
+    raw = f'--{b}\r\nContent-Disposition: form-data; name="\u0087\x0e"\r\n\r\n{{}}\r\n--{b}--\r\n'.encode()
+    resp = await client.post(
+        "/api/v1/files", data=raw, headers={**alice.headers, "Content-Type": f"multipart/form-data; boundary={b}"}
+    )
+    assert resp.status == 400 and (await resp.json())["error"]["code"] == "bad_form"
     for extra in ((), ("pad", "x")):
         only_id = aiohttp.FormData(default_to_multipart=True)
         only_id.add_field("channel_id", str(channel["id"]))
