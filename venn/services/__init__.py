@@ -17,6 +17,7 @@ from venn.security.tokens import TokenSigner
 
 if TYPE_CHECKING:
     from venn.files.service import FileService
+    from venn.services.actions import ActionService
     from venn.services.admin import AdminService
     from venn.services.audit import AuditService
     from venn.services.channels import ChannelService
@@ -62,9 +63,11 @@ class Services:
     search: SearchService = field(init=False)
     webhooks: WebhookService = field(init=False)
     personal_tokens: PersonalTokenService = field(init=False)
+    actions: ActionService = field(init=False)
 
     def __post_init__(self) -> None:
         from venn.files.service import FileService
+        from venn.services.actions import ActionService
         from venn.services.admin import AdminService
         from venn.services.audit import AuditService
         from venn.services.channels import ChannelService
@@ -97,6 +100,7 @@ class Services:
         self.search = SearchService(self)
         self.webhooks = WebhookService(self)
         self.personal_tokens = PersonalTokenService(self)
+        self.actions = ActionService(self)
 
     def metrics_message_posted(self, kind: object) -> None:
         self.metrics.messages_posted.labels(kind=str(kind)).inc()
