@@ -161,6 +161,17 @@ class ReactionIn(Input):
     emoji: EmojiText
 
 
+ActionId = Annotated[str, StringConstraints(min_length=1, max_length=64)]
+ActionValue = Annotated[str, StringConstraints(max_length=200)]
+
+
+class MessageActionIn(Input):
+    """A click on a message's button (its value) or select (the option's value)."""
+
+    action_id: ActionId
+    value: ActionValue = ""
+
+
 class TokenCreateIn(Input):
     name: DisplayName
     #: ``read``: GET requests (and reading over Socket.IO) only; ``write``: everything

@@ -289,6 +289,7 @@ SOCKET_ATTEMPTS = {
     "delete_message": lambda ids: {"message_id": ids["root_message_id"]},
     "mark_read": lambda ids: {"channel_id": ids["channel_id"], "message_id": ids["message_id"]},
     "add_reaction": lambda ids: {"message_id": ids["message_id"], "emoji": "+1"},
+    "message_action": lambda ids: {"message_id": ids["message_id"], "action_id": "vote", "value": "x"},
     "remove_reaction": lambda ids: {"message_id": ids["message_id"], "emoji": "+1"},
     "typing": lambda ids: {"channel_id": ids["channel_id"]},
     "sync": None,  # checked below: ok, with an error per entry

@@ -104,7 +104,11 @@ SCHEMAS: dict[str, Any] = {
             "author": {"$ref": "#/components/schemas/Author"},
             "body": {"type": "string"},
             "kind": {"type": "string", "enum": ["user", "bot", "system"]},
-            "payload": {"type": ["object", "null"]},
+            "payload": {
+                "type": ["object", "null"],
+                "description": "A bot's structured data; payload.actions holds its buttons and selects "
+                "(docs/api.md, Interactive messages).",
+            },
             "client_msg_id": {"type": ["string", "null"]},
             "created_at": _TS,
             "edited_at": _TS,
@@ -194,6 +198,11 @@ SCHEMAS.update(
         "ChannelList": _envelope("channels", "Channel", many=True),
         "FileEnvelope": _envelope("file", "File"),
         "MessageEnvelope": _envelope("message", "Message"),
+        "ActionAccepted": {
+            "type": "object",
+            "required": ["ok", "job_id"],
+            "properties": {"ok": {"type": "boolean"}, "job_id": {"type": "string"}},
+        },
         "ThreadEnvelope": _envelope("thread", "Thread"),
         "PinList": _envelope("pins", "Message", many=True),
         "MessagePage": {

@@ -9,6 +9,7 @@ from venn.schemas import (
     DmCreateIn,
     LoginIn,
     MarkReadIn,
+    MessageActionIn,
     MessageCreateIn,
     MessageEditIn,
     PageQuery,
@@ -206,6 +207,16 @@ async def delete_message(call: Call):
 async def add_reaction(call: Call):
     """Add the caller's reaction (one emoji or a short name such as +1; adding it again changes nothing)."""
     return {"message": await call.services.reactions.add(call.user, call.path_id("message_id"), call.body.emoji)}
+
+
+@api.post("/messages/" + ID % "message_id" + "/actions", body=MessageActionIn, status=202, response="ActionAccepted",
+          errors=(404, 409, 422, 429), tag="messages")
+async def message_action(call: Call):
+    """Click a bot message's button or select: the plugin's action handler runs as a job
+    (404: no such message here; 422: the message has no such action; 409: its plugin is
+    no longer enabled here)."""
+    body: MessageActionIn = call.body
+    return await call.services.actions.click(call.user, call.path_id("message_id"), body.action_id, body.value)
 
 
 @api.delete("/messages/" + ID % "message_id" + "/reactions/{emoji}", response="MessageEnvelope",

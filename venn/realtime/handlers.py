@@ -86,7 +86,8 @@ def internal_error() -> dict[str, Any]:
 
 #: what a socket signed in with a ``read``-only personal access token may not do
 WRITE_EVENTS = frozenset(
-    {"send_message", "edit_message", "delete_message", "add_reaction", "remove_reaction", "mark_read", "typing"}
+    {"send_message", "edit_message", "delete_message", "add_reaction", "remove_reaction", "mark_read", "typing",
+     "message_action"}
 )
 
 
@@ -290,6 +291,11 @@ async def add_reaction(rt: Realtime, state: SocketState, user: User, data: s.Rea
 @event("remove_reaction", s.ReactionIn)
 async def remove_reaction(rt: Realtime, state: SocketState, user: User, data: s.ReactionIn):
     return {"message": await rt.services.reactions.remove(user, data.message_id, data.emoji)}
+
+
+@event("message_action", s.MessageActionIn)
+async def message_action(rt: Realtime, state: SocketState, user: User, data: s.MessageActionIn):
+    return await rt.services.actions.click(user, data.message_id, data.action_id, data.value)
 
 
 @event("mark_read", s.MarkReadIn)

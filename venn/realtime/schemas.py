@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from typing import Annotated
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, StringConstraints, field_validator, model_validator
 
 from venn.schemas import Body, ClientMsgId, EmojiText, FileIds, Id, Input
 
@@ -45,6 +45,12 @@ class EditMessageIn(Input):
 class ReactionIn(Input):
     message_id: Id
     emoji: EmojiText
+
+
+class MessageActionIn(Input):
+    message_id: Id
+    action_id: Annotated[str, StringConstraints(min_length=1, max_length=64)]
+    value: Annotated[str, StringConstraints(max_length=200)] = ""
 
 
 class TypingIn(Input):

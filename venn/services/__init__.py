@@ -17,6 +17,7 @@ from venn.security.tokens import TokenSigner
 
 if TYPE_CHECKING:
     from venn.files.service import FileService
+    from venn.services.actions import ActionService
     from venn.services.admin import AdminService
     from venn.services.audit import AuditService
     from venn.services.channels import ChannelService
@@ -66,9 +67,11 @@ class Services:
     personal_tokens: PersonalTokenService = field(init=False)
     subscriptions: EventSubscriptionService = field(init=False)
     delivery: DeliveryWorker = field(init=False)
+    actions: ActionService = field(init=False)
 
     def __post_init__(self) -> None:
         from venn.files.service import FileService
+        from venn.services.actions import ActionService
         from venn.services.admin import AdminService
         from venn.services.audit import AuditService
         from venn.services.channels import ChannelService
@@ -106,6 +109,7 @@ class Services:
         self.subscriptions = EventSubscriptionService(self)
         self.delivery = DeliveryWorker(self)
         self.events.subscribe(self.delivery.on_event)
+        self.actions = ActionService(self)
 
     def metrics_message_posted(self, kind: object) -> None:
         self.metrics.messages_posted.labels(kind=str(kind)).inc()
