@@ -6,6 +6,7 @@ that need them skip with a reason when they are not set.
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 import pytest
@@ -13,6 +14,11 @@ import pytest
 from tests.helpers import Chat, require_postgres, reset_postgres
 from venn.app import create_app
 from venn.config import Settings
+
+# argon2's standard parameters cost about a quarter of a second a hash; the suite registers
+# and signs in thousands of people, in-process and in the servers it starts (which inherit
+# this environment). Hashing itself is tested with the standard parameters (tests/venn/test_passwords.py).
+os.environ.setdefault("VENN_PASSWORD_HASHING", "cheapest")
 
 BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
 

@@ -31,6 +31,7 @@ from venn.presence import MemoryPresence, RedisPresence
 from venn.ratelimit import MemoryRateLimiter, RedisRateLimiter
 from venn.realtime import setup_realtime
 from venn.realtime.locks import RedisChannelLock
+from venn.security import passwords
 from venn.security.tokens import TokenSigner
 from venn.services import Services
 from venn.web import setup_web
@@ -69,6 +70,7 @@ def create_app(
     :class:`~venn.api.routing.RouteClash` when two routes clash.
     """
     settings = settings or load_settings()
+    passwords.configure(settings.password_hashing)
     extensions = load_extensions(settings.plugins_disabled, extra=plugins)
     extensions.settings.update(plugin_settings or {})
     app = web.Application(middlewares=[api_middleware], client_max_size=settings.max_body_bytes)

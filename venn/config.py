@@ -86,6 +86,11 @@ class Settings(BaseSettings):
     )
 
     # Accounts and auth
+    #: argon2 parameters for new password hashes: "standard" (RFC 9106 low-memory, argon2-cffi's
+    #: default) or "cheapest" — for test suites only, never for real accounts
+    password_hashing: Literal["standard", "cheapest"] = Field(
+        "standard", validation_alias=_env("VENN_PASSWORD_HASHING")
+    )
     #: who may register: anyone (open), holders of an invite link (invite), nobody (closed)
     registration: Literal["open", "invite", "closed"] = Field("open", validation_alias=_env("VENN_REGISTRATION"))
     #: deprecated: false meant VENN_REGISTRATION=closed (used when VENN_REGISTRATION is not set)

@@ -3,27 +3,51 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Literal
 
-from argon2 import PasswordHasher
+from argon2 import PasswordHasher, profiles
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
-_hasher = PasswordHasher()
-# A real hash to verify against when the user does not exist, so that a login
-# for an unknown name costs the same time as one with a wrong password.
-_DUMMY_HASH = _hasher.hash("venn-dummy-password")
+HashProfile = Literal["standard", "cheapest"]
+
+#: argon2-cffi's parameter sets: the library's default (RFC 9106 low-memory) and its
+#: deliberately weak one, meant only for test suites that register hundreds of people
+_PROFILES = {"standard": profiles.RFC_9106_LOW_MEMORY, "cheapest": profiles.CHEAPEST}
+
+
+class _Hashing:
+    """The hasher in use, and a real hash made with it to verify unknown users against."""
+
+    def __init__(self, profile: HashProfile = "standard") -> None:
+        self.hasher = PasswordHasher.from_parameters(_PROFILES[profile])
+        # a login for an unknown name costs the same time as one with a wrong password
+        self.dummy_hash = self.hasher.hash("venn-dummy-password")
+
+
+_hashing = _Hashing()
+
+
+def configure(profile: HashProfile) -> None:
+    """Choose the parameters new hashes get (``VENN_PASSWORD_HASHING``); old hashes still verify."""
+    global _hashing
+    if _hashing.hasher.time_cost != _PROFILES[profile].time_cost or (
+        _hashing.hasher.memory_cost != _PROFILES[profile].memory_cost
+    ):
+        _hashing = _Hashing(profile)
 
 
 async def hash_password(password: str) -> str:
     """Hash off the event loop (argon2 is deliberately slow)."""
-    return await asyncio.to_thread(_hasher.hash, password)
+    return await asyncio.to_thread(_hashing.hasher.hash, password)
 
 
 async def verify_password(password_hash: str | None, password: str) -> bool:
     """True when ``password`` matches; constant work when there is no hash."""
+    hashing = _hashing
 
     def _verify() -> bool:
         try:
-            return _hasher.verify(password_hash or _DUMMY_HASH, password) and password_hash is not None
+            return hashing.hasher.verify(password_hash or hashing.dummy_hash, password) and password_hash is not None
         except (VerifyMismatchError, VerificationError, InvalidHashError):
             return False
 
