@@ -3,18 +3,10 @@
 from __future__ import annotations
 
 import pytest
-from argon2 import PasswordHasher
 
 from tests.plugins.sql_agent.kit import ALL_TABLES
 from tests.plugins.sql_agent.openai_stub_server import call, text
 from tests.venn.realtime.kit import Sock
-
-
-@pytest.fixture(autouse=True)
-def cheap_passwords(monkeypatch):
-    monkeypatch.setattr(
-        "venn.security.passwords._hasher", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
-    )
 
 
 @pytest.fixture

@@ -6,17 +6,8 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from argon2 import PasswordHasher
 
 from tests.helpers import Chat, Person
-
-
-@pytest.fixture(autouse=True)
-def cheap_passwords(monkeypatch):
-    # these tests make many accounts and test no passwords
-    monkeypatch.setattr(
-        "venn.security.passwords._hasher", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
-    )
 
 
 async def open_dm(client, person: Person, *others: Person, expect: int = 201) -> dict:

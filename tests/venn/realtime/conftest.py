@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from argon2 import PasswordHasher
 
 from tests.helpers import Person
 from tests.venn.realtime.kit import FAST_TIMINGS, Sock
@@ -29,10 +28,6 @@ PACKAGE = {"name": "venn-test-clients", "private": True, "dependencies": {"socke
 def fast_realtime(monkeypatch):
     for name, value in FAST_TIMINGS.items():
         monkeypatch.setenv(name, value)
-    # Cheap password hashing: these tests make many accounts and test no passwords.
-    monkeypatch.setattr(
-        "venn.security.passwords._hasher", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
-    )
 
 
 @pytest.fixture
