@@ -20,7 +20,7 @@ import uuid
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from croniter import croniter  # type: ignore[import-untyped]  # no stubs shipped
 from tortoise.exceptions import IntegrityError
@@ -28,6 +28,7 @@ from tortoise.exceptions import IntegrityError
 from venn_bots.models import BotEnablement, BotSchedule, BotScope
 from venn_bots.plugin import HandlerSpec, Plugin, PluginError, _mark
 from venn_bots.queue import Job
+from venn_bots.zones import zone
 
 log = logging.getLogger("venn.bots.schedule")
 
@@ -55,23 +56,6 @@ def schedule(*, cron: str | None = None, every: timedelta | float | None = None,
         return _mark(func, {"kind": "schedule", "cron": cron, "every": seconds, "timeout": timeout})
 
     return decorate
-
-
-def zone(name: str | None, default: str = "UTC") -> ZoneInfo:
-    """The time zone called ``name`` (else ``default``); an unknown name is UTC."""
-    try:
-        return ZoneInfo(name or default)
-    except (ZoneInfoNotFoundError, ValueError):
-        return ZoneInfo("UTC")
-
-
-def check_zone(name: str) -> str:
-    """``name`` if it is a known IANA time zone, else ValueError."""
-    try:
-        ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise ValueError(f"unknown time zone {name!r} (an IANA name such as Europe/Paris)") from None
-    return name
 
 
 def next_due(spec: HandlerSpec, tz: ZoneInfo, now_ms: int) -> int:

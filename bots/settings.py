@@ -11,6 +11,7 @@ from pydantic import AliasChoices, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings
 
 from venn.config import SETTINGS_CONFIG, read_settings
+from venn_bots.zones import check_zone
 
 
 def _env(name: str) -> AliasChoices:
@@ -48,8 +49,6 @@ class BotSettings(BaseSettings):
     @field_validator("timezone")
     @classmethod
     def _known_zone(cls, value: str) -> str:
-        from venn_bots.schedule import check_zone
-
         return check_zone(value)
 
     @field_validator("stream_key", mode="before")

@@ -11,14 +11,14 @@ from typing import Any
 
 import pytest
 
-from tests.helpers import Chat, require_postgres, reset_postgres
+from tests.helpers import SUITE_ENV, Chat, require_postgres, reset_postgres
 from venn.app import create_app
 from venn.config import Settings
 
-# argon2's standard parameters cost about a quarter of a second a hash; the suite registers
-# and signs in thousands of people, in-process and in the servers it starts (which inherit
-# this environment). Hashing itself is tested with the standard parameters (tests/venn/test_passwords.py).
-os.environ.setdefault("VENN_PASSWORD_HASHING", "cheapest")
+# The suite's own settings (cheap password hashing, no per-address sign-up cap), here and in
+# the servers the tests start (tests/helpers.py, SUITE_ENV).
+for _name, _value in SUITE_ENV.items():
+    os.environ.setdefault(_name, _value)
 
 BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
 

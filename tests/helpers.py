@@ -10,6 +10,20 @@ from typing import Any
 
 import pytest
 
+#: settings the whole suite runs with (tests/conftest.py sets them unless set already): argon2's
+#: standard parameters cost a quarter of a second a hash and the suite registers thousands of
+#: people from 127.0.0.1. Hashing and the per-address limit have their own tests, which set them.
+SUITE_ENV = {"VENN_PASSWORD_HASHING": "cheapest", "VENN_REGISTRATIONS_PER_ADDRESS_PER_MINUTE": "1000000"}
+
+
+def server_env(strip: tuple[str, ...] = ("VENN_",)) -> dict[str, str]:
+    """The environment of a process a test starts: the caller's, minus the names starting
+    with ``strip`` (so no settings of the person running the tests leak in), plus the suite's."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(strip)}
+    env.update({k: os.environ.get(k, v) for k, v in SUITE_ENV.items()})
+    return env
+
+
 PG_URL = os.environ.get("VENN_TEST_DATABASE_URL")
 REDIS_URL = os.environ.get("VENN_TEST_REDIS_URL")
 

@@ -11,10 +11,10 @@ import re
 from datetime import datetime, timedelta
 from typing import Any
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from venn_bots import Context, Plugin, PluginConfig, command
-from venn_bots.schedule import check_zone, zone
+from venn_bots.zones import check_zone, zone
 
 UNITS = {"s": 1, "sec": 1, "second": 1, "m": 60, "min": 60, "minute": 60, "h": 3600, "hour": 3600, "d": 86400,
          "day": 86400}
@@ -29,9 +29,10 @@ USAGE = (
 class RemindConfig(PluginConfig):
     timezone: str | None = Field(None, max_length=64, description="IANA time zone for 'at' times.")
 
-    def model_post_init(self, _: object) -> None:
-        if self.timezone:
-            check_zone(self.timezone)
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str | None) -> str | None:
+        return check_zone(value) if value else value
 
 
 def parse(text: str, now: datetime) -> tuple[datetime, str] | None:

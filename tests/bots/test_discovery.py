@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.helpers import server_env
 from venn.extensions import scan_installed
 from venn_bots import registry
 
@@ -59,7 +60,7 @@ async def test_the_server_runs_installed_plugins_and_skips_broken_ones(installed
 
 
 def _venn(*args: str, pythonpath: Path) -> subprocess.CompletedProcess:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("VENN_")}
+    env = server_env()
     env["PYTHONPATH"] = os.pathsep.join([str(pythonpath), str(ROOT)])
     return subprocess.run(
         [sys.executable, "-m", "venn", *args], env=env, capture_output=True, text=True, timeout=60, cwd=ROOT

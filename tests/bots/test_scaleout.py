@@ -20,7 +20,7 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from tests.helpers import require_postgres, require_redis, reset_postgres
+from tests.helpers import require_postgres, require_redis, reset_postgres, server_env
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis]
 
@@ -70,7 +70,7 @@ async def cluster(tmp_path, tiny_site):
     pg, redis_url = await own_database(require_postgres()), require_redis()
     await reset_postgres(pg)
     run = uuid.uuid4().hex[:8]
-    base = {k: v for k, v in os.environ.items() if not k.startswith(("VENN_", "DATABASE_URL", "REDIS_URL"))}
+    base = server_env(("VENN_", "DATABASE_URL", "REDIS_URL"))
     base.update(
         {
             "DATABASE_URL": pg,

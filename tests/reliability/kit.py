@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import glob
-import os
 import shutil
 import signal
 import socket
@@ -20,6 +19,8 @@ from typing import Any
 import aiohttp
 import socketio
 
+from tests.helpers import server_env
+
 PASSWORD = "reliability-password"
 
 
@@ -31,11 +32,7 @@ def free_port() -> int:
 
 def base_env(tmp_path: Path, **extra: str) -> dict[str, str]:
     """The environment of a test server: none of the caller's VENN_* settings leak in."""
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(("VENN_", "DATABASE_URL", "REDIS_URL", "SECRET_KEY", "OPENAI_"))
-    }
+    env = server_env(("VENN_", "DATABASE_URL", "REDIS_URL", "SECRET_KEY", "OPENAI_"))
     env.update(
         SECRET_KEY="reliability-test-key",
         VENN_DATA_DIR=str(tmp_path / "data"),

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import signal
 import socket
 import subprocess
@@ -11,6 +10,8 @@ import time
 import urllib.request
 
 import pytest
+
+from tests.helpers import server_env
 
 
 def run_venn(*args: str, env: dict[str, str], input: str | None = None) -> subprocess.CompletedProcess:
@@ -22,7 +23,7 @@ def run_venn(*args: str, env: dict[str, str], input: str | None = None) -> subpr
 @pytest.fixture
 def env(tmp_path):
     own = ("VENN_", "DATABASE_URL", "REDIS_URL", "SECRET_KEY")
-    env = {k: v for k, v in os.environ.items() if not k.startswith(own)}
+    env = server_env(own)
     env["VENN_DATA_DIR"] = str(tmp_path / "data")
     return env
 

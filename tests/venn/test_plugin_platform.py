@@ -129,7 +129,8 @@ async def test_disabled_plugins_contribute_nothing_and_keep_their_tables(tmp_pat
         admin = await rest.user("admin")
         channel = await rest.channel(admin)
         status, body = await rest.request("GET", "/api/v1/plugins", admin["token"])
-        assert status == 200 and {p["name"] for p in body["plugins"]} == {"echo", "help"}
+        names = {p["name"] for p in body["plugins"]}
+        assert status == 200 and "echo" in names and not names & {"notes", "sql"}, names
         for method, path in [("POST", "/api/v1/notes"), ("GET", "/api/v1/admin/queries"),
                              ("GET", "/api/v1/queries/1/result.csv"), ("POST", "/api/v1/threads/1/llm-query")]:
             status, _ = await rest.request(method, path, admin["token"], json={})

@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from tests.helpers import server_env
+
 REPO = Path(__file__).resolve().parents[2]
 WEB = REPO / "web"
 ARTIFACTS = REPO / "test-artifacts" / "web"
@@ -57,7 +59,7 @@ class Server:
         self.url = f"http://127.0.0.1:{self.port}"
         self.proc: subprocess.Popen | None = None
         self.log_path = data_dir / "server.log"
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("VENN_", "DATABASE_URL", "REDIS_URL", "SECRET_KEY", "OPENAI_", "SNOWFLAKE_"))}
+        env = server_env(("VENN_", "DATABASE_URL", "REDIS_URL", "SECRET_KEY", "OPENAI_", "SNOWFLAKE_"))
         env.update(
             VENN_DATA_DIR=str(data_dir),
             SECRET_KEY="browser-test-secret-key-0123456789",

@@ -39,7 +39,6 @@ def test_an_admin_deactivates_someone_who_is_signed_out_at_once(pages, server):
     expect(row).to_have_count(1)
     row.get_by_role("button", name=f"Deactivate {bob_name}").click()
     admin.locator("dialog", has_text=f"Deactivate {bob_name}?").get_by_role("button", name="Deactivate").click()
-    expect(row.locator(".badge.deactivated")).to_have_count(0)  # the row was redrawn
     expect(dialog.locator(".admin-row", has_text=f"@{bob_name}").locator(".badge.deactivated")).to_be_visible()
 
     # Bob's open page is signed out and cannot sign in again

@@ -7,7 +7,6 @@ on the other; posts to one channel arrive in id order whichever process took the
 from __future__ import annotations
 
 import asyncio
-import os
 import socket
 import subprocess
 import sys
@@ -17,7 +16,7 @@ from urllib.parse import urlparse, urlunparse
 import aiohttp
 import pytest
 
-from tests.helpers import Chat, require_postgres, require_redis, reset_postgres
+from tests.helpers import Chat, require_postgres, require_redis, reset_postgres, server_env
 from tests.venn.realtime.kit import FAST_TIMINGS, Sock
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis]
@@ -76,7 +75,7 @@ async def two_servers(tmp_path, own_database):
     await db.apply_migrations(pg_url)  # once, before two processes race to do it
     prefix = f"venntest:{uuid.uuid4().hex[:12]}:"
     own = ("VENN_", "DATABASE_URL", "REDIS_URL", "SECRET_KEY")
-    env = {k: v for k, v in os.environ.items() if not k.startswith(own)}
+    env = server_env(own)
     env.update(FAST_TIMINGS)
     env.update(
         DATABASE_URL=pg_url,
