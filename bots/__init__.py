@@ -16,8 +16,10 @@ See docs/plugins.md.
 
 from __future__ import annotations
 
+from venn_bots.actions import on_action
 from venn_bots.context import Context
 from venn_bots.events import (
+    ActionEvent,
     BotEvent,
     ChannelInfo,
     CommandEvent,
@@ -45,6 +47,7 @@ from venn_bots.schedule import schedule
 from venn_bots.storage import KVStore
 
 __all__ = [
+    "ActionEvent",
     "BotEvent",
     "ChannelInfo",
     "CommandEvent",
@@ -64,6 +67,7 @@ __all__ = [
     "UsageError",
     "UserInfo",
     "command",
+    "on_action",
     "on_event",
     "on_mention",
     "on_message",

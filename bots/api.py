@@ -135,6 +135,10 @@ bots_api.schemas.update(
                 "events": {"type": "array", "items": {"type": "string"}},
                 "handles_messages": {"type": "boolean"},
                 "handles_mentions": {"type": "boolean"},
+                "actions": {
+                    "type": "array", "items": {"type": "string"},
+                    "description": "Action ids of its messages' buttons and selects that it answers (@on_action)",
+                },
                 "config_schema": {"type": "object", "description": "JSON Schema of the plugin's config"},
                 "bot_user": {"$ref": "#/components/schemas/Author"},
             },

@@ -10,7 +10,16 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from pydantic import BaseModel
 
-from venn_bots.events import BotEvent, ChannelInfo, CommandEvent, MessageEvent, MessageInfo, ThreadInfo, UserInfo
+from venn_bots.events import (
+    ActionEvent,
+    BotEvent,
+    ChannelInfo,
+    CommandEvent,
+    MessageEvent,
+    MessageInfo,
+    ThreadInfo,
+    UserInfo,
+)
 from venn_bots.storage import KVStore
 
 if TYPE_CHECKING:
@@ -88,7 +97,8 @@ class Context(Generic[ConfigT]):
     (the plugin's validated config for this thread), ``event`` (its name:
     ``"new_message"``, ``"thread_created"``, ...), ``data`` (the event's data), ``text``
     (the message text, after the command or mention), ``argv`` and ``args`` (commands),
-    ``match`` (pattern handlers), ``command``, ``deadline`` (``time.monotonic()``
+    ``match`` (pattern handlers), ``command``, ``action_id`` and ``action_value``
+    (clicks), ``deadline`` (``time.monotonic()``
     value), ``log``, ``job_id``.
 
     ``Context[MyConfig]`` types ``ctx.config`` as the plugin's ``Config`` model (a bare
@@ -164,6 +174,16 @@ class Context(Generic[ConfigT]):
         return self.trigger.command if isinstance(self.trigger, CommandEvent) else None
 
     @property
+    def action_id(self) -> str | None:
+        """The id of the button or select clicked (``@on_action``); None otherwise."""
+        return self.trigger.action_id if isinstance(self.trigger, ActionEvent) else None
+
+    @property
+    def action_value(self) -> str | None:
+        """The clicked button's value, or the option chosen in the select; None unless a click."""
+        return self.trigger.value if isinstance(self.trigger, ActionEvent) else None
+
+    @property
     def job_id(self) -> str:
         return self._state.job.id
 
@@ -199,6 +219,25 @@ class Context(Generic[ConfigT]):
             client_msg_id=f"job:{state.job.id}:{state.replies}",
             reply_to=self.message.id if self.message is not None else None,
         )
+
+    async def update_message(
+        self, message_id: int | None = None, *, body: str | None = None, payload: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
+        """Change one of this plugin's own messages (by default ``ctx.message``, the one
+        clicked): its ``body`` and/or its ``payload`` (replaced whole, ``actions``
+        included). Clients get ``message_updated``; it is not marked edited. Returns
+        the message as REST shows it. Raises :class:`venn.errors.VennError`: 403 for a
+        message of someone else, 422 ``validation_error`` for a bad body or actions."""
+        if message_id is None:
+            if self.message is None:
+                raise ValueError("update_message needs a message_id here (this event has no message)")
+            message_id = self.message.id
+        if payload is not None:
+            try:
+                json.dumps(payload)
+            except (TypeError, ValueError) as exc:
+                raise ValueError(f"payload must be JSON-serialisable: {exc}") from None
+        return await self._host.update_as_bot(self.plugin.name, int(message_id), body=body, payload=payload)
 
     async def emit(self, event: str, data: dict[str, Any] | None = None) -> None:
         """Send a progress event to the thread's (or channel's) live clients, e.g.

@@ -7,6 +7,7 @@ Every handler gets one of these events:
 - :class:`MentionEvent` (``@on_mention``): a message that mentions the bot, ``text`` without the mention;
 - :class:`CommandEvent` (``@command``): ``/name ...``, ``command`` as typed and ``text`` after it;
 - :class:`EditEvent` (``@on_event("message_edited")``): the edited ``message`` and who edited it;
+- :class:`ActionEvent` (``@on_action``): a click on one of the bot's buttons or selects;
 - :class:`CustomEvent` (any other ``@on_event`` name): ``thread_created``, ``bot_enabled``,
   ``member_joined``, ``message_deleted``, or a plugin's own event; its ``data`` as published.
 """
@@ -138,6 +139,19 @@ class EditEvent(BotEvent):
 @dataclass(frozen=True, kw_only=True)
 class CustomEvent(BotEvent):
     """Any other ``@on_event`` event, with its data as published."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class ActionEvent(BotEvent):
+    """A click on a button or select of the plugin's message (``@on_action``): ``message``
+    is that message as it is now, ``user`` who clicked, ``action_id`` and ``value`` what
+    was clicked (a button's value, or the chosen option's)."""
+
+    name: str = "message_action"
+    message: MessageInfo
+    user: UserInfo
+    action_id: str
+    value: str = ""
 
 
 MESSAGE_EVENTS: dict[str, type[MessageEvent]] = {

@@ -42,6 +42,12 @@ class ContextHandle(Protocol):
         """Send a live, unstored event to a thread's (or channel's) clients."""
         ...
 
+    async def update_as_bot(
+        self, plugin: str, message_id: int, *, body: str | None = None, payload: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
+        """Change a message of the plugin's bot user (``message_updated``); the message as REST shows it."""
+        ...
+
     async def enabled_plugins(self, channel_id: int, thread_id: int | None) -> list[Plugin]:
         """The loaded plugins switched on for a thread (or a channel's stream)."""
         ...

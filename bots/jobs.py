@@ -10,6 +10,8 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from venn.db.models import Channel, Message, Thread, User
+from venn_bots.actions import TRIGGER as ACTION_TRIGGER
+from venn_bots.actions import action_triggers
 from venn_bots.events import (
     MESSAGE_EVENTS,
     BotEvent,
@@ -53,6 +55,8 @@ async def prepare(job: Job, plugin: Plugin, bot_user: Any) -> list[Call] | JobOu
         triggers = await _message_triggers(job, plugin, bot_user)
     elif job.trigger == TRIGGER:
         triggers = await _schedule_triggers(job, plugin)
+    elif job.trigger == ACTION_TRIGGER:
+        triggers = await action_triggers(job, plugin)
     else:
         triggers = await _event_triggers(job, plugin)
     if isinstance(triggers, JobOutcome):

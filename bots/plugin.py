@@ -15,6 +15,8 @@ Its handlers are ``async def handler(self, ctx)`` methods marked with one of:
 ``@on_event("thread_created", ...)``
     Events: ``thread_created``, ``bot_enabled``, ``bot_disabled``, ``bot_updated``,
     ``message_edited``, ``message_deleted``, ``member_joined``, ``member_left``.
+``@on_action("vote", ...)`` (:mod:`venn_bots.actions`)
+    Clicks on the buttons and selects of the plugin's own messages.
 
 A message goes to the most specific kind of handler the plugin has for it: its
 command, else its mention handlers, else its message handlers.
@@ -95,7 +97,7 @@ class PluginConfig(BaseModel):
 
 @dataclass(frozen=True)
 class HandlerSpec:
-    kind: str  # "command" | "message" | "mention" | "event" | "schedule"
+    kind: str  # "command" | "message" | "mention" | "event" | "schedule" | "action"
     attr: str  # the method's name
     command: str | None = None
     aliases: tuple[str, ...] = ()
@@ -111,6 +113,8 @@ class HandlerSpec:
     #: ``@schedule`` handlers: a cron expression or seconds between runs
     cron: str | None = None
     every: float | None = None
+    #: ``@on_action`` handlers: the action ids they answer
+    actions: tuple[str, ...] = ()
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -388,6 +392,7 @@ class Plugin(Extension):
             "events": sorted(cls.event_names()),
             "handles_messages": any(h.kind == "message" for h in cls.handlers),
             "handles_mentions": any(h.kind == "mention" for h in cls.handlers),
+            "actions": sorted({a for h in cls.handlers for a in h.actions}),
             "config_schema": cls.Config.model_json_schema(),
         }
 
@@ -432,6 +437,12 @@ def validate_plugin_class(cls: type) -> None:
             if n in names and names[n] != spec.attr:
                 raise PluginError(f"{cls.__qualname__}: /{n} is declared by both {names[n]} and {spec.attr}")
             names[n] = spec.attr
+    clicks: dict[str, str] = {}
+    for spec in cls.handlers:
+        for a in spec.actions:
+            if a in clicks and clicks[a] != spec.attr:
+                raise PluginError(f"{cls.__qualname__}: action {a!r} is handled by both {clicks[a]} and {spec.attr}")
+            clicks[a] = spec.attr
     try:
         cls.Config.model_json_schema()
     except Exception as exc:  # a config model must describe itself for the API

@@ -62,6 +62,17 @@ class Poster:
         )
         return result.message
 
+    async def update(
+        self, plugin: str, message_id: int, *, body: str | None = None, payload: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
+        """Change one of the bot user's own messages through the message service (stored,
+        then ``message_updated``); a longer body is cut like a reply's."""
+        if body is not None:
+            body = cut_to(str(body).strip(), self._services.settings.max_message_length)
+        return await self._services.messages.update_own(
+            self._bot_users[plugin], message_id, body=body, payload=payload
+        )
+
     async def emit(
         self, plugin: str, event: str, data: dict[str, Any], *, channel_id: int, thread_id: int | None
     ) -> None:

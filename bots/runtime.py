@@ -27,6 +27,7 @@ from typing import Any
 
 from venn.db.models import User
 from venn.events import Event
+from venn_bots.actions import ActionDispatcher
 from venn_bots.inbound import Inbound, from_bus
 from venn_bots.loader import PluginLoader
 from venn_bots.plugin import Plugin
@@ -133,6 +134,8 @@ class BotRuntime:
             tracker=self.tracker, poster=self.poster, host=self,
         )
         self.services.events.subscribe(self.on_event)
+        # clicks on the bots' buttons become jobs (until then the core answers 409)
+        self.services.actions.dispatcher = ActionDispatcher(self.loader.plugins, self.loader.bot_users, worker.submit)
         self.scheduler = Scheduler(
             self.loader.plugins, worker.submit, timezone=settings.timezone, tick_seconds=settings.schedule_tick,
             lease_seconds=settings.handler_timeout + 60,
@@ -181,6 +184,7 @@ class BotRuntime:
         assert worker is not None
         worker.stopping = True
         self.services.events.unsubscribe(self.on_event)
+        self.services.actions.dispatcher = None
         # No new jobs: the router and the consumer stop where they are (a job the
         # consumer was about to take stays in the queue; with Redis, for another process).
         for task in self._tasks:
@@ -283,3 +287,9 @@ class BotRuntime:
     ) -> None:
         """A live event to a thread's (or channel's) clients, marked with the plugin."""
         await self.poster.emit(plugin, event, data, channel_id=channel_id, thread_id=thread_id)
+
+    async def update_as_bot(
+        self, plugin: str, message_id: int, *, body: str | None = None, payload: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
+        """Change a message of the plugin's bot user through the one message path."""
+        return await self.poster.update(plugin, message_id, body=body, payload=payload)

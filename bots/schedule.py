@@ -125,7 +125,7 @@ class Scheduler:
     def __init__(
         self,
         plugins: dict[str, Plugin],
-        submit: Callable[[Job], Awaitable[None]],
+        submit: Callable[[Job], Awaitable[object]],
         *,
         timezone: str = "UTC",
         tick_seconds: float = 1.0,

@@ -73,9 +73,9 @@ class Worker:
 
     # Jobs in -------------------------------------------------------------------
 
-    async def submit(self, job: Job) -> None:
-        """Queue a job; a refused one is counted as ``overflow`` and the thread is told
-        (once per :data:`BUSY_NOTICE_INTERVAL` per plugin and thread)."""
+    async def submit(self, job: Job) -> bool:
+        """Queue a job (True); a refused one (False) is counted as ``overflow`` and the
+        thread is told (once per :data:`BUSY_NOTICE_INTERVAL` per plugin and thread)."""
         broken = False
         try:
             accepted = await self.queue.put(job)
@@ -85,7 +85,7 @@ class Worker:
         if accepted:
             if self.queue.local:
                 self._tracker.track(1)
-            return
+            return True
         if not broken:
             log.warning("bot queue full: job refused", extra={"plugin": job.plugin, "job_id": job.id})
         self._tracker.finished(JobOutcome(job, "overflow", detail="queue unavailable" if broken else "queue full"), 0.0)
@@ -101,6 +101,7 @@ class Worker:
                 else f"{job.plugin} is busy: too many requests are waiting. Please try again in a moment."
             )
             await self._poster.notice(job, text, "busy")
+        return False
 
     # Jobs out ------------------------------------------------------------------
 

@@ -201,7 +201,13 @@ SCHEMAS.update(
         "ActionAccepted": {
             "type": "object",
             "required": ["ok", "job_id"],
-            "properties": {"ok": {"type": "boolean"}, "job_id": {"type": "string"}},
+            "description": "The click was queued for the plugin's handler (it runs as a job; "
+            "its changes to the message arrive as message_updated).",
+            "properties": {
+                "ok": {"type": "boolean"},
+                "accepted": {"type": "boolean"},
+                "job_id": {"type": "string"},
+            },
         },
         "ThreadEnvelope": _envelope("thread", "Thread"),
         "PinList": _envelope("pins", "Message", many=True),

@@ -210,11 +210,11 @@ async def add_reaction(call: Call):
 
 
 @api.post("/messages/" + ID % "message_id" + "/actions", body=MessageActionIn, status=202, response="ActionAccepted",
-          errors=(404, 409, 422, 429), tag="messages")
+          errors=(403, 404, 409, 422, 429, 503), tag="messages")
 async def message_action(call: Call):
     """Click a bot message's button or select: the plugin's action handler runs as a job
-    (404: no such message here; 422: the message has no such action; 409: its plugin is
-    no longer enabled here)."""
+    (404: no such message here; 422: the message has no such action; 403: the channel is
+    archived; 409: its plugin is no longer enabled here; 503: the bots are too busy)."""
     body: MessageActionIn = call.body
     return await call.services.actions.click(call.user, call.path_id("message_id"), body.action_id, body.value)
 

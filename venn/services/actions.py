@@ -8,21 +8,19 @@ The shape (checked by :func:`check_actions` when a plugin posts or updates a mes
 
 A click names an ``action_id`` and a ``value``: a button's own value, or one of a
 select's option values. The core checks who may click and what may be clicked, then
-hands the click to the dispatcher the bot runtime installs (``services.actions.dispatcher``).
+hands the click to the dispatcher the bot runtime installs (``services.actions.dispatcher``,
+see ``venn_bots.actions``). A bot changes its message with ``MessageService.update_own``.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
 from typing import Any
 
 from venn.db.models import Message, User
-from venn.errors import Conflict, NotFound, ValidationFailed
-from venn.events import Event
+from venn.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from venn.services.base import Service
-from venn.services.views import message_view
 
 ACTION_ID_RE = re.compile(r"^[a-z][a-z0-9_-]{0,63}$")
 STYLES = ("primary", "danger", "default")
@@ -35,8 +33,12 @@ MAX_VALUE = 200
 Dispatcher = Callable[[Message, User, User, str, str], Awaitable[dict[str, Any]]]
 
 
-class ActionsInvalid(ValueError):
-    """``payload.actions`` does not have the documented shape (the message says where)."""
+class ActionsInvalid(ValidationFailed, ValueError):
+    """``payload.actions`` does not have the documented shape (the message says where):
+    a 422 ``validation_error`` with the field ``payload.actions``."""
+
+    def __init__(self, problem: str) -> None:
+        super().__init__([{"field": "payload.actions", "message": problem}], f"Invalid payload.actions: {problem}")
 
 
 def _text(where: str, value: Any, limit: int, *, empty: bool = False) -> str:
@@ -91,7 +93,10 @@ def check_actions(actions: Any) -> list[dict[str, Any]]:
 
 
 def check_payload(payload: dict[str, Any] | None) -> dict[str, Any] | None:
-    """``payload`` with its ``actions`` (if any) checked and normalised."""
+    """``payload`` with its ``actions`` (if any) checked and normalised; raises
+    :class:`ActionsInvalid` (422)."""
+    if payload is not None and not isinstance(payload, dict):
+        raise ValidationFailed([{"field": "payload", "message": "must be an object"}], "The payload must be an object.")
     if payload is None or "actions" not in payload:
         return payload
     return {**payload, "actions": check_actions(payload["actions"])}
@@ -117,50 +122,20 @@ class ActionService(Service):
 
     async def click(self, user: User, message_id: int, action_id: str, value: str) -> dict[str, Any]:
         """A click on a message's button or select: 404 unless the user sees the message,
-        422 ``unknown_action`` unless the message offers it, 409 ``plugin_disabled`` when no
-        plugin answers it there any more."""
+        422 ``validation_error`` unless the message offers it, 403 ``channel_archived`` in
+        an archived channel, 409 ``plugin_disabled`` when no plugin answers it there any
+        more (the dispatcher of the bot runtime decides), 503 when the bots are too busy."""
         message = await Message.get_or_none(id=message_id).prefetch_related("author")
         if message is None:
             raise NotFound("No such message.")
-        await self.core.channels.get_visible(user, message.channel_id)
+        channel = await self.core.channels.get_visible(user, message.channel_id)
         if message.deleted or not offers(message, action_id, value):
             raise ValidationFailed(
                 [{"field": "action_id", "message": "this message has no such action (or not that value)"}],
                 "Unknown action.",
             )
+        if channel.archived:  # read-only
+            raise Forbidden("The channel is archived.", code="channel_archived")
         if self.dispatcher is None or not message.author.is_bot:
             raise Conflict("No bot answers this message's actions here.", code="plugin_disabled")
         return await self.dispatcher(message, message.author, user, action_id, value)
-
-    async def update(
-        self, author: User, message_id: int, *, body: str | None = None, payload: dict[str, Any] | None = None
-    ) -> dict[str, Any]:
-        """A bot changes its own message (body and/or payload, actions included): stored,
-        then ``message_updated`` like an edit (socket ``sync`` carries it)."""
-        message = await Message.get_or_none(id=message_id).prefetch_related("author")
-        if message is None or message.deleted:
-            raise NotFound("No such message.")
-        if message.author_id != author.id:
-            raise ActionsInvalid("a plugin can only update its own bot's messages")
-        now = datetime.now(UTC)
-        fields = ["annotated_at"]
-        message.annotated_at = now
-        if body is not None:
-            message.body = self.core.messages._check_body(body, message.kind)
-            message.edited_at = now
-            fields += ["body", "edited_at"]
-        if payload is not None:
-            message.payload = check_payload(payload)
-            fields.append("payload")
-        await message.save(update_fields=fields)
-        view = message_view(message, message.author)
-        await self.events.publish(
-            Event(
-                "message_updated",
-                {"message": view},
-                channel_id=message.channel_id,
-                thread_id=message.thread_id,
-                context={"message": message, "author": message.author, "editor": author},
-            )
-        )
-        return view

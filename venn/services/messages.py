@@ -22,6 +22,7 @@ from venn.errors import Conflict, Forbidden, NotFound, Unauthorized, ValidationF
 from venn.events import Event
 from venn.ratelimit import enforce
 from venn.schemas import MessageCreateIn, PageQuery
+from venn.services.actions import check_payload
 from venn.services.base import Service
 from venn.services.mentions import delete_rows, insert_rows, rows_of
 from venn.services.views import MESSAGE_ROW_COLUMNS, message_row_view, message_view
@@ -86,6 +87,7 @@ class MessageService(Service):
         membership, archived channel) still answers the message posted first.
         """
         body = self._check_body(data.body, kind, has_files=bool(data.file_ids))
+        payload = check_payload(payload)
         try:
             channel, thread = await self._target(user, data, trusted)
             if reply_to is not None:
@@ -242,14 +244,46 @@ class MessageService(Service):
     async def edit(self, user: User, message_id: int, body: str) -> dict[str, Any]:
         message, author = await self._editable(user, message_id)
         text = self._check_body(body, message.kind, has_files=bool(message.files))
-        before = set(message.mentions or [])
-        channel = await Channel.get(id=message.channel_id)
-        mentions = await self.core.mentions.resolve(channel, message.author_id, text)
-        message.body = text
         message.edited_at = datetime.now(UTC)
-        message.mentions = mentions or None
+        return await self._rewrite(message, author, user, text, ["edited_at"])
+
+    async def update_own(
+        self, author: User, message_id: int, *, body: str | None = None, payload: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
+        """A bot changes one of its own messages: its body and/or its payload (replaced
+        whole, ``actions`` checked). Not marked edited: ``annotated_at`` moves, which
+        socket ``sync`` reads; clients get ``message_updated`` as for an edit."""
+        message = await Message.get_or_none(id=message_id).prefetch_related("author")
+        if message is None:
+            raise NotFound("No such message.")
+        if message.author_id != author.id:
+            raise Forbidden("A bot can only update its own messages.", code="not_author")
+        if message.deleted:
+            raise Conflict("The message was deleted.", code="message_deleted")
+        if await Channel.filter(id=message.channel_id, archived=True).exists():
+            raise Forbidden("The channel is archived.", code="channel_archived")
+        fields = ["annotated_at"]
+        message.annotated_at = datetime.now(UTC)
+        if payload is not None:
+            message.payload = check_payload(payload)
+            fields.append("payload")
+        text = None if body is None else self._check_body(body, message.kind, has_files=bool(message.files))
+        return await self._rewrite(message, message.author, author, text, fields)
+
+    async def _rewrite(
+        self, message: Message, author: User, editor: User, text: str | None, fields: list[str]
+    ) -> dict[str, Any]:
+        """Store a changed message (a new ``text`` re-reads its mentions) and tell the rooms."""
+        before = set(message.mentions or [])
+        mentions = list(before)
+        if text is not None:
+            channel = await Channel.get(id=message.channel_id)
+            mentions = await self.core.mentions.resolve(channel, message.author_id, text)
+            message.body = text
+            message.mentions = mentions or None
+            fields = [*fields, "body", "mentions"]
         async with in_transaction() as conn:
-            await message.save(update_fields=["body", "edited_at", "mentions"], using_db=conn)
+            await message.save(update_fields=fields, using_db=conn)
             if before != set(mentions):
                 await delete_rows(conn, message.id)
                 await insert_rows(conn, rows_of(message.id, message.channel_id, mentions))
@@ -260,7 +294,7 @@ class MessageService(Service):
                 {"message": view},
                 channel_id=message.channel_id,
                 thread_id=message.thread_id,
-                context={"message": message, "author": author, "editor": user},
+                context={"message": message, "author": author, "editor": editor},
             )
         )
         # those newly mentioned hear of it; those no longer mentioned dropped out above
