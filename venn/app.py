@@ -18,6 +18,7 @@ from venn.api.middleware import api_middleware, authenticate_request
 from venn.api.moderation import moderation_api
 from venn.api.ops import ops
 from venn.api.routing import ApiRouter
+from venn.api.sessions import sessions_api
 from venn.api.subscriptions import subscriptions_api
 from venn.api.tokens import tokens_api
 from venn.api.v1 import api
@@ -50,6 +51,7 @@ def build_router() -> ApiRouter:
     router.include(mentions_api)
     router.include(webhooks_api)
     router.include(tokens_api)
+    router.include(sessions_api)
     router.include(subscriptions_api)
     return router
 

@@ -28,7 +28,7 @@ SECRETS = (
 )
 RESOURCE_PARAMS = {
     "channel_id", "thread_id", "message_id", "query_id", "root_message_id", "entry_id", "file_id", "webhook_id",
-    "token_id",
+    "token_id", "session_id",
 }
 
 
@@ -61,6 +61,9 @@ async def world(client, chat: Chat, settings):
     resp = await client.post("/api/v1/users/me/tokens", json={"name": "script", "scopes": ["read"]}, headers=alice.headers)
     assert resp.status == 201, await resp.text()
     ids["token_id"] = (await resp.json())["token"]["id"]
+    # Alice's session (the one her headers are of), which Mallory must not end
+    resp = await client.get("/api/v1/users/me/sessions", headers=alice.headers)
+    ids["session_id"] = next(s["id"] for s in (await resp.json())["sessions"] if s["current"])
     # Alice's reaction and pin, which Mallory must neither see nor undo
     await chat.client.post(f"/api/v1/messages/{reply['id']}/reactions", json={"emoji": "+1"}, headers=alice.headers)
     await chat.client.post(f"/api/v1/messages/{reply['id']}/pin", headers=alice.headers)

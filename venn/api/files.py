@@ -102,7 +102,7 @@ def _field(name: str, message: str) -> ValidationFailed:
 @files_api.post("/files/cookie", status=204, tag="files")
 async def files_cookie(call: Call):
     """Set the short-lived files cookie, with which the browser's <img> fetches files and thumbnails."""
-    value, max_age = call.services.files.cookie_for(call.user)
+    value, max_age = call.services.files.cookie_for(call.user, call.session_id)
     response = web.Response(status=204)
     response.set_cookie(
         FILES_COOKIE, value, max_age=max_age, path=COOKIE_PATH, httponly=True, samesite="Strict",

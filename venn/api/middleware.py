@@ -115,8 +115,10 @@ async def authenticate_request(request: web.Request):
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise Unauthorized("Missing bearer token.", code="missing_token")
-    user, personal = await request.app[keys.SERVICES].users.authenticate_any(token.strip())
+    credential = await request.app[keys.SERVICES].users.authenticate_any(token.strip())
+    personal = credential.personal_token
     if personal is not None and "write" not in personal.scopes and request.method not in {"GET", "HEAD"}:
         raise Forbidden("This token may only read (its scopes: read).", code="insufficient_scope")
-    request[keys.USER] = user
-    return user
+    request[keys.USER] = credential.user
+    request[keys.SESSION_ID] = credential.session_id
+    return credential.user

@@ -54,6 +54,11 @@ class Call:
         return self.request.app[keys.EXTENSIONS].settings_for(plugin)
 
     @property
+    def session_id(self) -> int | None:
+        """The sign-in the caller's access token belongs to (None for a personal access token)."""
+        return self.request.get(keys.SESSION_ID)
+
+    @property
     def client_ip(self) -> str:
         """The client's address (``X-Forwarded-For`` only from ``VENN_TRUSTED_PROXIES``)."""
         return client_address(self.request)

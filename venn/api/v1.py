@@ -48,7 +48,8 @@ async def register(call: Call):
 @api.post("/auth/login", auth=False, body=LoginIn, response="Session", errors=(401, 429), tag="auth")
 async def login(call: Call):
     """Log in with username and password; returns access and refresh tokens."""
-    return await call.services.users.login(call.body, client_ip=call.client_ip)
+    user_agent = call.request.headers.get("User-Agent")
+    return await call.services.users.login(call.body, client_ip=call.client_ip, user_agent=user_agent)
 
 
 @api.post("/auth/refresh", auth=False, body=RefreshIn, response="Session", errors=(401,), tag="auth")
@@ -75,8 +76,9 @@ async def get_me(call: Call):
 
 @api.patch("/users/me", body=UpdateMeIn, response="UserEnvelope", errors=(429,), tag="users")
 async def update_me(call: Call):
-    """Change display name, email or password (the password needs current_password)."""
-    user = await call.services.users.update_me(call.user, call.body)
+    """Change display name, email or password (the password needs current_password; a
+    new one ends every other session and every personal access token)."""
+    user = await call.services.users.update_me(call.user, call.body, session_id=call.session_id)
     return {"user": await _user_with_status(call, user)}
 
 

@@ -76,9 +76,29 @@ class RefreshToken(Model):
     created_at = fields.DatetimeField(auto_now_add=True)
     expires_at = fields.DatetimeField()
     used_at = fields.DatetimeField(null=True)
+    #: the sign-in (:class:`UserSession`) it belongs to; ending that session deletes it
+    session_id = fields.BigIntField(null=True, db_index=True)
 
     class Meta:
         table = "refresh_tokens"
+
+
+class UserSession(Model):
+    """One sign-in (a login on a device): its access and refresh tokens name it, and
+    deleting the row ends them. Listed to the user under ``/users/me/sessions``."""
+
+    id = fields.BigIntField(primary_key=True)
+    user: fields.ForeignKeyRelation[User] = fields.ForeignKeyField(
+        "venn.User", related_name="sessions", on_delete=fields.CASCADE
+    )
+    user_id: int  # the column behind ``user``, set by Tortoise
+    created_at = fields.DatetimeField(auto_now_add=True)
+    last_used_at = fields.DatetimeField()
+    user_agent = fields.CharField(max_length=256, null=True)
+    client_ip = fields.CharField(max_length=64, null=True)
+
+    class Meta:
+        table = "sessions"
 
 
 class Channel(Model):

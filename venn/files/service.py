@@ -201,9 +201,10 @@ class FileService(Service):
             raise NotFound("No such file.") from None
         return Download(file.name, content_type, inline, size, chunks)
 
-    def cookie_for(self, user: User) -> tuple[str, int]:
-        """A signed value that lets a browser's ``<img>`` fetch files as ``user``, and its lifetime (s)."""
-        return self.tokens.issue_files(user.id, user.token_version), self.tokens.ttl[FILES]
+    def cookie_for(self, user: User, session_id: int | None = None) -> tuple[str, int]:
+        """A signed value that lets a browser's ``<img>`` fetch files as ``user`` (in
+        ``session_id``: ending it ends the cookie), and its lifetime (s)."""
+        return self.tokens.issue_files(user.id, user.token_version, session_id), self.tokens.ttl[FILES]
 
     async def authenticate_cookie(self, value: str) -> User:
         """The user of a files cookie; 401 when it is forged, expired or revoked."""
@@ -214,6 +215,8 @@ class FileService(Service):
         user = await User.get_or_none(id=claims.user_id)
         if user is None or user.token_version != claims.token_version:
             raise Unauthorized("The token has been revoked.", code="token_revoked")
+        if claims.session_id is not None:
+            await self.core.sessions.check(user.id, claims.session_id)
         return user
 
     # Removal -------------------------------------------------------------------

@@ -80,6 +80,9 @@ class SocketState:
     client_ip: str = "unknown"
     #: the personal access token it signed in with (None: a session's access token)
     personal_token_id: int | None = None
+    #: the sign-in its access token belongs to (None: a personal access token, or a
+    #: token issued before sessions existed)
+    session_id: int | None = None
     #: signed in with a token of scope ``read`` only: events that change anything are refused
     read_only: bool = False
     #: channel rooms this socket joined

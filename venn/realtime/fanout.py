@@ -23,6 +23,8 @@ to the sockets of every process. Rooms: ``user:<id>`` (each socket of a user),
   disconnected, in every process.
 - ``pat_revoked``: not sent to clients; every process disconnects the sockets signed
   in with the revoked personal access tokens.
+- ``sessions_ended``: every process tells the sockets of those sign-ins
+  ``session_revoked`` and disconnects them (the user's other sockets stay).
 - any other name (e.g. ``llm_response`` and ``bot_status`` from bots): the thread's
   room if the event has a thread, else the channel's room, plus the rooms of the
   users it names.
@@ -88,6 +90,10 @@ class Fanout:
             for uid in event.user_ids:
                 ids = event.data["token_ids"]
                 await self.rt.send_control({"op": "revoke_tokens", "user_id": uid, "token_ids": ids})
+        elif name == "sessions_ended":
+            for uid in event.user_ids:
+                ids = event.data["session_ids"]
+                await self.rt.send_control({"op": "end_sessions", "user_id": uid, "session_ids": ids})
         elif name == "session_revoked":
             await self.rt.emit(name, event.data, users)
             for uid in event.user_ids:

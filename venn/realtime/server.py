@@ -228,7 +228,7 @@ class Realtime:
         if not isinstance(token, str) or not token.strip():
             raise refuse("The token is missing or malformed.", "invalid_token")
         try:
-            user, personal = await self.services.users.authenticate_any(token.strip())
+            credential = await self.services.users.authenticate_any(token.strip())
         except VennError as exc:
             raise refuse(exc.message, exc.code) from None
         except Exception:
@@ -238,6 +238,7 @@ class Realtime:
             # The client went away while its token was being checked.
             raise refuse("The connection closed.", "unavailable")
         rate = self.options.events_per_second
+        user, personal = credential.user, credential.personal_token
         state = SocketState(
             sid=sid,
             user_id=user.id,
@@ -246,6 +247,7 @@ class Realtime:
             bucket=TokenBucket(rate, BURST_FACTOR * rate),
             client_ip=client_ip,
             personal_token_id=personal.id if personal is not None else None,
+            session_id=credential.session_id,
             read_only=personal is not None and "write" not in personal.scopes,
         )
         self.connections.add(state)
@@ -349,6 +351,13 @@ class Realtime:
                 for state in self.connections.of_user(user_id):
                     if state.personal_token_id in ended:
                         await self.drop(state.sid, "session_revoked")
+            elif kind == "end_sessions" and isinstance(op.get("session_ids"), list):
+                ended = set(op["session_ids"])
+                for state in self.connections.of_user(user_id):
+                    if state.session_id in ended:
+                        # this socket only (the user's others stay): told why, then dropped
+                        await self.sio.emit("session_revoked", {"user_id": user_id}, to=state.sid)
+                        await self.drop(state.sid, "session_revoked")
             elif kind == "left" and isinstance(op.get("channel_id"), int):
                 for state in self.connections.of_user(user_id):
                     await self.leave_channel_rooms(state, op["channel_id"])
@@ -429,8 +438,11 @@ class Realtime:
             versions.update({int(uid): int(version) for uid, version in rows})
         tokens = [s.personal_token_id for s in states if s.personal_token_id is not None]
         alive = await self.services.personal_tokens.exists(tokens)
+        sessions = await self.services.sessions.exists([s.session_id for s in states if s.session_id is not None])
         for state in states:
-            revoked = state.personal_token_id is not None and state.personal_token_id not in alive
+            revoked = (state.personal_token_id is not None and state.personal_token_id not in alive) or (
+                state.session_id is not None and state.session_id not in sessions
+            )
             if versions.get(state.user_id) != state.token_version or revoked:
                 await self.drop(state.sid, "session_revoked")
 

@@ -1,8 +1,9 @@
 """Signed access and refresh tokens, and opaque paging cursors (itsdangerous).
 
 A token carries the user id, the user's token version (bumped on logout, which
-revokes every token of the user) and, for refresh tokens, a one-time id that the
-database tracks so that a refresh token works once (rotation).
+revokes every token of the user), the sign-in (session) it belongs to (ending that
+session ends its tokens) and, for refresh tokens, a one-time id that the database
+tracks so that a refresh token works once (rotation).
 """
 
 from __future__ import annotations
@@ -29,6 +30,8 @@ class TokenClaims:
     token_version: int
     kind: str
     jti: str | None = None
+    #: the sign-in the token belongs to; None on tokens issued before sessions existed
+    session_id: int | None = None
 
 
 class TokenSigner:
@@ -56,18 +59,18 @@ class TokenSigner:
         except BadSignature:
             raise TokenError("The cursor is invalid.") from None
 
-    def issue_access(self, user_id: int, token_version: int) -> str:
+    def issue_access(self, user_id: int, token_version: int, session_id: int | None = None) -> str:
         # a short nonce keeps two tokens issued in the same second distinct
-        return self._serializers[ACCESS].dumps({"u": user_id, "v": token_version, "n": secrets.token_urlsafe(6)})
+        return self._serializers[ACCESS].dumps(_claims(user_id, token_version, session_id, n=secrets.token_urlsafe(6)))
 
-    def issue_files(self, user_id: int, token_version: int) -> str:
+    def issue_files(self, user_id: int, token_version: int, session_id: int | None = None) -> str:
         """The value of the files cookie (a different salt: it is no access token)."""
-        return self._serializers[FILES].dumps({"u": user_id, "v": token_version, "n": secrets.token_urlsafe(6)})
+        return self._serializers[FILES].dumps(_claims(user_id, token_version, session_id, n=secrets.token_urlsafe(6)))
 
-    def issue_refresh(self, user_id: int, token_version: int) -> tuple[str, str]:
+    def issue_refresh(self, user_id: int, token_version: int, session_id: int | None = None) -> tuple[str, str]:
         """Return ``(token, jti)``."""
         jti = secrets.token_urlsafe(24)
-        return self._serializers[REFRESH].dumps({"u": user_id, "v": token_version, "j": jti}), jti
+        return self._serializers[REFRESH].dumps(_claims(user_id, token_version, session_id, j=jti)), jti
 
     def verify(self, token: str, kind: str) -> TokenClaims:
         if not isinstance(token, str) or not token or len(token) > 4096:
@@ -80,4 +83,16 @@ class TokenSigner:
             raise TokenError("The token is invalid.") from None
         if not isinstance(data, dict) or not isinstance(data.get("u"), int) or not isinstance(data.get("v"), int):
             raise TokenError("The token is invalid.")
-        return TokenClaims(user_id=data["u"], token_version=data["v"], kind=kind, jti=data.get("j"))
+        session_id = data.get("s")
+        if session_id is not None and not isinstance(session_id, int):
+            raise TokenError("The token is invalid.")
+        return TokenClaims(
+            user_id=data["u"], token_version=data["v"], kind=kind, jti=data.get("j"), session_id=session_id
+        )
+
+
+def _claims(user_id: int, token_version: int, session_id: int | None, **extra: str) -> dict[str, Any]:
+    claims: dict[str, Any] = {"u": user_id, "v": token_version, **extra}
+    if session_id is not None:
+        claims["s"] = session_id
+    return claims

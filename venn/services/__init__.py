@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from venn.services.pins import PinService
     from venn.services.reactions import ReactionService
     from venn.services.search import SearchService
+    from venn.services.sessions import SessionService
     from venn.services.subscriptions import EventSubscriptionService
     from venn.services.threads import ThreadService
     from venn.services.tokens import PersonalTokenService
@@ -50,6 +51,7 @@ class Services:
     #: that ``new_message`` leaves in id order across processes; None: one process
     channel_lock: ChannelLock | None = None
     users: UserService = field(init=False)
+    sessions: SessionService = field(init=False)
     channels: ChannelService = field(init=False)
     dms: DirectMessageService = field(init=False)
     mentions: MentionService = field(init=False)
@@ -84,6 +86,7 @@ class Services:
         from venn.services.pins import PinService
         from venn.services.reactions import ReactionService
         from venn.services.search import SearchService
+        from venn.services.sessions import SessionService
         from venn.services.subscriptions import EventSubscriptionService
         from venn.services.threads import ThreadService
         from venn.services.tokens import PersonalTokenService
@@ -91,6 +94,7 @@ class Services:
         from venn.services.webhooks import WebhookService
 
         self.users = UserService(self)
+        self.sessions = SessionService(self)
         self.channels = ChannelService(self)
         self.dms = DirectMessageService(self)
         self.mentions = MentionService(self)

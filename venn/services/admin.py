@@ -80,6 +80,7 @@ class AdminService(Service):
             if deactivated and not target.deactivated:
                 changes.update(deactivated=True, deactivated_at=datetime.now(UTC), token_version=F("token_version") + 1)
                 await RefreshToken.filter(user_id=target.id).delete()
+                await self.core.sessions.forget_all(target.id)
                 await self.core.audit.record(
                     viewer, "user.deactivate", "user", target.id,
                     before={"deactivated": False}, after={"deactivated": True},

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
@@ -22,6 +23,16 @@ from venn.services.tokens import is_personal_token
 from venn.services.views import user_view
 
 log = logging.getLogger("venn.users")
+
+
+@dataclass(frozen=True, slots=True)
+class Credential:
+    """Who a bearer token speaks for: the user, and the personal access token or the
+    sign-in (session) it belongs to."""
+
+    user: User
+    personal_token: PersonalToken | None = None
+    session_id: int | None = None
 
 
 def username_key(username: str) -> str:
@@ -82,7 +93,7 @@ class UserService(Service):
                 user = await User.get(username_key=key)
         return user
 
-    async def login(self, data: LoginIn, *, client_ip: str) -> dict[str, Any]:
+    async def login(self, data: LoginIn, *, client_ip: str, user_agent: str | None = None) -> dict[str, Any]:
         await enforce(
             self.limiter,
             f"login:{username_key(data.username)}:{client_ip}",
@@ -105,7 +116,8 @@ class UserService(Service):
         if user.deactivated:
             # said only to whoever knows the password
             raise Unauthorized("This account has been deactivated by an administrator.", code="account_deactivated")
-        return await self._issue_session(user)
+        session = await self.core.sessions.start(user, user_agent=user_agent, client_ip=client_ip)
+        return await self._issue_session(user, session.id)
 
     async def refresh(self, refresh_token: str) -> dict[str, Any]:
         """Exchange a refresh token for a new pair; the old one stops working (rotation)."""
@@ -113,6 +125,9 @@ class UserService(Service):
             claims = self.tokens.verify(refresh_token, REFRESH)
         except TokenError as exc:
             raise Unauthorized(str(exc), code="invalid_token") from None
+        if claims.session_id is not None and not await self.core.sessions.exists([claims.session_id]):
+            # the session was ended (its refresh tokens with it): no reuse, just over
+            raise Unauthorized("This session has ended; log in again.", code="token_revoked")
         now = datetime.now(UTC)
         async with in_transaction():
             # Mark used atomically: exactly one of two racing refreshes wins.
@@ -127,16 +142,23 @@ class UserService(Service):
             await self.revoke_all(user)
             log.warning("refresh token reuse; all sessions revoked", extra={"user_id": user.id})
             raise Unauthorized("The token has already been used; please log in again.", code="token_revoked")
-        return await self._issue_session(user)
+        session_id = claims.session_id
+        if session_id is None:
+            # issued before sessions existed: it becomes one now
+            session_id = (await self.core.sessions.start(user, user_agent=None, client_ip=None)).id
+        else:
+            await self.core.sessions.check(user.id, session_id)
+        return await self._issue_session(user, session_id)
 
-    async def _issue_session(self, user: User) -> dict[str, Any]:
-        access = self.tokens.issue_access(user.id, user.token_version)
-        refresh, jti = self.tokens.issue_refresh(user.id, user.token_version)
+    async def _issue_session(self, user: User, session_id: int) -> dict[str, Any]:
+        access = self.tokens.issue_access(user.id, user.token_version, session_id)
+        refresh, jti = self.tokens.issue_refresh(user.id, user.token_version, session_id)
         await RefreshToken.create(
             jti=jti,
             user_id=user.id,
             token_version=user.token_version,
             expires_at=datetime.now(UTC) + timedelta(seconds=self.tokens.ttl[REFRESH]),
+            session_id=session_id,
         )
         await RefreshToken.filter(user_id=user.id, expires_at__lt=datetime.now(UTC)).delete()
         return {
@@ -150,12 +172,14 @@ class UserService(Service):
     async def authenticate(self, access_token: str) -> User:
         """The user behind an access token (or a personal access token), or
         :class:`Unauthorized` saying why."""
-        return (await self.authenticate_any(access_token))[0]
+        return (await self.authenticate_any(access_token)).user
 
-    async def authenticate_any(self, access_token: str) -> tuple[User, PersonalToken | None]:
-        """The user behind an access token, and the personal access token when it is one."""
+    async def authenticate_any(self, access_token: str) -> Credential:
+        """Who an access token or personal access token speaks for, or
+        :class:`Unauthorized` saying why (an ended session is ``token_revoked``)."""
         if is_personal_token(access_token):
-            return await self.core.personal_tokens.authenticate(access_token)
+            owner, personal = await self.core.personal_tokens.authenticate(access_token)
+            return Credential(owner, personal_token=personal)
         try:
             claims = self.tokens.verify(access_token, ACCESS)
         except TokenError as exc:
@@ -163,13 +187,16 @@ class UserService(Service):
         user = await User.get_or_none(id=claims.user_id)
         if user is None or user.token_version != claims.token_version or user.deactivated:
             raise Unauthorized("The token has been revoked.", code="token_revoked")
-        return user, None
+        if claims.session_id is not None:
+            await self.core.sessions.check(user.id, claims.session_id)
+        return Credential(user, session_id=claims.session_id)
 
     async def revoke_all(self, user: User) -> None:
         """Log out everywhere: every access and refresh token of the user stops working."""
         await User.filter(id=user.id).update(token_version=user.token_version + 1)
         user.token_version += 1
         await RefreshToken.filter(user_id=user.id).delete()
+        await self.core.sessions.forget_all(user.id)
         await self.publish_user_event("session_revoked", user.id, {"user_id": user.id})
 
     async def publish_user_event(self, name: str, user_id: int, data: dict[str, Any]) -> None:
@@ -177,7 +204,9 @@ class UserService(Service):
 
         await self.events.publish(Event(name=name, data=data, user_ids=(user_id,)))
 
-    async def update_me(self, user: User, data: UpdateMeIn) -> User:
+    async def update_me(self, user: User, data: UpdateMeIn, *, session_id: int | None = None) -> User:
+        """Change the profile; a new password ends every other session (all but
+        ``session_id``, the one that asked) and every personal access token."""
         changes: dict[str, Any] = {}
         if data.display_name is not None:
             changes["display_name"] = data.display_name
@@ -201,7 +230,8 @@ class UserService(Service):
             for key, value in changes.items():
                 setattr(user, key, value)
         if "password_hash" in changes:
-            # a new password ends the personal access tokens made with the old one
+            # whoever knew the old password may hold a session or token made with it
+            await self.core.sessions.end_others(user, keep=session_id)
             await self.core.personal_tokens.revoke_all_of(user.id)
         return user
 

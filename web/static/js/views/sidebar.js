@@ -8,6 +8,7 @@ import { modal, toast, errorText } from "./dialog.js";
 import { panelsFor, openPanel } from "../renderers.js";
 import { newMessageDialog } from "./new-dm.js";
 import { openAdmin } from "./admin.js";
+import { openProfile } from "./profile.js";
 import { notificationState, askPermission } from "../notify.js";
 
 export class Sidebar {
@@ -50,7 +51,11 @@ export class Sidebar {
       h(
         "div.me",
         h(`div.avatar.small.${colourClass(me.id)}`, initials(me.display_name || me.username)),
-        h("div.me-name", h("strong", me.display_name || me.username), h("span.muted", me.role === "admin" ? "admin" : `@${me.username}`)),
+        h("div.me-name", this.myName = h("strong", me.display_name || me.username), h("span.muted", me.role === "admin" ? "admin" : `@${me.username}`)),
+        h("button.button.secondary.small.profile-button", {
+          type: "button",
+          onclick: () => openProfile({ onRenamed: (user) => { this.myName.textContent = user.display_name || user.username; } }),
+        }, "Profile"),
         h("button.button.secondary.small.logout", { type: "button", onclick: onLogout }, "Sign out"),
       ),
     );
