@@ -5,7 +5,6 @@ in order, signed, each attempt from exactly one process (no duplicate beyond the
 from __future__ import annotations
 
 import asyncio
-import json
 from collections import Counter
 
 import aiohttp
@@ -22,6 +21,8 @@ WEBHOOK_ENV = {
     "VENN_WEBHOOK_RETRY_SECONDS": "0.2",
     "VENN_WEBHOOK_TIMEOUT_SECONDS": "5",
 }
+#: subscriptions (each to its own receiver path) and messages posted
+SUBSCRIPTIONS, EVENTS = 4, 12
 
 
 @pytest.fixture
@@ -32,20 +33,21 @@ def tiny_site(tmp_path):
 
 @pytest.fixture
 async def receiver(aiohttp_server):
-    """A receiver on 127.0.0.1 recording every request; the first one gets a 500."""
-    state: dict = {"requests": [], "fail": 1}
+    """A receiver on 127.0.0.1 recording every request per path (``/hook/<n>``); the first
+    request to each path gets a 500."""
+    state: dict = {"requests": {}}
 
     async def handle(request):
         body = await request.text()
-        failed = state["fail"] > 0
-        state["fail"] -= failed
-        state["requests"].append((dict(request.headers), body, 500 if failed else 200))
-        return web.Response(status=500 if failed else 200)
+        seen = state["requests"].setdefault(request.match_info["n"], [])
+        status = 200 if seen else 500
+        seen.append((dict(request.headers), body, status))
+        return web.Response(status=status)
 
     app = web.Application()
-    app.router.add_post("/hook", handle)
+    app.router.add_post("/hook/{n}", handle)
     server = await aiohttp_server(app, host="127.0.0.1")
-    state["url"] = f"http://127.0.0.1:{server.port}/hook"
+    state["url"] = f"http://127.0.0.1:{server.port}/hook/"
     return state
 
 
@@ -54,42 +56,43 @@ async def test_every_event_once_in_order_from_two_senders(cluster, receiver):  #
     async with aiohttp.ClientSession() as http:
         api = Api(http, cluster.database_url)
         channel_id, _ = await api.arrange(a)
-        made = await api.call(
-            b,
-            "POST",
-            "/api/v1/admin/event-subscriptions",
-            "boss",
-            json={"url": receiver["url"], "events": ["new_message", "message_updated"]},
-        )
-        sub_id, secret = made["subscription"]["id"], made["signing_secret"]
-        # published by both processes in turn (each writes its own events to the outbox)
-        posted = [await api.post(a if i % 2 else b, channel_id, f"m{i}") for i in range(8)]
+        # several subscriptions, so that both senders often find the same deliveries due at once
+        subs = {}
+        for n in range(SUBSCRIPTIONS):
+            body = {"url": f"{receiver['url']}{n}", "events": ["new_message", "message_updated"]}
+            made = await api.call(b, "POST", "/api/v1/admin/event-subscriptions", "boss", json=body)
+            subs[str(n)] = (made["subscription"]["id"], made["signing_secret"])
+        # published by both processes at once (each writes its own events to the outbox and
+        # wakes its own sender), then an edit that must come after them
+        posted = await asyncio.gather(*(api.post(a if i % 2 else b, channel_id, f"m{i}") for i in range(EVENTS)))
         await api.call(a, "PATCH", f"/api/v1/messages/{posted[0]['id']}", "alice", json={"body": "m0!"})
-        expected = [("new_message", f"m{i}") for i in range(8)] + [("message_updated", "m0!")]
-
-        def delivered():
-            return [r for r in receiver["requests"] if r[2] == 200]
+        expected = [("new_message", f"m{i}") for i in range(EVENTS)] + [("message_updated", "m0!")]
 
         async def all_delivered():
-            return len(delivered()) >= len(expected)
+            got = receiver["requests"]
+            return len(got) == SUBSCRIPTIONS and all(len(r) > len(expected) for r in got.values())
 
         await wait_until(all_delivered)
         await asyncio.sleep(1.5)  # both senders polled again since: a duplicate would be here
-        deliveries = (await api.call(a, "GET", f"/api/v1/admin/event-subscriptions/{sub_id}/deliveries", "boss"))[
-            "deliveries"
-        ]
-    events = [verify(secret, headers, body) for headers, body, _ in delivered()]
-    assert [(e["event"], e["data"]["message"]["body"]) for e in events] == expected  # all, in order
-    assert all(e["subscription_id"] == sub_id and e["channel_id"] == channel_id for e in events)
-    # one request per delivery, and one more for the one answered 500: the same body, the same id
-    per_delivery = Counter(headers["X-Venn-Delivery"] for headers, _, _ in receiver["requests"])
-    per_body = Counter(body for _, body, _ in receiver["requests"])
-    failed_headers, failed_body, _ = receiver["requests"][0]
-    assert receiver["requests"][0][2] == 500 and json.loads(failed_body)["data"]["message"]["body"] == "m0"
-    assert per_body[failed_body] == 2 and per_delivery[failed_headers["X-Venn-Delivery"]] == 2
-    assert sorted(per_body.values()) == [1] * (len(expected) - 1) + [2] == sorted(per_delivery.values())
-    assert [int(h["X-Venn-Delivery"]) for h, _, code in receiver["requests"] if code == 200] == sorted(
-        d["id"] for d in deliveries
-    )
-    assert [d["status"] for d in deliveries] == ["delivered"] * len(expected)
-    assert sorted(d["attempts"] for d in deliveries) == [1] * (len(expected) - 1) + [2]
+        listed = {}
+        for n, (sub_id, _) in subs.items():
+            path = f"/api/v1/admin/event-subscriptions/{sub_id}/deliveries"
+            listed[n] = (await api.call(a, "GET", path, "boss"))["deliveries"]
+    for n, (sub_id, secret) in subs.items():
+        requests, deliveries = receiver["requests"][n], listed[n]
+        delivered = [(h, body) for h, body, status in requests if status == 200]
+        events = [verify(secret, h, body) for h, body in delivered]
+        # all, each once, in the outbox's order (the order they were published in)
+        got = [(e["event"], e["data"]["message"]["body"]) for e in events]
+        assert sorted(got) == sorted(expected) and got[-1] == expected[-1], (n, got)
+        assert [int(h["X-Venn-Delivery"]) for h, _ in delivered] == sorted(d["id"] for d in deliveries)
+        assert all(e["subscription_id"] == sub_id and e["channel_id"] == channel_id for e in events)
+        # one request per delivery, and one more for the one answered 500: the same body, the same id
+        (failed_headers, failed_body, status), *_ = requests
+        assert status == 500 and failed_body == delivered[0][1]
+        per_delivery = Counter(h["X-Venn-Delivery"] for h, _, _ in requests)
+        per_body = Counter(body for _, body, _ in requests)
+        assert per_body[failed_body] == 2 and per_delivery[failed_headers["X-Venn-Delivery"]] == 2
+        assert sorted(per_body.values()) == [1] * (len(expected) - 1) + [2] == sorted(per_delivery.values()), n
+        assert [d["status"] for d in deliveries] == ["delivered"] * len(expected)
+        assert sorted(d["attempts"] for d in deliveries) == [1] * (len(expected) - 1) + [2]
