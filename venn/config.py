@@ -131,7 +131,8 @@ class Settings(BaseSettings):
     )
     # Outgoing webhooks (docs/api.md, "Event subscriptions"): hosts exempt from the
     # private-address refusal (e.g. an internal receiver), the per-attempt timeout,
-    # the attempts before giving up and the first retry delay (doubling, at most an hour)
+    # the attempts before giving up, the first retry delay (doubling, at most an hour)
+    # and the days delivered and given-up deliveries are kept (the outbox stays small)
     webhook_allowed_hosts: Annotated[list[str], NoDecode] = Field(
         default_factory=list, validation_alias=_env("VENN_WEBHOOK_ALLOWED_HOSTS")
     )
@@ -140,6 +141,7 @@ class Settings(BaseSettings):
     webhook_retry_seconds: float = Field(
         10.0, ge=0.01, le=3600, validation_alias=_env("VENN_WEBHOOK_RETRY_SECONDS")
     )
+    webhook_keep_days: float = Field(7.0, gt=0, le=3650, validation_alias=_env("VENN_WEBHOOK_KEEP_DAYS"))
 
     # Files (venn/files): uploads attached to messages
     max_file_bytes: int = Field(25 * 1024 * 1024, ge=1024, validation_alias=_env("VENN_MAX_FILE_BYTES"))

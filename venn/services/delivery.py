@@ -2,6 +2,8 @@
 the oldest pending delivery that is due, claims it with a conditional UPDATE (only one
 process wins it), POSTs it signed, and records the outcome. A later event of the same
 subscription waits until the earlier one is delivered or given up: order per subscription.
+Every hour the loop also deletes the delivered and given-up rows older than
+``VENN_WEBHOOK_KEEP_DAYS``, so the outbox does not grow without bound.
 """
 
 from __future__ import annotations
@@ -22,6 +24,9 @@ from venn.services.destinations import GuardedResolver, check_destination
 
 log = logging.getLogger("venn.delivery")
 POLL_SECONDS = 1.0
+#: seconds between two deletions of old deliveries (in each process: a DELETE another
+#: process already did finds nothing)
+PRUNE_SECONDS = 3600.0
 
 
 def signature(secret: str, timestamp: str, body: str) -> str:
@@ -43,9 +48,13 @@ class DeliveryWorker(Service):
         settings = self.settings
         connector = aiohttp.TCPConnector(resolver=GuardedResolver(settings.webhook_allowed_hosts))
         timeout = aiohttp.ClientTimeout(total=settings.webhook_timeout_seconds)
+        pruned_at: float | None = None
         async with aiohttp.ClientSession(connector=connector, timeout=timeout) as session:
             while True:
                 try:
+                    if pruned_at is None or time.monotonic() - pruned_at >= PRUNE_SECONDS:
+                        pruned_at = time.monotonic()
+                        await self.prune()
                     sent = await self.round(session)
                 except Exception:
                     log.exception("delivery round failed")
@@ -54,6 +63,15 @@ class DeliveryWorker(Service):
                     with contextlib.suppress(TimeoutError):
                         await asyncio.wait_for(self.wake.wait(), POLL_SECONDS)
                     self.wake.clear()
+
+    async def prune(self) -> int:
+        """Delete the delivered and given-up deliveries older than ``VENN_WEBHOOK_KEEP_DAYS``
+        (pending ones stay, however old); returns how many."""
+        before = datetime.now(UTC) - timedelta(days=self.settings.webhook_keep_days)
+        deleted = await EventDelivery.filter(status__in=("delivered", "failed"), created_at__lt=before).delete()
+        if deleted:
+            log.info("old event deliveries deleted", extra={"deleted": deleted})
+        return deleted
 
     async def round(self, session: aiohttp.ClientSession) -> int:
         """One due delivery per subscription, sent concurrently; returns how many."""
@@ -84,7 +102,8 @@ class DeliveryWorker(Service):
         if error is None:
             stamp = str(int(time.time()))
             headers = {"Content-Type": "application/json", "User-Agent": "Venn-Webhooks/1",
-                       "X-Venn-Timestamp": stamp, "X-Venn-Signature": signature(sub.secret, stamp, row.body)}
+                       "X-Venn-Delivery": str(row.id), "X-Venn-Timestamp": stamp,
+                       "X-Venn-Signature": signature(sub.secret, stamp, row.body)}
             try:
                 async with session.post(sub.url, data=row.body.encode(), headers=headers,
                                         allow_redirects=False) as resp:

@@ -1,9 +1,10 @@
 // The chat controller: what the views can do (load, open, read, edit, type, send).
 // It reads through REST and acts through the socket; channels and the read marker are
 // in channels.js, messages into the store in incoming.js, live events and the catch-up
-// after a reconnect in live.js, sending in outbox.js, typing in typing.js. Views call
-// these actions; they never talk to the server themselves. Nothing imports this module
-// but the views and main.js, so the modules it builds on never form a cycle.
+// after a reconnect in live.js, sending in outbox.js, typing in typing.js, clicks on a
+// bot message's buttons in clicks.js. Views call these actions; they never talk to the
+// server themselves. Nothing imports this module but the views and main.js, so the
+// modules it builds on never form a cycle.
 
 import { api } from "./api.js";
 import { openSocket } from "./socket.js";
@@ -22,6 +23,7 @@ export {
 export { send, retry, discard } from "./outbox.js";
 export { typing } from "./typing.js";
 export { toggleReaction, setPinned, loadPins } from "./annotations.js";
+export { sendAction } from "./clicks.js";
 
 let typingSweep = null;
 

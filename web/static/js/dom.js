@@ -123,10 +123,13 @@ export function reconcile(container, items, { key, sig, render }) {
 /**
  * An item drawn anew while the keyboard's focus was in it (a reply count changed under
  * a focused button): the focus moves to the same control in the new drawing, found by
- * its tag and classes, instead of falling back to the top of the page.
+ * its data-focus-key (one of several alike, a bot message's buttons) or else its tag
+ * and classes, instead of falling back to the top of the page.
  */
 function refocus(focused, old, fresh) {
   if (focused === old) return fresh.focus();
+  const named = focused.dataset.focusKey;
+  if (named) return fresh.querySelector(`[data-focus-key="${CSS.escape(named)}"]`)?.focus();
   const classes = [...focused.classList].map((c) => `.${CSS.escape(c)}`).join("");
   fresh.querySelector(`${focused.localName}${classes}`)?.focus();
 }

@@ -55,6 +55,7 @@ function sameMessage(a, b) {
     a.reply_count === b.reply_count &&
     a.started_thread_id === b.started_thread_id &&
     JSON.stringify(a.reactions || []) === JSON.stringify(b.reactions || []) &&
+    JSON.stringify(a.payload ?? null) === JSON.stringify(b.payload ?? null) && // a bot's update (its buttons)
     (a.pinned_at || null) === (b.pinned_at || null)
   );
 }

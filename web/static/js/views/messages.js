@@ -1,7 +1,8 @@
 // A scrolling message list for one stream (a channel's or a thread's): day separators,
 // messages grouped by author, pending sends, a bot's progress, older history on
-// scroll, the per-message actions (thread, edit, delete), and on a bot's reply the
-// message it answers ("in reply to @user: first words", a button that shows it).
+// scroll, the per-message actions (thread, edit, delete), a bot's buttons and selects
+// (message-actions.js), and on a bot's reply the message it answers ("in reply to
+// @user: first words", a button that shows it).
 
 import * as chat from "../chat.js";
 import { store } from "../store.js";
@@ -12,6 +13,7 @@ import { renderPayload, renderProgress, payloadBody } from "../renderers.js";
 import { renderMarkdown } from "../markdown.js";
 import { confirmBox, toast } from "./dialog.js";
 import { reactionBar, openPicker } from "./reactions.js";
+import { actionBar, actionState, withoutActions } from "./message-actions.js";
 import { renderFiles } from "../files.js";
 import { authorName } from "./author.js";
 
@@ -150,7 +152,7 @@ export class MessageList {
     parts.push((m.files || []).map((f) => f.id).join(","));
     parts.push((m.mentions || []).join(","));
     if (row.type === "pending") parts.push(row.item.state, row.item.error);
-    else parts.push(this.editing === m.id, m.payload ? JSON.stringify(m.payload) : "");
+    else parts.push(this.editing === m.id, m.payload ? JSON.stringify(m.payload) : "", actionState(m));
     return JSON.stringify(parts);
   }
 
@@ -211,10 +213,12 @@ export class MessageList {
           h("div.body", renderMarkdown(text, { self: store.me?.username, all: mentionsMe }), m.edited_at ? h("span.edited", { title: fullTime(parseTime(m.edited_at)) }, " (edited)") : null),
         );
       }
-      const payload = m.kind === "system" ? null : renderPayload(m.payload);
+      const payload = m.kind === "system" ? null : renderPayload(withoutActions(m.payload));
       if (payload) content.append(payload);
       const files = renderFiles(m.files);
       if (files) content.append(files);
+      const controls = m.kind === "system" ? null : actionBar(m);
+      if (controls) content.append(controls);
     }
     const reactions = !pending && !m.deleted ? reactionBar(m) : null;
     if (reactions) content.append(reactions);
