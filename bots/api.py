@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from venn.api.routing import ApiRouter, Call
+from venn.api.routing import ApiRouter, Call, page_schema
 from venn.db.models import Role
 from venn.schemas import Id, Input
 from venn_bots.keys import RUNTIME
@@ -202,13 +202,6 @@ bots_api.schemas.update(
                 "new_config": {"type": ["object", "null"]},
             },
         },
-        "AuditPage": {
-            "type": "object",
-            "required": ["entries", "has_more"],
-            "properties": {
-                "entries": {"type": "array", "items": {"$ref": "#/components/schemas/AuditEntry"}},
-                "has_more": {"type": "boolean"},
-            },
-        },
+        "AuditPage": page_schema("entries", "AuditEntry"),
     }
 )

@@ -30,7 +30,7 @@ from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from tortoise.expressions import Subquery
 
-from venn.api.routing import ApiRouter, Call
+from venn.api.routing import ApiRouter, Call, page_schema
 from venn.db.models import Role
 from venn.errors import Conflict, Forbidden, NotFound, RateLimited, Unavailable
 from venn.events import Event
@@ -456,13 +456,6 @@ sql_api.schemas.update(
                 "truncated": {"type": "boolean", "description": "the warehouse has more tables than were listed"},
             },
         },
-        "SqlQueryPage": {
-            "type": "object",
-            "required": ["queries", "has_more"],
-            "properties": {
-                "queries": {"type": "array", "items": {"$ref": "#/components/schemas/SqlQueryEntry"}},
-                "has_more": {"type": "boolean"},
-            },
-        },
+        "SqlQueryPage": page_schema("queries", "SqlQueryEntry"),
     }
 )

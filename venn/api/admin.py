@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from venn.api.routing import ApiRouter, Call
+from venn.api.routing import ApiRouter, Call, page_schema
 from venn.schemas import AdminUserQuery, AdminUserUpdateIn, AuditQuery, InviteCreateIn
 from venn.services.admin import admin_user_view
 from venn.services.invites import invite_view
@@ -15,14 +15,7 @@ _TS = {"type": ["string", "null"], "format": "date-time"}
 admin_api = ApiRouter(
     prefix="/api/v1",
     schemas={
-        "AdminUserPage": {
-            "type": "object",
-            "required": ["users", "has_more"],
-            "properties": {
-                "users": {"type": "array", "items": {"$ref": "#/components/schemas/User"}},
-                "has_more": {"type": "boolean"},
-            },
-        },
+        "AdminUserPage": page_schema("users", "User"),
         "Invite": {
             "type": "object",
             "required": ["id", "code", "url", "created_at", "expires_at", "max_uses", "uses", "revoked", "active"],
@@ -68,14 +61,7 @@ admin_api = ApiRouter(
                 "after": {"type": ["object", "null"]},
             },
         },
-        "AdminAuditPage": {
-            "type": "object",
-            "required": ["entries", "has_more"],
-            "properties": {
-                "entries": {"type": "array", "items": {"$ref": "#/components/schemas/AdminAuditEntry"}},
-                "has_more": {"type": "boolean"},
-            },
-        },
+        "AdminAuditPage": page_schema("entries", "AdminAuditEntry"),
     },
 )
 ID = r"{%s:\d+}"

@@ -6,7 +6,7 @@ import re
 from typing import Any
 
 from venn import __version__
-from venn.api.routing import RouteSpec
+from venn.api.routing import RouteSpec, page_schema
 
 _TS = {"type": ["string", "null"], "format": "date-time"}
 _ID = {"type": "integer", "minimum": 1}
@@ -211,14 +211,7 @@ SCHEMAS.update(
         },
         "ThreadEnvelope": _envelope("thread", "Thread"),
         "PinList": _envelope("pins", "Message", many=True),
-        "MessagePage": {
-            "type": "object",
-            "required": ["messages", "has_more"],
-            "properties": {
-                "messages": {"type": "array", "items": {"$ref": "#/components/schemas/Message"}},
-                "has_more": {"type": "boolean"},
-            },
-        },
+        "MessagePage": page_schema("messages", "Message"),
         "Session": {
             "type": "object",
             "required": ["access_token", "refresh_token", "token_type", "expires_in", "user"],

@@ -64,6 +64,20 @@ class Call:
         return client_address(self.request)
 
 
+def page_schema(key: str, item: str, **extra: dict[str, Any]) -> dict[str, Any]:
+    """The OpenAPI schema of a page of a listing: ``{<key>: [<item>], has_more}`` (and
+    ``extra`` properties, required too), for an :class:`ApiRouter`'s ``schemas``."""
+    return {
+        "type": "object",
+        "required": [key, "has_more", *extra],
+        "properties": {
+            key: {"type": "array", "items": {"$ref": f"#/components/schemas/{item}"}},
+            "has_more": {"type": "boolean"},
+            **extra,
+        },
+    }
+
+
 Handler = Callable[[Call], Awaitable[Any]]
 
 

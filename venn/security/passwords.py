@@ -19,6 +19,7 @@ class _Hashing:
     """The hasher in use, and a real hash made with it to verify unknown users against."""
 
     def __init__(self, profile: HashProfile = "standard") -> None:
+        self.profile = profile
         self.hasher = PasswordHasher.from_parameters(_PROFILES[profile])
         # a login for an unknown name costs the same time as one with a wrong password
         self.dummy_hash = self.hasher.hash("venn-dummy-password")
@@ -30,9 +31,7 @@ _hashing = _Hashing()
 def configure(profile: HashProfile) -> None:
     """Choose the parameters new hashes get (``VENN_PASSWORD_HASHING``); old hashes still verify."""
     global _hashing
-    if _hashing.hasher.time_cost != _PROFILES[profile].time_cost or (
-        _hashing.hasher.memory_cost != _PROFILES[profile].memory_cost
-    ):
+    if _hashing.profile != profile:
         _hashing = _Hashing(profile)
 
 

@@ -55,7 +55,7 @@ class MessageService(Service):
         #: stores checked posts and publishes them in id order per channel
         self.writer = MessageWriter(core.events, core.channel_lock)
 
-    def _check_body(self, body: str, kind: MessageKind, *, has_files: bool = False) -> str:
+    def _check_body(self, body: str, *, has_files: bool = False) -> str:
         text = body.strip()
         # bots too: the bot runtime cuts a plugin's longer reply to fit (venn_bots.poster)
         limit = self.settings.max_message_length
@@ -86,7 +86,7 @@ class MessageService(Service):
         than looked up before every post; a retry refused by a check (rate limit,
         membership, archived channel) still answers the message posted first.
         """
-        body = self._check_body(data.body, kind, has_files=bool(data.file_ids))
+        body = self._check_body(data.body, has_files=bool(data.file_ids))
         payload = check_payload(payload)
         try:
             channel, thread = await self._target(user, data, trusted)
@@ -118,7 +118,7 @@ class MessageService(Service):
         it (before it is written): a socket's posts can be checked side by side and
         still be written in the order they were sent.
         """
-        body = self._check_body(data.body, MessageKind.USER, has_files=bool(data.file_ids))
+        body = self._check_body(data.body, has_files=bool(data.file_ids))
         user, channel = await self._sender_in_channel(user_id, data.channel_id)
         if user is None or user.token_version != token_version:
             raise Unauthorized("The session was revoked; log in again.", code="token_revoked")
@@ -243,7 +243,7 @@ class MessageService(Service):
 
     async def edit(self, user: User, message_id: int, body: str) -> dict[str, Any]:
         message, author = await self._editable(user, message_id)
-        text = self._check_body(body, message.kind, has_files=bool(message.files))
+        text = self._check_body(body, has_files=bool(message.files))
         message.edited_at = datetime.now(UTC)
         return await self._rewrite(message, author, user, text, ["edited_at"])
 
@@ -267,7 +267,7 @@ class MessageService(Service):
         if payload is not None:
             message.payload = check_payload(payload)
             fields.append("payload")
-        text = None if body is None else self._check_body(body, message.kind, has_files=bool(message.files))
+        text = None if body is None else self._check_body(body, has_files=bool(message.files))
         return await self._rewrite(message, message.author, author, text, fields)
 
     async def _rewrite(

@@ -17,7 +17,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from tortoise.expressions import Q
 
-from venn.api.routing import ApiRouter, Call
+from venn.api.routing import ApiRouter, Call, page_schema
 from venn.db.models import Role
 from venn.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from venn.schemas import Id, Input
@@ -380,14 +380,10 @@ knowledge_api.schemas.update(
                 "updated_at": _TS,
             },
         },
-        "SqlKnowledgePage": {
-            "type": "object",
-            "required": ["entries", "has_more", "warehouse"],
-            "properties": {
-                "entries": {"type": "array", "items": {"$ref": "#/components/schemas/SqlKnowledgeEntry"}},
-                "has_more": {"type": "boolean"},
-                "warehouse": {**_TEXT_OR_NULL, "description": "the warehouse listed (null: every one)"},
-            },
-        },
+        "SqlKnowledgePage": page_schema(
+            "entries",
+            "SqlKnowledgeEntry",
+            warehouse={**_TEXT_OR_NULL, "description": "the warehouse listed (null: every one)"},
+        ),
     }
 )
