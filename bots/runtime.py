@@ -206,6 +206,8 @@ class BotRuntime:
 
     async def on_event(self, event: Event) -> None:
         """Event-bus subscriber: hand the event to the router and return at once."""
+        if event.name == "bot_status" and self.scheduler is not None:
+            self.scheduler.changed()
         if not self.started or self._stopping or event.name not in self.router.wanted_events:
             return
         if event.channel_id is None or not self.plugins:

@@ -130,14 +130,26 @@ class Scheduler:
         timezone: str = "UTC",
         tick_seconds: float = 1.0,
         lease_seconds: float = 120.0,
+        resync_seconds: float = 60.0,
     ) -> None:
         self.plugins = plugins
         self.submit = submit
         self.timezone = timezone
         self.tick_seconds = tick_seconds
         self.lease_ms = int(lease_seconds * 1000)
+        self.resync_ms = int(resync_seconds * 1000)
         #: epoch seconds now (tests may replace it)
         self.clock: Callable[[], float] = time.time
+        # The recurring rows follow the enablements. Reading every enablement on every
+        # tick would cost O(places) a second per process, so a tick syncs only after a
+        # change was announced (bot_status, from any process) or, in case that event
+        # was lost, once every resync_seconds.
+        self._dirty = True
+        self._synced_ms: int | None = None
+
+    def changed(self) -> None:
+        """An enablement changed (enabled, reconfigured, disabled): sync on the next tick."""
+        self._dirty = True
 
     async def run(self) -> None:
         while True:
@@ -153,7 +165,15 @@ class Scheduler:
         """Sync recurring rows with the enablements, then enqueue what is due; returns
         how many jobs this process enqueued."""
         now_ms = int((self.clock() if now is None else now) * 1000)
-        await self.sync(now_ms)
+        if self._dirty or self._synced_ms is None or abs(now_ms - self._synced_ms) >= self.resync_ms:
+            # cleared first: a change announced while this sync runs makes another one
+            self._dirty = False
+            try:
+                await self.sync(now_ms)
+            except BaseException:
+                self._dirty = True
+                raise
+            self._synced_ms = now_ms
         return await self.fire_due(now_ms)
 
     async def sync(self, now_ms: int) -> None:

@@ -63,6 +63,30 @@ async def test_disabled_plugin_stops_its_schedule(testbot):
     assert await BotSchedule.filter(handler="morning").count() == 0
 
 
+async def test_a_disable_stops_the_schedule_on_the_next_tick_and_a_missed_one_within_a_minute(testbot):
+    bot = await testbot(Ticker, schedule_tick=60)
+    scheduler = bot.runtime.scheduler
+    start = time.time()
+    await scheduler.tick(now=start)
+    assert await BotSchedule.filter(handler="morning").count() == 1
+    # disabling announces bot_status: the very next tick drops the row
+    await bot.disable("ticker")
+    await scheduler.tick(now=start + 1)
+    assert await BotSchedule.filter(handler="morning").count() == 0
+    # an enablement that changed without its event (lost while Redis was away) is
+    # seen by the periodic resync, not before
+    await bot.enable("ticker")
+    await scheduler.tick(now=start + 2)
+    assert await BotSchedule.filter(handler="morning").count() == 1
+    from venn_bots.models import BotEnablement
+
+    await BotEnablement.filter(plugin="ticker").update(enabled=False)
+    await scheduler.tick(now=start + 3)
+    assert await BotSchedule.filter(handler="morning").count() == 1
+    await scheduler.tick(now=start + 3 + scheduler.resync_ms / 1000)
+    assert await BotSchedule.filter(handler="morning").count() == 0
+
+
 async def test_one_off_runs_once_and_cancel_stops_it(testbot):
     bot = await testbot(Ticker, schedule_tick=0.05)
     await bot.say("/later stand up")
