@@ -278,6 +278,10 @@ def _systems() -> list[tuple[str, Any]]:
     else:
         print(f"fanout: Node baseline skipped ({reason})")
     systems.append(("venn sqlite", lambda: _venn_servers(1, embedded=True), VennProtocol))
+    # the uvloop lever, measured in the same run: the same server on asyncio's own loop
+    systems.append(
+        ("venn sqlite, asyncio loop", lambda: _venn_servers(1, embedded=True, loop="asyncio"), VennProtocol)
+    )
     pg, redis = pg_url(), os.environ.get("VENN_BENCH_REDIS_URL") or os.environ.get("VENN_TEST_REDIS_URL")
     if pg and redis:
         systems.append(("venn pg+redis x1", lambda: _venn_servers(1), VennProtocol))
@@ -288,14 +292,14 @@ def _systems() -> list[tuple[str, Any]]:
 
 
 @contextlib.contextmanager
-def _venn_servers(count: int, embedded: bool = False):
+def _venn_servers(count: int, embedded: bool = False, loop: str = "auto"):
     with contextlib.ExitStack() as stack:
-        env: dict[str, str] = {}
+        env: dict[str, str] = {"VENN_EVENT_LOOP": loop}
         if not embedded:
             url = pg_url()
             reset_pg(url)
             redis_url = os.environ.get("VENN_BENCH_REDIS_URL") or os.environ["VENN_TEST_REDIS_URL"]
-            env = {"DATABASE_URL": url, "REDIS_URL": redis_url}
+            env.update(DATABASE_URL=url, REDIS_URL=redis_url)
         yield [stack.enter_context(venn_server(env)) for _ in range(count)]
 
 

@@ -59,6 +59,8 @@ class Settings(BaseSettings):
 
     # HTTP
     host: str = Field("127.0.0.1", validation_alias=_env("VENN_HOST"))
+    #: the event loop of ``venn serve``: uvloop where it is installed (auto), or asyncio's own
+    event_loop: Literal["auto", "uvloop", "asyncio"] = Field("auto", validation_alias=_env("VENN_EVENT_LOOP"))
     port: int = Field(8000, ge=1, le=65535, validation_alias=_env("VENN_PORT"))
     cors_origins: Annotated[list[str], NoDecode] = Field(
         default_factory=list, validation_alias=_env("VENN_CORS_ORIGINS")

@@ -47,6 +47,16 @@ def test_migrate_and_create_admin(env, tmp_path):
     assert (tmp_path / "data" / "venn.db").exists()
 
 
+def test_asking_for_a_loop_that_is_not_installed_stops_with_a_clear_error(env, tmp_path):
+    # a uvloop that cannot be imported, first on the path
+    (tmp_path / "uvloop.py").write_text("raise ImportError('no uvloop here')\n")
+    env["PYTHONPATH"] = str(tmp_path)
+    env["VENN_EVENT_LOOP"] = "uvloop"
+    result = run_venn("serve", "--port", str(free_port()), env=env)
+    assert result.returncode == 2
+    assert "VENN_EVENT_LOOP=uvloop" in result.stderr and "Traceback" not in result.stderr
+
+
 def test_invalid_setting_stops_with_the_variable_named(env):
     env["VENN_PORT"] = "not-a-port"
     result = run_venn("migrate", env=env)
@@ -54,7 +64,10 @@ def test_invalid_setting_stops_with_the_variable_named(env):
     assert "VENN_PORT" in result.stderr and "Traceback" not in result.stderr
 
 
-def test_serve_answers_and_stops_gracefully_on_sigterm(env):
+@pytest.mark.parametrize(("choice", "loop"), [("auto", "uvloop"), ("asyncio", "asyncio")])
+def test_serve_answers_and_stops_gracefully_on_sigterm(env, choice, loop):
+    pytest.importorskip("uvloop", reason="uvloop is not installed (it is by default on Linux and macOS)")
+    env["VENN_EVENT_LOOP"] = choice
     port = free_port()
     proc = subprocess.Popen(
         [sys.executable, "-m", "venn", "serve", "--port", str(port)], env=env,
@@ -76,6 +89,7 @@ def test_serve_answers_and_stops_gracefully_on_sigterm(env):
         assert proc.wait(timeout=20) == 0
         output = proc.stdout.read()
         assert "SECRET_KEY is not set" in output
+        assert f"event loop: {loop}" in output
         assert "Traceback" not in output
         # the log says when the process starts draining and when it is done
         assert "draining" in output and "stopped" in output, output
