@@ -6,12 +6,22 @@ that need them skip with a reason when they are not set.
 
 from __future__ import annotations
 
+import asyncio
 import os
+import shutil
+from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.helpers import SUITE_ENV, Chat, require_postgres, reset_postgres
+from tests.helpers import (
+    SUITE_ENV,
+    Chat,
+    copy_postgres_template,
+    make_postgres_template,
+    require_postgres,
+    reset_postgres,
+)
 from venn.app import create_app
 from venn.config import Settings
 
@@ -28,8 +38,57 @@ def backend(request) -> str:
     return request.param
 
 
+class Templates:
+    """Migrated databases made once per run, one per backend, that each test copies:
+    migrating a fresh schema costs seconds, a copy milliseconds (SQLite: the file;
+    PostgreSQL: CREATE DATABASE ... TEMPLATE)."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.sqlite: Path | None = None
+        self.postgres: str | None = None
+
+    def sqlite_file(self) -> Path:
+        if self.sqlite is None:
+            from venn import db
+
+            path = self.folder / "venn.db"
+            asyncio.run(db.apply_migrations(f"sqlite:///{path}"))
+            self.sqlite = path
+        return self.sqlite
+
+    def postgres_template(self, url: str) -> str:
+        if self.postgres is None:
+            self.postgres = asyncio.run(make_postgres_template(url))
+        return self.postgres
+
+
+@pytest.fixture(scope="session")
+def templates(tmp_path_factory) -> Templates:
+    return Templates(tmp_path_factory.mktemp("migrated"))
+
+
 @pytest.fixture
-async def database_url(backend, tmp_path) -> str:
+def _migrated_source(backend, templates) -> Path | str:
+    """The template for this test's backend, made before its event loop starts."""
+    return templates.postgres_template(require_postgres()) if backend == "postgres" else templates.sqlite_file()
+
+
+@pytest.fixture
+async def database_url(backend, tmp_path, _migrated_source) -> str:
+    """A database of this test's own, its schema already migrated (every installed plugin's too)."""
+    if backend == "postgres":
+        url = require_postgres()
+        await copy_postgres_template(url, str(_migrated_source))
+        return url
+    path = tmp_path / "venn.db"
+    shutil.copyfile(_migrated_source, path)
+    return f"sqlite:///{path}"
+
+
+@pytest.fixture
+async def blank_database_url(backend, tmp_path) -> str:
+    """An empty database of this test's own (for tests of the migrations themselves)."""
     if backend == "postgres":
         url = require_postgres()
         await reset_postgres(url)
