@@ -6,10 +6,8 @@ that need them skip with a reason when they are not set.
 
 from __future__ import annotations
 
-import asyncio
 import os
 import shutil
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -18,9 +16,10 @@ from tests.helpers import (
     SUITE_ENV,
     Chat,
     copy_postgres_template,
-    make_postgres_template,
+    postgres_template,
     require_postgres,
     reset_postgres,
+    sqlite_template,
 )
 from venn.app import create_app
 from venn.config import Settings
@@ -38,51 +37,16 @@ def backend(request) -> str:
     return request.param
 
 
-class Templates:
-    """Migrated databases made once per run, one per backend, that each test copies:
-    migrating a fresh schema costs seconds, a copy milliseconds (SQLite: the file;
-    PostgreSQL: CREATE DATABASE ... TEMPLATE)."""
-
-    def __init__(self, folder: Path) -> None:
-        self.folder = folder
-        self.sqlite: Path | None = None
-        self.postgres: str | None = None
-
-    def sqlite_file(self) -> Path:
-        if self.sqlite is None:
-            from venn import db
-
-            path = self.folder / "venn.db"
-            asyncio.run(db.apply_migrations(f"sqlite:///{path}"))
-            self.sqlite = path
-        return self.sqlite
-
-    def postgres_template(self, url: str) -> str:
-        if self.postgres is None:
-            self.postgres = asyncio.run(make_postgres_template(url))
-        return self.postgres
-
-
-@pytest.fixture(scope="session")
-def templates(tmp_path_factory) -> Templates:
-    return Templates(tmp_path_factory.mktemp("migrated"))
-
-
 @pytest.fixture
-def _migrated_source(backend, templates) -> Path | str:
-    """The template for this test's backend, made before its event loop starts."""
-    return templates.postgres_template(require_postgres()) if backend == "postgres" else templates.sqlite_file()
-
-
-@pytest.fixture
-async def database_url(backend, tmp_path, _migrated_source) -> str:
-    """A database of this test's own, its schema already migrated (every installed plugin's too)."""
+async def database_url(backend, tmp_path) -> str:
+    """A database of this test's own, its schema already migrated (every installed
+    plugin's too): a copy of one migrated once per run (tests/helpers.py)."""
     if backend == "postgres":
         url = require_postgres()
-        await copy_postgres_template(url, str(_migrated_source))
+        await copy_postgres_template(url, await postgres_template(url))
         return url
     path = tmp_path / "venn.db"
-    shutil.copyfile(_migrated_source, path)
+    shutil.copyfile(sqlite_template(), path)
     return f"sqlite:///{path}"
 
 

@@ -8,6 +8,7 @@ import uuid
 import pytest
 import requests
 
+from tests.helpers import seed_sqlite
 from tests.reliability.kit import PASSWORD, base_env, own_pg_database, serving
 
 
@@ -27,6 +28,7 @@ async def server_database(tmp_path):
 def live_server(tmp_path_factory):
     """A real server on a SQLite file, with a user and a little data; yields (url, token)."""
     tmp = tmp_path_factory.mktemp("fuzz")
+    seed_sqlite(tmp / "venn.db")  # migrated already: seconds saved
     env = base_env(tmp, DATABASE_URL=f"sqlite:///{tmp / 'venn.db'}", VENN_LOG_LEVEL="WARNING")
     with serving(env, tmp) as url:
         name = f"fz{uuid.uuid4().hex[:8]}"
@@ -58,6 +60,7 @@ def admin_server(tmp_path_factory):
     import sys
 
     tmp = tmp_path_factory.mktemp("fuzz-admin")
+    seed_sqlite(tmp / "venn.db")  # migrated already: seconds saved
     env = base_env(tmp, DATABASE_URL=f"sqlite:///{tmp / 'venn.db'}", VENN_LOG_LEVEL="WARNING")
     with serving(env, tmp) as url:
         name = f"ad{uuid.uuid4().hex[:8]}"
