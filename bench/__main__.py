@@ -1,9 +1,10 @@
-"""`python -m bench [--only NAME ...] [--quick]`: run the benchmarks, print tables, write bench/results/."""
+"""`python -m bench [--only NAME ...] [--quick] [--runs N]`: run the benchmarks, print tables, write bench/results/."""
 
 from __future__ import annotations
 
 import argparse
 import importlib
+import inspect
 import sys
 
 BENCHMARKS = {
@@ -21,6 +22,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench")
     parser.add_argument("--only", action="append", choices=sorted(BENCHMARKS), help="run only these")
     parser.add_argument("--quick", action="store_true", help="smaller sizes, for a smoke run")
+    parser.add_argument("--runs", type=int, default=None, help="rounds per scenario, reported as medians (fanout)")
     args = parser.parse_args(argv)
     failed = 0
     for name in args.only or list(BENCHMARKS):
@@ -30,8 +32,11 @@ def main(argv: list[str] | None = None) -> int:
         except ImportError as exc:
             print(f"{name}: not available ({exc})")
             continue
+        kwargs = dict(quick if args.quick else full)
+        if args.runs is not None and "runs" in inspect.signature(module.run).parameters:
+            kwargs["runs"] = args.runs
         try:
-            module.run(**(quick if args.quick else full))
+            module.run(**kwargs)
         except Exception as exc:  # one benchmark's failure does not hide the others
             failed += 1
             print(f"{name}: FAILED: {exc!r}", file=sys.stderr)

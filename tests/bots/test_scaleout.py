@@ -20,7 +20,14 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from tests.helpers import require_postgres, require_redis, reset_postgres, server_env
+from tests.helpers import (
+    copy_postgres_template,
+    postgres_template,
+    require_postgres,
+    require_redis,
+    reset_postgres,
+    server_env,
+)
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis]
 
@@ -68,7 +75,11 @@ class Server:
 async def cluster(tmp_path, tiny_site):
     """``start(name, **env)`` runs a server process; all share the database, Redis and stream."""
     pg, redis_url = await own_database(require_postgres()), require_redis()
-    await reset_postgres(pg)
+    if pg != require_postgres():
+        # a migrated copy: the servers then migrate only the test plugins' tables
+        await copy_postgres_template(pg, await postgres_template(require_postgres()))
+    else:
+        await reset_postgres(pg)
     run = uuid.uuid4().hex[:8]
     base = server_env(("VENN_", "DATABASE_URL", "REDIS_URL"))
     base.update(
