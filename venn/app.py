@@ -144,11 +144,18 @@ async def _file_sweeper(app: web.Application) -> AsyncIterator[None]:
 
 async def _webhook_sender(app: web.Application) -> AsyncIterator[None]:
     """Sends the outgoing webhooks' pending deliveries (every process runs one)."""
-    task = asyncio.create_task(app[keys.SERVICES].delivery.run())
+    services: Services = app[keys.SERVICES]
+    tasks = [asyncio.create_task(services.delivery.run())]
+    if app[keys.REDIS] is not None:
+        # the subscriptions are kept in memory while this process hears the others' changes
+        services.subscriptions.cache.use(app[keys.REDIS], f"{services.settings.redis_prefix}subscriptions-changed")
+        tasks.append(asyncio.create_task(services.subscriptions.cache.hear_changes()))
     yield
-    task.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await task
+    for task in tasks:
+        task.cancel()
+    for task in tasks:
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
 
 
 async def _closers(app: web.Application) -> AsyncIterator[None]:

@@ -11,7 +11,7 @@ import secrets
 from datetime import UTC, datetime
 from typing import Any
 
-from tortoise.expressions import Q
+from tortoise.exceptions import IntegrityError
 
 from venn.db.models import DM_KINDS, Channel, EventDelivery, EventSubscription, User
 from venn.errors import NotFound, ValidationFailed
@@ -21,6 +21,7 @@ from venn.services.audit import require_admin
 from venn.services.base import Service
 from venn.services.destinations import check_destination
 from venn.services.views import iso
+from venn.shared_cache import SharedCache
 
 #: the events a subscription may choose (all carry a channel)
 EVENTS = (
@@ -56,6 +57,16 @@ def delivery_view(row: EventDelivery) -> dict[str, Any]:
 
 
 class EventSubscriptionService(Service):
+    def __init__(self, core: Any) -> None:
+        super().__init__(core)
+        #: every subscription, kept between events: otherwise each message would look
+        #: them up while its channel's lock is held (dropped in every process on a change)
+        self.cache: SharedCache[list[EventSubscription]] = SharedCache(self._load_all)
+
+    @staticmethod
+    async def _load_all() -> list[EventSubscription]:
+        return await EventSubscription.all().order_by("id")
+
     async def create(self, admin: User, data: EventSubscriptionIn) -> dict[str, Any]:
         """A new subscription; its signing secret is in this answer only."""
         if data.channel_id is not None:
@@ -80,6 +91,7 @@ class EventSubscriptionService(Service):
             url=data.url, events=sorted(set(data.events)), channel_id=data.channel_id, secret=secret,
             created_by_id=admin.id,
         )
+        await self.cache.changed()
         view = subscription_view(sub)
         await self.core.audit.record(
             admin, "event_subscription.create", "event_subscription", sub.id,
@@ -101,6 +113,7 @@ class EventSubscriptionService(Service):
     async def delete(self, admin: User, sub_id: int) -> None:
         sub = await self._get(admin, sub_id)
         await sub.delete()
+        await self.cache.changed()
         view = subscription_view(sub)
         await self.core.audit.record(
             admin, "event_subscription.delete", "event_subscription", sub.id,
@@ -118,8 +131,9 @@ class EventSubscriptionService(Service):
         the one process that published it); returns how many."""
         if event.name not in EVENTS or event.channel_id is None:
             return 0
-        candidates = await EventSubscription.filter(Q(channel_id=event.channel_id) | Q(channel_id=None)).order_by("id")
-        subs = [s for s in candidates if event.name in s.events]
+        subs = [
+            s for s in await self.cache.get() if s.channel_id in (None, event.channel_id) and event.name in s.events
+        ]
         if not subs:
             return 0
         kind = await Channel.filter(id=event.channel_id).values_list("kind", flat=True)
@@ -134,5 +148,14 @@ class EventSubscriptionService(Service):
                 separators=(",", ":"), default=str,
             )
             rows.append(EventDelivery(subscription_id=sub.id, event=event.name, body=body, next_attempt_at=now))
-        await EventDelivery.bulk_create(rows)
+        try:
+            await EventDelivery.bulk_create(rows)
+        except IntegrityError:
+            # a subscription deleted by another process a moment ago (its announcement
+            # still on its way): read them again, once
+            self.cache.forget()
+            alive = {s.id for s in await self.cache.get()}
+            rows = [r for r in rows if r.subscription_id in alive]
+            if rows:
+                await EventDelivery.bulk_create(rows)
         return len(rows)

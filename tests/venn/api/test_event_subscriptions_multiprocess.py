@@ -96,3 +96,29 @@ async def test_every_event_once_in_order_from_two_senders(cluster, receiver):  #
         assert sorted(per_body.values()) == [1] * (len(expected) - 1) + [2] == sorted(per_delivery.values()), n
         assert [d["status"] for d in deliveries] == ["delivered"] * len(expected)
         assert sorted(d["attempts"] for d in deliveries) == [1] * (len(expected) - 1) + [2]
+
+
+async def test_a_subscription_made_or_deleted_on_one_process_counts_on_the_other(cluster, receiver):  # noqa: F811
+    """Each process keeps the subscriptions in memory; a change on one is announced
+    through Redis and the other reads them again."""
+    a, b = await asyncio.gather(cluster("a", **WEBHOOK_ENV), cluster("b", **WEBHOOK_ENV))
+    async with aiohttp.ClientSession() as http:
+        api = Api(http, cluster.database_url)
+        channel_id, _ = await api.arrange(a)
+        await api.post(b, channel_id, "before")  # b now holds "no subscriptions"
+        body = {"url": f"{receiver['url']}0", "events": ["new_message"]}
+        made = await api.call(a, "POST", "/api/v1/admin/event-subscriptions", "boss", json=body)
+        await asyncio.sleep(0.3)  # the announcement's trip through Redis
+        await api.post(b, channel_id, "after")
+
+        async def delivered():
+            return [verify(made["signing_secret"], h, text)["data"]["message"]["body"]
+                    for h, text, status in receiver["requests"].get("0", []) if status == 200]
+
+        assert await wait_until(delivered) == ["after"]
+        sub_id = made["subscription"]["id"]
+        await api.call(a, "DELETE", f"/api/v1/admin/event-subscriptions/{sub_id}", "boss")
+        await asyncio.sleep(0.3)
+        await api.post(b, channel_id, "gone")
+        await asyncio.sleep(1.0)  # the senders poll every fraction of a second
+        assert await delivered() == ["after"]
