@@ -7,12 +7,11 @@ never see their own; a chain of bot replies stops after :data:`MAX_CHAIN` hops.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 from collections.abc import Mapping
 from typing import Any, cast
 
+from venn.shared_cache import SharedCache
 from venn_bots.inbound import BotStatusChanged, Inbound, MessagePosted
 from venn_bots.matching import event_handlers, select_handlers
 from venn_bots.models import BotEnablement
@@ -28,81 +27,27 @@ MAX_CHAIN = 3
 STATUS_EVENTS = {"enabled": "bot_enabled", "disabled": "bot_disabled", "updated": "bot_updated"}
 
 
-class BotChannels:
+class BotChannels(SharedCache[set[int]]):
     """Which channels have any bot setting, so that a message in one without costs the
-    router no query.
-
-    The list is kept while it can be trusted: by a server that is the only process, or,
-    with Redis, while this process hears the other processes' announcements of changes
-    (on ``<stream>:settings-changed``). It is dropped after every change and read again
-    on the next message.
-    """
+    router no query. Kept as :class:`venn.shared_cache.SharedCache` keeps a value: by the
+    only process, or, with Redis, while this process hears the other processes'
+    announcements of changes (on ``<stream>:settings-changed``); dropped after every change
+    and read again on the next message."""
 
     def __init__(self) -> None:
-        self._known: set[int] | None = None
-        self._generation = 0
-        #: the list may be kept: the only process, or hearing the others' changes
-        self.trusted = False
-        self._redis: Any = None
-        self._channel = ""
+        super().__init__(self._read)
 
-    def use(self, *, local: bool, redis: Any = None, channel: str = "") -> None:
-        """At start: the only process (``local``), or one of many sharing ``redis``."""
-        self.trusted, self._redis, self._channel = local, redis, channel
-        self.forget()
+    @staticmethod
+    async def _read() -> set[int]:
+        rows = await BotEnablement.all().distinct().values_list("channel_id", flat=True)
+        return set(cast("list[int]", rows))  # flat: one id per row
 
     async def may_have_bots(self, channel_id: int) -> bool:
-        """False when no plugin can be on in the channel."""
+        """False when no plugin can be on in the channel (while the list is not
+        trusted, every channel may have one: the router asks the database)."""
         if not self.trusted:
             return True
-        known = self._known
-        if known is None:
-            generation = self._generation
-            rows = await BotEnablement.all().distinct().values_list("channel_id", flat=True)
-            known = set(cast("list[int]", rows))  # flat: one id per row
-            if generation == self._generation:  # no change while reading
-                self._known = known
-        return channel_id in known
-
-    def forget(self) -> None:
-        """The next message reads which channels have a bot setting again."""
-        self._known = None
-        self._generation += 1
-
-    async def changed(self) -> None:
-        """A bot setting changed (committed): forget the list here and in every process."""
-        self.forget()
-        if self._redis is not None:
-            try:
-                await self._redis.publish(self._channel, "1")
-            except Exception:
-                log.warning("could not announce a bot setting change to other processes", exc_info=True)
-
-    async def hear_changes(self) -> None:
-        """With Redis (a task): hear the bot setting changes of every process. While not
-        subscribed (Redis down), nothing is kept: every message asks the database."""
-        delay = 0.5
-        while True:
-            pubsub = self._redis.pubsub()
-            try:
-                await pubsub.subscribe(self._channel)
-                self.trusted = True
-                self.forget()  # changes may have been missed meanwhile
-                delay = 0.5
-                async for message in pubsub.listen():
-                    if message.get("type") == "message":
-                        self.forget()
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
-                log.warning("not hearing bot setting changes; retrying", extra={"error": str(exc)[:200]})
-            finally:
-                self.trusted = False
-                self.forget()
-                with contextlib.suppress(Exception):
-                    await pubsub.aclose()
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, 5.0)
+        return channel_id in await self.get()
 
 
 class Router:

@@ -128,7 +128,8 @@ class BotRuntime:
         self.router.prepare()
         stream = settings.stream_name(self.services.settings.redis_prefix)
         queue = await self._open_queue(stream)
-        self.channels.use(local=queue.local, redis=self._redis, channel=f"{stream}:settings-changed")
+        if not queue.local:
+            self.channels.use(self._redis, f"{stream}:settings-changed")
         self.worker = worker = Worker(
             settings, queue, plugins=self.loader.plugins, bot_users=self.loader.bot_users,
             tracker=self.tracker, poster=self.poster, host=self,
