@@ -18,7 +18,6 @@ from tests.helpers import (
     copy_postgres_template,
     postgres_template,
     require_postgres,
-    reset_postgres,
     sqlite_template,
 )
 from venn.app import create_app
@@ -48,16 +47,6 @@ async def database_url(backend, tmp_path) -> str:
     path = tmp_path / "venn.db"
     shutil.copyfile(sqlite_template(), path)
     return f"sqlite:///{path}"
-
-
-@pytest.fixture
-async def blank_database_url(backend, tmp_path) -> str:
-    """An empty database of this test's own (for tests of the migrations themselves)."""
-    if backend == "postgres":
-        url = require_postgres()
-        await reset_postgres(url)
-        return url
-    return f"sqlite:///{tmp_path / 'venn.db'}"
 
 
 @pytest.fixture
