@@ -20,42 +20,6 @@ from tests.web.conftest import shot  # noqa: E402
 
 _n = itertools.count(1)
 
-#: Records the page's Notification calls; reports "default" until the page asks (the
-#: context has granted it), and lets the test hide the tab.
-HOOKS = """
-(() => {
-  const Real = window.Notification;
-  const record = { asked: 0, shown: [] };
-  window.__notifications = record;
-  let asked = false;
-  class Recorded {
-    constructor(title, options = {}) {
-      record.shown.push({ title, body: options.body || "", tag: options.tag || "" });
-      this.onclick = null;
-    }
-    close() {}
-    static get permission() { return asked ? Real.permission : "default"; }
-    static requestPermission() { record.asked += 1; asked = true; return Real.requestPermission(); }
-  }
-  window.Notification = Recorded;
-  let hidden = false;
-  Object.defineProperty(Document.prototype, "visibilityState", { configurable: true, get() { return hidden ? "hidden" : "visible"; } });
-  Object.defineProperty(Document.prototype, "hidden", { configurable: true, get() { return hidden; } });
-  window.__setHidden = (value) => { hidden = value; document.dispatchEvent(new Event("visibilitychange")); };
-})();
-"""
-
-
-def wait_for_notifications(page, count: int) -> list[dict]:
-    """The notifications shown, once there are ``count`` (the page's CSP forbids wait_for_function's eval)."""
-    for _ in range(200):
-        shown = page.evaluate("window.__notifications.shown")
-        if len(shown) >= count:
-            return shown
-        page.wait_for_timeout(50)
-    raise AssertionError(f"{count} notifications expected, got {shown}")
-
-
 def name(prefix: str) -> str:
     return f"{prefix}{next(_n)}"
 
@@ -119,33 +83,10 @@ def test_suggest_by_keyboard_highlight_and_badge(pages, server):
     assert pages.errors == [] and pages.dialogs == []
 
 
-def hooked_page(pages):
-    """A page whose context has granted notifications, with :data:`HOOKS` installed."""
-    context = pages.browser.new_context(
-        viewport={"width": 1280, "height": 800}, base_url=pages.base_url, permissions=["notifications"]
-    )
-    context.set_default_timeout(10_000)
-    pages.contexts.append(context)
-    context.add_init_script(HOOKS)
-    page = context.new_page()
-    page.on("pageerror", lambda err: pages.errors.append(str(err)))
-    page.goto("/")
-    return page
-
-
-def turn_on_notifications(page) -> None:
-    assert page.evaluate("window.__notifications.asked") == 0  # nothing asked on load
-    offer = page.get_by_role("button", name="Turn on desktop notifications")
-    expect(offer).to_be_visible()
-    offer.click()
-    expect(offer).to_have_count(0)
-    assert page.evaluate("window.__notifications.asked") == 1
-
-
 def test_desktop_notification_for_a_mention_while_hidden(pages, server):
     alice_name, bob_name, channel = name("alice"), name("bob"), name("notify")
     alice = pages.new()
-    bob = hooked_page(pages)
+    bob = ui.hooked_page(pages)
     ui.sign_up(alice, alice_name)
     ui.sign_up(bob, bob_name)
     ui.create_channel(alice, channel)
@@ -154,14 +95,14 @@ def test_desktop_notification_for_a_mention_while_hidden(pages, server):
     # nothing asked on load: a button offers it, and asks when clicked
     expect(bob.get_by_role("button", name="Turn on desktop notifications")).to_be_visible()
     check_a11y(bob, "the notifications offer")
-    turn_on_notifications(bob)
+    ui.turn_on_notifications(bob)
 
     bob.evaluate("window.__setHidden(true)")
     ui.send(alice, "no mention in this one")
     ui.send(alice, f"@{bob_name} the build is red")
-    wait_for_notifications(bob, 1)
+    ui.wait_for_notifications(bob, 1)
     ui.send(alice, f"and again @{bob_name}, please")
-    shown = wait_for_notifications(bob, 2)
+    shown = ui.wait_for_notifications(bob, 2)
     assert [n["title"] for n in shown] == [f"{alice_name} mentioned you in #{channel}"] * 2
     assert [n["body"] for n in shown] == [f"@{bob_name} the build is red", f"and again @{bob_name}, please"]
     bob.evaluate("window.__setHidden(false)")
@@ -178,10 +119,10 @@ def test_desktop_notification_for_a_direct_message_while_hidden(pages, server):
         pytest.skip("this server has no direct messages")
     assert status in (200, 201), answer
     dm = answer["channel"]
-    bob = hooked_page(pages)
+    bob = ui.hooked_page(pages)
     ui.sign_in(bob, bob_name)
     ui.create_channel(bob, name("own"))  # bob looks at a channel of his, not the conversation
-    turn_on_notifications(bob)
+    ui.turn_on_notifications(bob)
     item = bob.locator(".dm-list .channel-item", has_text=alice_name)
     expect(item).to_be_visible()
     expect(item.locator(".unread-badge")).to_have_count(0)
@@ -193,7 +134,7 @@ def test_desktop_notification_for_a_direct_message_while_hidden(pages, server):
     bob.evaluate("window.__setHidden(true)")
     server.ok("POST", "/messages", {"channel_id": dm["id"], "body": "just between us"}, alice.token)
     server.ok("POST", "/messages", {"channel_id": dm["id"], "body": f"@{bob_name} and this too"}, alice.token)
-    shown = wait_for_notifications(bob, 2)
+    shown = ui.wait_for_notifications(bob, 2)
     assert [n["body"] for n in shown] == ["just between us", f"@{bob_name} and this too"]  # each once
     assert all(n["title"] == f"{alice_name} sent you a message" for n in shown)
     bob.evaluate("window.__setHidden(false)")
