@@ -15,6 +15,7 @@ BENCHMARKS = {
     "search": ("bench.bench_search", {}, {"rows": 100_000, "runs": 3}),
     "fanout": ("bench.bench_fanout", {}, {"quick": True}),
     "connections": ("bench.bench_connections", {}, {"quick": True}),
+    "growth": ("bench.bench_growth", {}, {"quick": True, "runs": 1}),
 }
 
 
@@ -22,7 +23,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench")
     parser.add_argument("--only", action="append", choices=sorted(BENCHMARKS), help="run only these")
     parser.add_argument("--quick", action="store_true", help="smaller sizes, for a smoke run")
-    parser.add_argument("--runs", type=int, default=None, help="rounds per scenario, reported as medians (fanout)")
+    parser.add_argument("--runs", type=int, default=None,
+                        help="rounds per scenario, reported as medians (fanout, growth)")
     args = parser.parse_args(argv)
     failed = 0
     for name in args.only or list(BENCHMARKS):

@@ -180,7 +180,7 @@ async def _receiver(kind: str, state: dict, bases: list[str], rooms: int, indice
 
 
 async def _scenario(
-    protocol: Protocol, bases: list[str], rooms: int, per_room: int, mode: str, seconds: float
+    protocol: Protocol, bases: list[str], rooms: int, per_room: int, mode: str, seconds: float, rate: float = RATE
 ) -> dict[str, Any]:
     await protocol.setup(bases, rooms, per_room)
     total = rooms * per_room
@@ -210,7 +210,7 @@ async def _scenario(
             worker.stdin.flush()
         sent = 0
         stop = time.perf_counter() + seconds
-        interval = SENDERS / RATE
+        interval = SENDERS / rate
 
         async def send(i: int, sio: socketio.AsyncClient, seq: int) -> None:
             nonlocal sent

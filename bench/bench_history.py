@@ -80,7 +80,8 @@ async def _load_pg(url: str, rows: int) -> None:
     await conn.close()
 
 
-async def _login_and_page(base: str, rows: int) -> list[float]:
+async def _login_and_page(base: str, rows: int, lowest: int = PAGE + 1) -> list[float]:
+    """``REQUESTS`` pages of channel 1 before random ids in [lowest, rows]."""
     async with aiohttp.ClientSession(base) as http:
         # the reader was inserted without a password: give it one through the CLI path
         r = await http.post("/api/v1/auth/register", json={"username": "bencher", "password": "bench-password"})
@@ -91,7 +92,7 @@ async def _login_and_page(base: str, rows: int) -> list[float]:
         rng = random.Random(7)
         samples = []
         for _ in range(REQUESTS):
-            before = rng.randint(PAGE + 1, rows)
+            before = rng.randint(lowest, rows)
             t0 = time.perf_counter()
             r = await http.get(f"/api/v1/messages/channel/1?limit={PAGE}&before={before}", headers=headers)
             data = await r.json()
@@ -100,14 +101,14 @@ async def _login_and_page(base: str, rows: int) -> list[float]:
         return samples
 
 
-async def _raw_pg(url: str, rows: int) -> list[float]:
+async def _raw_pg(url: str, rows: int, lowest: int = PAGE + 1) -> list[float]:
     import asyncpg
 
     conn = await asyncpg.connect(url.replace("postgres://", "postgresql://", 1))
     rng = random.Random(7)
     samples = []
     for _ in range(REQUESTS):
-        before = rng.randint(PAGE + 1, rows)
+        before = rng.randint(lowest, rows)
         t0 = time.perf_counter()
         await conn.fetch(QUERY.format(c="$1", b="$2", n="$3"), 1, before, PAGE + 1)
         samples.append(time.perf_counter() - t0)

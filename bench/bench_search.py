@@ -72,15 +72,7 @@ async def _load(url: str, rows: int) -> None:
     await db.apply_migrations(url)
     conn = await asyncpg.connect(url.replace("postgres://", "postgresql://", 1))
     now = datetime.now(UTC)
-    await conn.execute(
-        "INSERT INTO users (id, username, username_key, display_name, role, is_bot, token_version, created_at)"
-        " VALUES (1, 'writer', 'writer', 'writer', 'member', false, 0, $1)", now
-    )
-    for c in range(1, CHANNELS + 1):
-        await conn.execute(
-            "INSERT INTO channels (id, name, topic, is_private, archived, created_at)"
-            " VALUES ($1, $2, '', false, false, $3)", c, f"big{c}", now
-        )
+    await seed(conn)
     # the index is built once after the load (as the migration builds it over existing rows)
     await conn.execute("DROP INDEX ix_message_body_tsv")
     await conn.copy_records_to_table(
@@ -90,11 +82,26 @@ async def _load(url: str, rows: int) -> None:
     )
     for statement in SEARCH_INDEX:
         await conn.execute(statement)
+    await conn.execute("ANALYZE messages")
+    await conn.close()
+
+
+async def seed(conn: Any) -> None:
+    """The writer (user 1) and the CHANNELS channels the messages go in, on a migrated database."""
+    now = datetime.now(UTC)
+    await conn.execute(
+        "INSERT INTO users (id, username, username_key, display_name, role, is_bot, token_version, created_at)"
+        " VALUES (1, 'writer', 'writer', 'writer', 'member', false, 0, $1)", now
+    )
+    for c in range(1, CHANNELS + 1):
+        await conn.execute(
+            "INSERT INTO channels (id, name, topic, is_private, archived, created_at)"
+            " VALUES ($1, $2, '', false, false, $3)", c, f"big{c}", now
+        )
     await conn.execute(
         "SELECT setval(pg_get_serial_sequence('users', 'id'), 1);"
-        " SELECT setval(pg_get_serial_sequence('channels', 'id'), $1); ANALYZE messages;".replace("$1", str(CHANNELS))
+        f" SELECT setval(pg_get_serial_sequence('channels', 'id'), {CHANNELS});"
     )
-    await conn.close()
 
 
 async def _venn_round(http: aiohttp.ClientSession, headers: dict[str, str], qs: list[str]) -> list[float]:

@@ -115,6 +115,9 @@ def venn_server(env: dict[str, str] | None = None, *, port: int | None = None) -
         "VENN_SOCKET_EVENTS_PER_SECOND": "100000",
         "VENN_MAX_SOCKETS_PER_USER": "1000000",
         "VENN_SOCKET_QUEUE_LIMIT": "0",
+        # Redis pub/sub channels are not scoped by db number: a prefix of this run's own keeps
+        # its broadcasts apart from other servers sharing the Redis (its own processes share it)
+        "VENN_REDIS_PREFIX": f"bench{os.getpid()}:",
         **(env or {}),
     }
     proc = subprocess.Popen(
@@ -133,6 +136,12 @@ def venn_server(env: dict[str, str] | None = None, *, port: int | None = None) -
             proc.wait(timeout=20)
         except subprocess.TimeoutExpired:
             proc.kill()
+
+
+def progress(what: str, started: float | None = None) -> None:
+    """One line of progress for long runs (flushed at once, with the minutes so far)."""
+    elapsed = f" [{(time.perf_counter() - started) / 60:.1f} min]" if started is not None else ""
+    print(f"{what}{elapsed}", flush=True)
 
 
 def pg_url() -> str | None:

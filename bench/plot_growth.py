@@ -1,0 +1,134 @@
+"""`python -m bench.plot_growth [--results DIR] [--out DIR]`: draw bench_growth's JSON as PNGs.
+
+Reads growth-rooms.json, growth-sockets.json and growth-data.json (those present) from
+bench/results/ and writes docs/growth-rooms.png, docs/growth-sockets.png and
+docs/growth-history-search.png: Vega-Lite specifications rendered by vl-convert (a
+project dependency), medians as lines and the range over the rounds as bars.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Any
+
+from bench.common import RESULTS
+
+DOCS = Path(__file__).parent.parent / "docs"
+WIDTH, HEIGHT = 300, 220
+
+
+def _panel(title: str, values: list[dict[str, Any]], x: dict[str, Any], y: dict[str, Any],
+           colour: str, dash: str | None = None) -> dict[str, Any]:
+    """Lines and points of the medians, a bar from the lowest to the highest round."""
+    encoding: dict[str, Any] = {"x": x, "color": {"field": colour, "type": "nominal", "title": None}}
+    if dash:
+        encoding["strokeDash"] = {"field": dash, "type": "nominal", "title": None}
+    field = y["field"]
+    return {
+        "title": title, "width": WIDTH, "height": HEIGHT, "data": {"values": values}, "encoding": encoding,
+        "layer": [
+            {"mark": {"type": "line", "point": True}, "encoding": {"y": y}},
+            {"mark": {"type": "rule"}, "encoding": {"y": {"field": f"{field}_min", "type": "quantitative"},
+                                                    "y2": {"field": f"{field}_max"}}},
+        ],
+    }
+
+
+def _log(field: str, title: str) -> dict[str, Any]:
+    return {"field": field, "type": "quantitative", "title": title, "scale": {"type": "log"}}
+
+
+def _linear(field: str, title: str) -> dict[str, Any]:
+    return {"field": field, "type": "quantitative", "title": title, "scale": {"zero": True}}
+
+
+def _figure(title: str, panels: list[dict[str, Any]]) -> dict[str, Any]:
+    return {
+        "$schema": "https://vega.github.io/schema/vega-lite/v5.json",
+        "title": {"text": title, "fontSize": 14}, "background": "white", "padding": 12,
+        "hconcat": panels, "resolve": {"scale": {"color": "independent", "strokeDash": "independent"}},
+        "config": {"legend": {"orient": "bottom", "columns": 1, "labelLimit": 320, "symbolType": "stroke",
+                              "symbolStrokeWidth": 2, "symbolSize": 300}},
+    }
+
+
+def _with_range(row: dict[str, Any], field: str, name: str) -> dict[str, Any]:
+    spread = row.get(field) or {}
+    return {name: spread.get("median"), f"{name}_min": spread.get("min"), f"{name}_max": spread.get("max")}
+
+
+def rooms_spec(result: dict[str, Any]) -> dict[str, Any]:
+    rate = [{"system": r["system"], "members": r["members"], **_with_range(r, "p99", "p99")}
+            for r in result["rows"] if r["mode"] == "rate"]
+    full = [{"system": r["system"], "members": r["members"], **_with_range(r, "per_s", "per_s")}
+            for r in result["rows"] if r["mode"] == "full"]
+    members = _log("members", "room members (log)")
+    return _figure(
+        f"One room, one process: cost by room size (median of {result['runs']} rounds, bars: range)",
+        [_panel(f"Broadcast p99 at {result['rate']} msg/s", rate, members,
+                _log("p99", "send → receive p99, ms (log)"), "system"),
+         _panel("Deliveries/s at full speed (4 senders, acked)", full, members,
+                _log("per_s", "messages delivered per second (log)"), "system")])
+
+
+def sockets_spec(result: dict[str, Any]) -> dict[str, Any]:
+    rows = result["rows"]
+    x = _linear("idle_sockets", "idle sockets on the process")
+    kib = [{"series": "RSS delta / sockets", "idle_sockets": r["idle_sockets"], **_with_range(r, "kib", "kib")}
+           for r in rows if r.get("kib")]
+    rss = [{"series": "server RSS", "idle_sockets": r["idle_sockets"], "rss": r["rss_mib"], "rss_min": r["rss_mib"],
+            "rss_max": r["rss_mib"]} for r in rows]
+    p99 = [{"series": f"{result['listeners']} listeners, {result['rate']} msg/s", "idle_sockets": r["idle_sockets"],
+            **_with_range(r, "p99", "p99")} for r in rows]
+    return _figure(
+        f"Idle sockets on one process (embedded defaults; median of {result['runs']} rounds, bars: range)",
+        [_panel("Memory per socket", kib, x, _linear("kib", "KiB per socket"), "series"),
+         _panel("Server memory", rss, x, _linear("rss", "resident memory, MiB"), "series"),
+         _panel("A small room's broadcast p99", p99, x, _linear("p99", "send → receive p99, ms"), "series")])
+
+
+def data_spec(result: dict[str, Any]) -> dict[str, Any]:
+    values = []
+    for r in result["rows"]:
+        bare = not r["system"].startswith("Venn")
+        values.append({"series": f"{r['what']}: {'bare SQL' if bare else 'Venn (HTTP)'}", "what": r["what"],
+                       "kind": "bare SQL query" if bare else "Venn over HTTP", "messages": r["messages"],
+                       **_with_range(r, "p99", "p99")})
+    return _figure(
+        f"PostgreSQL: history and search by stored messages (median of {result['runs']} rounds, bars: range)",
+        [_panel("p99 of a history page and of a search", values, _log("messages", "messages stored (log)"),
+                _log("p99", "p99, ms (log)"), "what", dash="kind")])
+
+
+FIGURES = {
+    "growth-rooms.json": ("growth-rooms.png", rooms_spec),
+    "growth-sockets.json": ("growth-sockets.png", sockets_spec),
+    "growth-data.json": ("growth-history-search.png", data_spec),
+}
+
+
+def draw(results: Path = RESULTS, out: Path = DOCS) -> list[Path]:
+    """Write a PNG for each growth JSON in ``results``; returns the files written."""
+    import vl_convert
+
+    written = []
+    out.mkdir(parents=True, exist_ok=True)
+    for source, (target, spec) in FIGURES.items():
+        path = results / source
+        if not path.exists():
+            continue
+        png = vl_convert.vegalite_to_png(spec(json.loads(path.read_text())), scale=2, allowed_base_urls=[])
+        (out / target).write_bytes(bytes(png))
+        written.append(out / target)
+    return written
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(prog="python -m bench.plot_growth")
+    parser.add_argument("--results", type=Path, default=RESULTS, help="where growth-*.json are")
+    parser.add_argument("--out", type=Path, default=DOCS, help="where the PNGs go")
+    args = parser.parse_args()
+    files = draw(args.results, args.out)
+    print("\n".join(str(f) for f in files) if files else f"no growth-*.json in {args.results}")
