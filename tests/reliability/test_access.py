@@ -16,7 +16,7 @@ import pytest
 import socketio
 
 from tests.helpers import Chat
-from tests.venn.realtime.kit import Sock
+from tests.venn.realtime.kit import Sock, quiet
 from venn import keys
 from venn.api.openapi import build_openapi
 from venn.realtime.handlers import EVENTS
@@ -277,6 +277,58 @@ async def test_mentioning_an_outsider_in_a_private_channel_tells_them_nothing(cl
         resp = await client.get("/api/v1/mentions", headers=bob.headers)
         text = await resp.text()
         assert (await resp.json())["messages"] == [] and not any(s in text for s in SECRETS)
+    finally:
+        await sock.close()
+
+
+#: the server events of issue #14 (direct messages, mentions, reactions, pins), each made below
+TEAM_CHAT_EVENTS = ("dm_created", "mention", "reaction_added", "reaction_removed", "message_pinned", "message_unpinned")
+
+
+async def test_an_outsiders_socket_hears_nothing_of_reactions_pins_mentions_files_or_dms(client, chat: Chat, world):
+    """Every new server event, made where Mallory is not: reactions, pins, a message with a
+    file that mentions her and everyone, an edit, and Alice and Bob's direct conversation
+    that names her. Her socket (which tried to join the channel and thread) gets none of it;
+    a mention of her in a channel of hers, made last, shows that it was listening."""
+    alice, mallory, ids = world["alice"], world["mallory"], world["ids"]
+    sock = await Sock(str(client.make_url("/")), mallory).connect()
+    try:
+        await sock.error("join_channel", {"channel_id": ids["channel_id"]})
+        await sock.error("join_thread", {"thread_id": ids["thread_id"]})
+        for mid in (ids["root_message_id"], ids["message_id"]):  # a channel message and a thread reply
+            for method, path, body in (
+                ("POST", f"/api/v1/messages/{mid}/reactions", {"emoji": "tada"}),
+                ("DELETE", f"/api/v1/messages/{mid}/reactions/tada", None),
+                ("POST" if mid != ids["message_id"] else "DELETE", f"/api/v1/messages/{mid}/pin", None),
+            ):
+                resp = await client.request(method, path, json=body, headers=alice.headers)
+                assert resp.status == 200, (method, path, await resp.text())
+        upload = aiohttp.FormData(quote_fields=False)
+        upload.add_field("channel_id", str(ids["channel_id"]))
+        upload.add_field("file", b"the secret file", filename="secret-plan.txt")
+        resp = await client.post("/api/v1/files", data=upload, headers=alice.headers)
+        file = (await resp.json())["file"]
+        bob = await chat.user("bob")
+        await client.post(f"/api/v1/channels/{ids['channel_id']}/members", json={"user_id": bob.id},
+                          headers=alice.headers)
+        named = await chat.post(alice, ids["channel_id"], "@channel @here @mallory the secret body",
+                                file_ids=[file["id"]])
+        assert bob.id in named["mentions"] and mallory.id not in named["mentions"]
+        resp = await client.patch(f"/api/v1/messages/{named['id']}", json={"body": "@mallory @bob the secret body"},
+                                  headers=alice.headers)
+        assert (await resp.json())["message"]["mentions"] == [bob.id]
+        resp = await client.post("/api/v1/dms", json={"user_ids": [bob.id]}, headers=alice.headers)
+        dm = (await resp.json())["channel"]
+        await chat.post(alice, dm["id"], "@mallory @here the secret body, in private")
+
+        lobby = await chat.channel(alice, "lobby", members=[mallory])
+        marker = await chat.post(alice, lobby["id"], "@mallory are you there?")
+        await sock.wait("mention", lambda d: d["message"]["id"] == marker["id"])
+        await quiet()
+        heard = [name for name, _ in sock.events if name in TEAM_CHAT_EVENTS]
+        assert heard == ["mention"], sock.events
+        assert not any(s in str(sock.events) for s in SECRETS), sock.events
+        assert str(dm["id"]) not in {str(d.get("channel_id")) for _, d in sock.events if isinstance(d, dict)}
     finally:
         await sock.close()
 

@@ -112,8 +112,14 @@ def test_every_operation_is_fuzzed():
     # routes added outside venn/api (the web client's, a plugin's) are in it too
     assert {"GET /api/v1/web/renderers", "GET /api/v1/plugins"} <= set(OPERATIONS)
     assert {"GET /api/v1/queries/{query_id}/chart.png", "GET /api/v1/queries/{query_id}/chart.svg"} <= set(OPERATIONS)
-    # direct messages and people search
-    assert {"POST /api/v1/dms", "GET /api/v1/users"} <= set(OPERATIONS)
+    # issue #14: direct messages, people search, mentions, search, files, reactions and pins
+    assert {
+        "POST /api/v1/dms", "GET /api/v1/users", "GET /api/v1/mentions", "GET /api/v1/search", "POST /api/v1/files",
+        "GET /api/v1/files/{file_id}", "GET /api/v1/files/{file_id}/thumbnail", "POST /api/v1/files/cookie",
+        "POST /api/v1/messages/{message_id}/reactions", "DELETE /api/v1/messages/{message_id}/reactions/{emoji}",
+        "POST /api/v1/messages/{message_id}/pin", "DELETE /api/v1/messages/{message_id}/pin",
+        "GET /api/v1/channels/{channel_id}/pins",
+    } <= set(OPERATIONS)
     # the SQL agent's curated knowledge and its "verified" action
     assert {
         "GET /api/v1/sql/knowledge", "POST /api/v1/sql/knowledge", "PATCH /api/v1/sql/knowledge/{entry_id}",

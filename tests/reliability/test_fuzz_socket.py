@@ -81,3 +81,8 @@ def test_random_payloads_get_only_documented_acks(event, socket_call):
     fuzz()
     assert socket_call.sio.connected, "a refused event must never close the socket"
     assert socket_call("ping", {})["ok"] is True
+
+
+def test_the_team_chat_events_are_fuzzed():
+    """The list comes from the handlers: issue #14's client events are among them."""
+    assert {"send_message", "edit_message", "mark_read", "sync", "add_reaction", "remove_reaction"} <= set(EVENTS)
