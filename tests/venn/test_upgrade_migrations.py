@@ -126,6 +126,11 @@ async def test_the_search_index_is_built_for_the_messages_already_there(tmp_path
     assert "applied venn.0007_search" in upgraded.stdout
     assert await fetch_rows(database_url, FOUND[backend].format(q="otters")) == [(1,)]
     assert await fetch_rows(database_url, FOUND[backend].format(q="old")) == [(1,), (2,)]
+    if backend == "postgres":  # the index the issue names: GIN over the tsvector
+        [(definition,)] = await fetch_rows(
+            database_url, "SELECT indexdef FROM pg_indexes WHERE indexname = 'ix_message_body_tsv'"
+        )
+        assert "USING gin (body_tsv)" in definition
     # and it follows changes made after the upgrade
     execute(database_url, ["UPDATE messages SET body = 'now about beavers' WHERE id = 1"])
     assert await fetch_rows(database_url, FOUND[backend].format(q="otters")) == []

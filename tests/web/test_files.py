@@ -81,4 +81,25 @@ def test_an_image_attached_with_the_button_shows_inline_for_the_other_person(pag
     expect(attachments.filter(has_text="table.csv").locator(".attachment-state")).to_have_text("ready")
     alice.locator(".channel-view .composer-input").press("Enter")
     expect(bob.locator(".channel-view a.file-link", has_text="table.csv")).to_be_visible()
+
+    # on a slow line the upload shows its progress (a progress bar named after the file) until ready
+    cdp = alice.context.new_cdp_session(alice)
+    cdp.send("Network.enable")
+    cdp.send("Network.emulateNetworkConditions",
+             {"offline": False, "latency": 0, "downloadThroughput": -1, "uploadThroughput": 64 * 1024})
+    ui.attach_files(alice, [{"name": "big.bin", "mimeType": "application/octet-stream", "buffer": bytes(160_000)}],
+                    wait=False)
+    progress = alice.get_by_role("progressbar", name="Uploading big.bin")
+    expect(progress).to_be_visible()
+    for _ in range(200):  # moving: some of it sent, not all (the CSP forbids wait_for_function's eval)
+        if 0 < progress.evaluate("p => p.value") < 1:
+            break
+        alice.wait_for_timeout(20)
+    else:
+        raise AssertionError("the progress bar never moved")
+    check_a11y(alice, "an upload in progress")
+    cdp.send("Network.emulateNetworkConditions",
+             {"offline": False, "latency": 0, "downloadThroughput": -1, "uploadThroughput": -1})
+    expect(attachments.filter(has_text="big.bin").locator(".attachment-state")).to_have_text("ready")
+    expect(progress).to_have_count(0)
     assert pages.errors == [] and pages.dialogs == []

@@ -87,13 +87,13 @@ def enable_form(panel, plugin: str):
     return panel.locator("form.bot-form")
 
 
-def attach_files(page: Page, files: list[dict], where: str = ".channel-view") -> None:
+def attach_files(page: Page, files: list[dict], where: str = ".channel-view", wait: bool = True) -> None:
     """Attach ``files`` (Playwright's ``{name, mimeType, buffer}``) with the composer's button;
-    returns once each shows as ready."""
+    returns once each shows as ready (unless not ``wait``)."""
     with page.expect_file_chooser() as chooser:
         page.locator(where).get_by_role("button", name="Attach files").click()
     chooser.value.set_files(files)
-    for file in files:
+    for file in files if wait else ():
         item = page.locator(f"{where} .attachment", has_text=file["name"])
         expect(item.locator(".attachment-state")).to_have_text("ready")
 
