@@ -64,6 +64,22 @@ async def test_no_event_for_someone_who_cannot_see_the_message(client, chat, soc
                and "message" in d)
 
 
+async def test_the_socket_s_read_marker_resets_the_mention_count(client, chat, sockets):
+    alice, bob = await chat.user("alice"), await chat.user("bob")
+    channel = await chat.channel(alice, "general", members=[bob])
+    cid = channel["id"]
+    first = await chat.post(alice, cid, "@bob one")
+    second = await chat.post(alice, cid, "@bob two")
+    b = await sockets(bob)
+    answer = await b.ok("mark_read", {"channel_id": cid, "message_id": first["id"]})
+    assert (answer["unread_count"], answer["mention_count"]) == (1, 1)
+    answer = await b.ok("mark_read", {"channel_id": cid, "message_id": second["id"]})
+    assert (answer["unread_count"], answer["mention_count"]) == (0, 0)
+    resp = await client.get("/api/v1/channels", headers=bob.headers)
+    [listed] = (await resp.json())["channels"]
+    assert (listed["unread_count"], listed["mention_count"]) == (0, 0)
+
+
 @pytest.mark.postgres
 @pytest.mark.redis
 async def test_mentions_across_two_processes(two_servers):  # noqa: F811
