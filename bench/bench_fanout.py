@@ -21,6 +21,7 @@ import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -180,8 +181,11 @@ async def _receiver(kind: str, state: dict, bases: list[str], rooms: int, indice
 
 
 async def _scenario(
-    protocol: Protocol, bases: list[str], rooms: int, per_room: int, mode: str, seconds: float, rate: float = RATE
+    protocol: Protocol, bases: list[str], rooms: int, per_room: int, mode: str, seconds: float, rate: float = RATE,
+    measuring: Callable[[], None] | None = None,
 ) -> dict[str, Any]:
+    """One scenario; ``measuring()`` is called once set-up is over, as the load starts
+    (e.g. to attach a profiler to the server)."""
     await protocol.setup(bases, rooms, per_room)
     total = rooms * per_room
     workers = []
@@ -240,6 +244,8 @@ async def _scenario(
             if in_flight:
                 await asyncio.wait_for(asyncio.gather(*in_flight), timeout=30)
 
+        if measuring is not None:
+            measuring()
         start = time.perf_counter()
         await asyncio.gather(*(sender(i, s) for i, s in enumerate(senders)))
         await asyncio.sleep(1.0)  # let in-flight deliveries land

@@ -95,8 +95,11 @@ def wait_ready(base: str, proc: subprocess.Popen, what: str, timeout: float = 60
 
 
 @contextmanager
-def venn_server(env: dict[str, str] | None = None, *, port: int | None = None) -> Iterator[str]:
-    """A real Venn server process; yields its base URL."""
+def venn_server(
+    env: dict[str, str] | None = None, *, port: int | None = None, python: str = sys.executable
+) -> Iterator[str]:
+    """A real Venn server process (``python -m venn serve``: another checkout's interpreter
+    runs that checkout's code); yields its base URL."""
     port = port or free_port()
     data_dir = tempfile.mkdtemp(prefix="venn-bench-")
     full_env = {
@@ -121,7 +124,7 @@ def venn_server(env: dict[str, str] | None = None, *, port: int | None = None) -
         **(env or {}),
     }
     proc = subprocess.Popen(
-        [sys.executable, "-m", "venn", "serve", "--port", str(port)],
+        [python, "-m", "venn", "serve", "--port", str(port)],
         env=full_env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
     )
     global LAST_SERVER_PID
