@@ -1,4 +1,4 @@
-"""`python -m bench.plot_growth [--results DIR] [--out DIR]`: draw bench_growth's JSON as PNGs.
+"""`python -m bench.plot_growth [--results DIR] [--out DIR] [--tables]`: draw bench_growth's JSON as PNGs.
 
 Reads growth-rooms.json, growth-sockets.json and growth-data.json (those present) from
 bench/results/ and writes docs/growth-rooms.png, docs/growth-sockets.png and
@@ -125,10 +125,74 @@ def draw(results: Path = RESULTS, out: Path = DOCS) -> list[Path]:
     return written
 
 
+def _num(value: Any, digits: int = 1) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float) and abs(value) < 100:
+        return f"{value:,.{digits}f}"
+    return f"{value:,.0f}" if isinstance(value, (int, float)) else str(value)
+
+
+def _span(spread: dict[str, Any] | None, digits: int = 1) -> str:
+    """``median (min-max)`` of one figure over the rounds."""
+    if not spread:
+        return ""
+    return f"{_num(spread['median'], digits)} ({_num(spread['min'], digits)}–{_num(spread['max'], digits)})"
+
+
+def _table(header: list[str], rows: list[list[str]]) -> str:
+    lines = ["| " + " | ".join(header) + " |", "| " + " | ".join("---" for _ in header) + " |"]
+    return "\n".join(lines + ["| " + " | ".join(r) + " |" for r in rows])
+
+
+def tables(results: Path = RESULTS) -> str:
+    """The growth results as Markdown tables (medians, the range over the rounds in brackets)."""
+    out = []
+    path = results / "growth-rooms.json"
+    if path.exists():
+        r = json.loads(path.read_text())
+        out.append(_table(
+            ["system", "members", "mode", "sent/s", "delivered/s (range)", "delivered", "p50 ms", "p99 ms (range)"],
+            [[x["system"], f"{x['members']:,}", x["mode"], _num(x["sent_per_s"]), _span(x["per_s"], 0),
+              f"{x['delivered_pct']:g} %", _num(x["p50_ms"]), _span(x["p99"])] for x in r["rows"]]))
+    path = results / "growth-sockets.json"
+    if path.exists():
+        r = json.loads(path.read_text())
+        out.append(_table(
+            ["idle sockets", "failed", "server RSS MiB", "KiB per socket (range)", "delivered", "p50 ms",
+             "p99 ms (range)"],
+            [[f"{x['idle_sockets']:,}", str(x.get("failed", "")), _num(x["rss_mib"], 0), _span(x.get("kib")),
+              f"{x['delivered_pct']:g} %", _num(x["p50_ms"]), _span(x["p99"])] for x in r["rows"]]))
+    path = results / "growth-data.json"
+    if path.exists():
+        r = json.loads(path.read_text())
+        out.append(_table(
+            ["messages", "what", "system", "hits", "p50 ms", "p99 ms (range)"],
+            [[f"{x['messages']:,}", x["what"], x["system"], _num(x.get("hits")), _num(x["p50_ms"], 2),
+              _span(x["p99"], 2)] for x in r["rows"]]))
+        out.append(_table(["messages", "rows added", "load + index + VACUUM ANALYZE, s"],
+                          [[f"{x['messages']:,}", f"{x['added']:,}", _num(x["load_s"])] for x in r["loads"]]))
+    path = results / "growth-ceilings.json"
+    if path.exists():
+        r = json.loads(path.read_text())
+        if r.get("redis"):
+            out.append(_table(["subscribers", "PUBLISH/s (range)", "messages out of Redis/s"],
+                              [[str(x["subscribers"]), f"{_num(x['publish_per_s'])} ({x['publish_range']})",
+                                _num(x["delivered_per_s"])] for x in r["redis"]]))
+        if r.get("postgres"):
+            out.append(_table(["system", "rows/s", "p50 ms", "p99 ms"],
+                              [[x["system"], _num(x["rows_per_s"]), _num(x["p50_ms"]), _num(x["p99_ms"])]
+                               for x in r["postgres"]]))
+    return "\n\n".join(out)
+
+
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(prog="python -m bench.plot_growth")
     parser.add_argument("--results", type=Path, default=RESULTS, help="where growth-*.json are")
     parser.add_argument("--out", type=Path, default=DOCS, help="where the PNGs go")
+    parser.add_argument("--tables", action="store_true", help="print the results as Markdown tables too")
     args = parser.parse_args()
+    if args.tables:
+        print(tables(args.results) + "\n")
     files = draw(args.results, args.out)
     print("\n".join(str(f) for f in files) if files else f"no growth-*.json in {args.results}")
