@@ -79,16 +79,17 @@ def _room_systems() -> list[tuple[str, Any, Any]]:
     return systems
 
 
-def rooms(sizes: list[int], runs: int, seconds: float, started: float) -> dict[str, Any]:
+def rooms(sizes: list[int], runs: int, seconds: float, started: float, rate: float = ROOM_RATE,
+          modes: tuple[str, ...] = ("rate", "full")) -> dict[str, Any]:
     samples: dict[tuple[str, int, str], list[dict[str, Any]]] = {}
     for round_no in range(1, runs + 1):
         for name, start, protocol_cls in _room_systems():
             for members in sizes:
-                for mode in ("rate", "full"):
+                for mode in modes:
                     try:
                         with start() as bases:
                             row = asyncio.run(fanout._scenario(
-                                protocol_cls(), bases, 1, members, mode, seconds, rate=ROOM_RATE))
+                                protocol_cls(), bases, 1, members, mode, seconds, rate=rate))
                     except Exception as exc:
                         progress(f"growth: rooms round {round_no}: {name} {members} {mode} failed: {exc!r}")
                         continue
@@ -106,11 +107,11 @@ def rooms(sizes: list[int], runs: int, seconds: float, started: float) -> dict[s
                      "p50_ms": statistics.median(r["p50_ms"] for r in got),
                      "p99_ms": p99["median"], "p99_range": _range(p99, 1), "p99": p99, "per_s": per_s})
     rows.sort(key=lambda r: (r["mode"], r["system"], r["members"]))
-    print_table(f"Rooms: one room, 4 senders at {ROOM_RATE} msg/s (rate) or as fast as acked (full), {seconds:.0f} s,"
+    print_table(f"Rooms: one room, 4 senders at {rate:g} msg/s (rate) or as fast as acked (full), {seconds:.0f} s,"
                 f" median of {runs} round(s) [range]", rows,
                 ["system", "members", "mode", "sent_per_s", "delivered_per_s", "delivered_per_s_range",
                  "delivered_pct", "p50_ms", "p99_ms", "p99_range"])
-    return {"rate": ROOM_RATE, "senders": fanout.SENDERS, "seconds": seconds, "runs": runs, "rows": rows,
+    return {"rate": rate, "senders": fanout.SENDERS, "seconds": seconds, "runs": runs, "rows": rows,
             "rounds": {f"{k[0]}|{k[1]}|{k[2]}": v for k, v in samples.items()}}
 
 
@@ -374,14 +375,18 @@ def ceilings(quick: bool, started: float) -> dict[str, Any]:
     return result
 
 
-def run(quick: bool = False, runs: int = 3, parts: tuple[str, ...] = PARTS) -> dict[str, Any]:
+def run(quick: bool = False, runs: int = 3, parts: tuple[str, ...] = PARTS, rate: float = ROOM_RATE,
+        members: list[int] | None = None) -> dict[str, Any]:
+    """The ``parts`` in turn. ``rate`` other than ROOM_RATE runs the rooms' fixed-rate mode
+    alone (``members``: other room sizes) and writes growth-rooms-RATE.json beside the main one."""
     started = time.perf_counter()
     pick = 1 if quick else 0
     results: dict[str, Any] = {}
     for part in parts:
         progress(f"growth: {part}", started)
         if part == "rooms":
-            results[part] = rooms(SIZES["rooms"][pick], runs, 2.0 if quick else 5.0, started)
+            modes = ("rate", "full") if rate == ROOM_RATE else ("rate",)
+            results[part] = rooms(members or SIZES["rooms"][pick], runs, 2.0 if quick else 5.0, started, rate, modes)
         elif part == "sockets":
             results[part] = sockets(SIZES["sockets"][pick], runs, started)
         elif part == "data":
@@ -389,7 +394,8 @@ def run(quick: bool = False, runs: int = 3, parts: tuple[str, ...] = PARTS) -> d
         else:
             results[part] = ceilings(quick, started)
         if results[part] is not None:
-            write_results(f"growth-{part}", {"quick": quick, **results[part]})
+            name = f"growth-{part}" if part != "rooms" or rate == ROOM_RATE else f"growth-rooms-{rate:g}"
+            write_results(name, {"quick": quick, **results[part]})
     progress("growth: done", started)
     return results
 
@@ -401,5 +407,7 @@ if __name__ == "__main__":
     parser.add_argument("parts", nargs="*", choices=PARTS, help="which series (all by default)")
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--rate", type=float, default=ROOM_RATE, help="rooms: msg/s of the fixed-rate mode")
+    parser.add_argument("--members", type=int, nargs="+", help="rooms: room sizes")
     args = parser.parse_args()
-    run(quick=args.quick, runs=args.runs, parts=tuple(args.parts) or PARTS)
+    run(quick=args.quick, runs=args.runs, parts=tuple(args.parts) or PARTS, rate=args.rate, members=args.members)

@@ -59,15 +59,16 @@ def _with_range(row: dict[str, Any], field: str, name: str) -> dict[str, Any]:
     return {name: spread.get("median"), f"{name}_min": spread.get("min"), f"{name}_max": spread.get("max")}
 
 
-def rooms_spec(result: dict[str, Any]) -> dict[str, Any]:
-    rate = [{"system": r["system"], "members": r["members"], **_with_range(r, "p99", "p99")}
-            for r in result["rows"] if r["mode"] == "rate"]
+def rooms_spec(result: dict[str, Any], others: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    """``others``: fixed-rate runs at other rates (growth-rooms-RATE.json), drawn in the p99 panel."""
+    rate = [{"system": f"{r['system']}, {run['rate']:g} msg/s", "members": r["members"], **_with_range(r, "p99", "p99")}
+            for run in [result, *(others or [])] for r in run["rows"] if r["mode"] == "rate"]
     full = [{"system": r["system"], "members": r["members"], **_with_range(r, "per_s", "per_s")}
             for r in result["rows"] if r["mode"] == "full"]
     members = _log("members", "room members (log)")
     return _figure(
         f"One room, one process: cost by room size (median of {result['runs']} rounds, bars: range)",
-        [_panel(f"Broadcast p99 at {result['rate']} msg/s", rate, members,
+        [_panel("Broadcast p99 at a fixed send rate", rate, members,
                 _log("p99", "send → receive p99, ms (log)"), "system"),
          _panel("Deliveries/s at full speed (4 senders, acked)", full, members,
                 _log("per_s", "messages delivered per second (log)"), "system")])
@@ -119,7 +120,13 @@ def draw(results: Path = RESULTS, out: Path = DOCS) -> list[Path]:
         path = results / source
         if not path.exists():
             continue
-        png = vl_convert.vegalite_to_png(spec(json.loads(path.read_text())), scale=2, allowed_base_urls=[])
+        result = json.loads(path.read_text())
+        if spec is rooms_spec:
+            others = sorted(results.glob("growth-rooms-*.json"))
+            figure = rooms_spec(result, [json.loads(p.read_text()) for p in others])
+        else:
+            figure = spec(result)
+        png = vl_convert.vegalite_to_png(figure, scale=2, allowed_base_urls=[])
         (out / target).write_bytes(bytes(png))
         written.append(out / target)
     return written
@@ -155,6 +162,12 @@ def tables(results: Path = RESULTS) -> str:
             ["system", "members", "mode", "sent/s", "delivered/s (range)", "delivered", "p50 ms", "p99 ms (range)"],
             [[x["system"], f"{x['members']:,}", x["mode"], _num(x["sent_per_s"]), _span(x["per_s"], 0),
               f"{x['delivered_pct']:g} %", _num(x["p50_ms"]), _span(x["p99"])] for x in r["rows"]]))
+    for path in sorted(results.glob("growth-rooms-*.json")):
+        r = json.loads(path.read_text())
+        out.append(_table(
+            ["system", "members", "rate msg/s", "delivered/s (range)", "delivered", "p50 ms", "p99 ms (range)"],
+            [[x["system"], f"{x['members']:,}", f"{r['rate']:g}", _span(x["per_s"], 0), f"{x['delivered_pct']:g} %",
+              _num(x["p50_ms"]), _span(x["p99"])] for x in r["rows"]]))
     path = results / "growth-sockets.json"
     if path.exists():
         r = json.loads(path.read_text())
