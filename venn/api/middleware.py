@@ -12,6 +12,7 @@ from aiohttp import web
 from tortoise.exceptions import DBConnectionError
 
 from venn import keys
+from venn.api.routing import json_response
 from venn.errors import Forbidden, Unauthorized, VennError
 from venn.proxies import client_address
 
@@ -28,7 +29,7 @@ _DB_DOWN = (*_DB_DOWN, DBConnectionError, ConnectionError, OSError)
 
 
 def error_response(status: int, code: str, message: str, **extra: object) -> web.Response:
-    return web.json_response({"error": {"code": code, "message": message, **extra}}, status=status)
+    return json_response({"error": {"code": code, "message": message, **extra}}, status=status)
 
 
 _HTTP_CODES = {

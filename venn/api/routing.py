@@ -6,12 +6,12 @@ slash), handles auth, body and query validation, and feeds the OpenAPI document.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
 from typing import Any, TypeVar
 
+import orjson
 from aiohttp import web
 from pydantic import BaseModel, ValidationError
 
@@ -175,6 +175,13 @@ def _who(spec: RouteSpec) -> str:
     return "the core" if spec.owner == "core" else f"plugin {spec.owner!r}"
 
 
+def json_response(data: Any, status: int = 200) -> web.Response:
+    """``data`` as a JSON response, written with orjson (several times faster than the
+    standard library on message pages; the same compact JSON)."""
+    return web.Response(body=orjson.dumps(data, option=orjson.OPT_NON_STR_KEYS), status=status,
+                        content_type="application/json", charset="utf-8")
+
+
 async def read_json(request: web.Request) -> Any:
     """The request's JSON body: 400 when it is missing or not JSON, 413 when too large."""
     try:
@@ -186,8 +193,10 @@ async def read_json(request: web.Request) -> Any:
     if not raw.strip():
         raise BadRequest("The request needs a JSON body.", code="bad_json")
     try:
-        return json.loads(raw)
-    except (ValueError, UnicodeDecodeError, RecursionError):  # RecursionError: nested too deeply
+        # orjson refuses what the standard library lets through and the database then
+        # chokes on: lone surrogates, NaN, integers past 64 bits; and nesting past 1,024
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError:
         raise BadRequest("The request body is not valid JSON.", code="bad_json") from None
 
 
@@ -211,7 +220,7 @@ def _wrap(spec: RouteSpec) -> Callable[[web.Request], Awaitable[web.StreamRespon
             status, result = result
         if result is None:
             return web.Response(status=204 if status in (200, 204) else status)
-        return web.json_response(result, status=status)
+        return json_response(result, status=status)
 
     handler.__name__ = spec.handler.__name__
     return handler

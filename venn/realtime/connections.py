@@ -7,6 +7,8 @@ import time
 from collections import defaultdict
 from dataclasses import dataclass, field
 
+from venn.db.models import Channel, User
+
 
 class TokenBucket:
     """``rate`` events a second on average, bursts of up to ``burst``."""
@@ -95,6 +97,11 @@ class SocketState:
     sends: Turnstile = field(default_factory=Turnstile)
     #: when the last flood warning was logged (logs are throttled too)
     last_flood_log: float = 0.0
+    #: channels this socket's posts passed the database's checks for: channel id -> the
+    #: sender and channel as checked. Later posts there skip the check query; an entry
+    #: goes when the membership, the channel or the sender changes (control messages,
+    #: heard by every process) and at each heartbeat (in case one was lost).
+    may_post: dict[int, tuple[User, Channel]] = field(default_factory=dict)
 
 
 class Connections:

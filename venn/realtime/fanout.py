@@ -11,16 +11,21 @@ to the sockets of every process. Rooms: ``user:<id>`` (each socket of a user),
   in both gets it once).
 - ``thread_created``: the channel's room.
 - ``member_joined``, ``member_left``, ``member_removed``: the channel's room and the
-  member's own room; a member who left or was removed is also taken out of the
-  channel's rooms in every process.
-- ``channel_updated`` (renamed, new topic, archived): the channel's room (below).
+  member's own room; a member who left or was removed is first taken out of the
+  channel's rooms (and its checked posts) in every process, so that their next post
+  there is refused once they hear of it.
+- ``channel_updated`` (renamed, new topic, archived): the channel's room (below);
+  first, every process drops the channel from its sockets' checked posts
+  (``may_post``), so that the next post there is checked against the database.
+- ``profile_changed``: not sent to clients; every process drops the user's checked
+  posts (the sender, with their display name, is loaded again).
 - ``dm_created``: each member's own room (one event per member: each sees the
   others as the conversation's members); first, in every process, the member's
   sockets are put in the new channel's room, so that its messages reach them
   without a ``join_channel``.
 - ``mention``: only the own rooms of the users it names (the mentioned users).
-- ``session_revoked``: the user's own room, then every socket of the user is
-  disconnected, in every process.
+- ``session_revoked``: the user's checked posts are dropped in every process, then
+  the user's own room hears it, then every socket of the user is disconnected.
 - ``pat_revoked``: not sent to clients; every process disconnects the sockets signed
   in with the revoked personal access tokens.
 - ``sessions_ended``: every process tells the sockets of those sign-ins
@@ -73,10 +78,20 @@ class Fanout:
             await self.rt.emit(name, event.data, [channel_room(event.channel_id)] if event.channel_id else [])
         elif name in MEMBER_EVENTS:
             rooms = [channel_room(event.channel_id)] if event.channel_id else []
-            await self.rt.emit(name, event.data, rooms + users)
             if name in {"member_left", "member_removed"} and event.channel_id:
+                # first, on the same bus: once the member hears of it, every process has
+                # taken their sockets out of the rooms and refuses their next post there
                 for uid in event.user_ids:
                     await self.rt.send_control({"op": "left", "user_id": uid, "channel_id": event.channel_id})
+            await self.rt.emit(name, event.data, rooms + users)
+        elif name == "channel_updated":
+            if event.channel_id:
+                await self.rt.send_control({"op": "channel_changed", "channel_id": event.channel_id})
+                await self.rt.emit(name, event.data, [channel_room(event.channel_id)] + users)
+        elif name == "profile_changed":
+            # not for clients: posts of the user are checked (and their author loaded) again
+            for uid in event.user_ids:
+                await self.rt.send_control({"op": "sender_changed", "user_id": uid})
         elif name == "dm_created":
             # Sent before the event on the same bus, so every process has the sockets in
             # the room before the client hears of the conversation (or of its messages).
@@ -95,6 +110,8 @@ class Fanout:
                 ids = event.data["session_ids"]
                 await self.rt.send_control({"op": "end_sessions", "user_id": uid, "session_ids": ids})
         elif name == "session_revoked":
+            for uid in event.user_ids:  # no post goes through unchecked from here on
+                await self.rt.send_control({"op": "sender_changed", "user_id": uid})
             await self.rt.emit(name, event.data, users)
             for uid in event.user_ids:
                 await self.rt.send_control({"op": "revoke", "user_id": uid})

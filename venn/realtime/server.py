@@ -341,10 +341,20 @@ class Realtime:
             if not isinstance(op, dict):
                 return
             kind, user_id = op.get("op"), op.get("user_id")
+            if kind == "channel_changed" and isinstance(op.get("channel_id"), int):
+                # renamed, archived, unarchived: posts there are checked again
+                for state in self.connections.all():
+                    state.may_post.pop(op["channel_id"], None)
+                return
             if not isinstance(user_id, int):
                 return
-            if kind == "revoke":
+            if kind == "sender_changed":
+                # a new display name, or a session about to be revoked: checked again
                 for state in self.connections.of_user(user_id):
+                    state.may_post.clear()
+            elif kind == "revoke":
+                for state in self.connections.of_user(user_id):
+                    state.may_post.clear()
                     await self.drop(state.sid, "session_revoked")
             elif kind == "revoke_tokens" and isinstance(op.get("token_ids"), list):
                 ended = set(op["token_ids"])
@@ -371,7 +381,9 @@ class Realtime:
             log.exception("control message failed", extra={"op": str(op)[:200]})
 
     async def leave_channel_rooms(self, state: SocketState, channel_id: int) -> None:
-        """Take a socket out of a channel's room and the rooms of its threads."""
+        """Take a socket out of a channel's room and the rooms of its threads (its posts
+        there are checked again)."""
+        state.may_post.pop(channel_id, None)
         await self.sio.leave_room(state.sid, channel_room(channel_id))
         state.channels.discard(channel_id)
         for thread_id, of_channel in list(state.threads.items()):
@@ -427,6 +439,9 @@ class Realtime:
             if compat.engine_socket(self.sio, state.sid) is None:
                 await self._forget(state.sid, "gone")
         states = self.connections.all()
+        for state in states:
+            # posts are checked again now and then, in case a control message was lost
+            state.may_post.clear()
         for user_id in await self.services.presence.refresh([(s.user_id, s.sid) for s in states]):
             await self.announce(user_id, ONLINE)
         # A logout normally disconnects at once (a control message); this catches a

@@ -106,6 +106,7 @@ class MessageService(Service):
         *,
         turn: Callable[[], Awaitable[None]] | None = None,
         queued: Callable[[], None] | None = None,
+        checked: dict[int, tuple[User, Channel]] | None = None,
     ) -> PostResult:
         """:meth:`post` for a signed-in socket, whose session is checked here, not before.
 
@@ -117,13 +118,25 @@ class MessageService(Service):
         it takes its place in the channel's order, and calls ``queued()`` once it has
         it (before it is written): a socket's posts can be checked side by side and
         still be written in the order they were sent.
+
+        ``checked`` is the caller's memo of that query (channel id -> sender, channel):
+        a channel found there is not queried again, and one that passes is added. The
+        caller must drop an entry as soon as the membership, the channel or the sender
+        changes (the real-time layer does it on the events every process hears).
         """
         body = self._check_body(data.body, has_files=bool(data.file_ids))
-        user, channel = await self._sender_in_channel(user_id, data.channel_id)
-        if user is None or user.token_version != token_version:
-            raise Unauthorized("The session was revoked; log in again.", code="token_revoked")
-        if channel is None or channel.archived:
-            return await self.post(user, data)
+        known = checked.get(data.channel_id) if checked is not None else None
+        if known is not None:
+            user, channel = known
+        else:
+            found, channel = await self._sender_in_channel(user_id, data.channel_id)
+            if found is None or found.token_version != token_version:
+                raise Unauthorized("The session was revoked; log in again.", code="token_revoked")
+            user = found
+            if channel is None or channel.archived:
+                return await self.post(user, data)
+            if checked is not None:
+                checked[channel.id] = (user, channel)
         try:
             await self._rate_limit(user)
             thread = await self._thread_of(channel, data)

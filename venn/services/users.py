@@ -229,6 +229,10 @@ class UserService(Service):
             await User.filter(id=user.id).update(**changes)
             for key, value in changes.items():
                 setattr(user, key, value)
+        if "display_name" in changes:
+            # internal (not sent to clients): the sockets' checked senders, which carry the
+            # author's name into new messages, are loaded again in every process
+            await self.publish_user_event("profile_changed", user.id, {"user_id": user.id})
         if "password_hash" in changes:
             # whoever knew the old password may hold a session or token made with it
             await self.core.sessions.end_others(user, keep=session_id)
