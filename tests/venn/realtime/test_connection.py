@@ -194,19 +194,32 @@ async def test_a_revoked_session_is_noticed_without_the_logout_event(client, cha
 
 
 async def test_a_send_from_a_revoked_session_is_refused_and_not_stored(client, chat, sockets):
-    """send_message checks the session in the query that checks membership."""
+    """send_message checks the session in the query that checks membership: at once in a
+    channel the socket has not posted to since the last change; in one it has, a
+    revocation that published no event (written behind the service layer's back) is
+    caught by the periodic re-check, which disconnects the socket. Every real revocation
+    publishes its event, which drops the kept checks first (test_send_checks.py)."""
     from venn.db.models import Message, User
+    from venn.realtime import REALTIME
 
     alice = await chat.user("alice")
-    channel = await chat.channel(alice, "general")
+    channel, other = await chat.channel(alice, "general"), await chat.channel(alice, "other")
     a = await sockets(alice)
     sent = await a.ok("send_message", {"channel_id": channel["id"], "body": "before", "client_msg_id": "m1"})
     await User.filter(id=alice.id).update(token_version=3)
-    error = await a.error("send_message", {"channel_id": channel["id"], "body": "after", "client_msg_id": "m2"})
+    error = await a.error("send_message", {"channel_id": other["id"], "body": "after", "client_msg_id": "m2"})
     assert error["code"] == "token_revoked"
     await wait_for(lambda: a.disconnected.is_set())
-    assert [m.body for m in await Message.filter(channel_id=channel["id"]).order_by("id")] == ["before"]
+    assert [m.body for m in await Message.filter(channel_id=other["id"])] == []
     assert sent["message"]["body"] == "before"
+
+    b = await sockets(await chat.user("bob"))
+    bob_channel = await chat.channel(b.person, "bobs")
+    await b.ok("send_message", {"channel_id": bob_channel["id"], "body": "kept", "client_msg_id": "b1"})
+    await User.filter(id=b.person.id).update(token_version=5)
+    await client.server.app[REALTIME].heartbeat()
+    await wait_for(lambda: b.disconnected.is_set())
+    assert [m.body for m in await Message.filter(channel_id=bob_channel["id"])] == ["kept"]
 
 
 async def test_a_turnstile_lets_tickets_through_in_order_whatever_order_they_arrive_in():
