@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import random
 import sqlite3
+import statistics
 import tempfile
 import time
 from datetime import UTC, datetime
@@ -129,7 +130,32 @@ def _raw_sqlite(path: str, rows: int) -> list[float]:
     return samples
 
 
-def run(rows: int = 1_000_000) -> dict[str, Any]:
+#: the issue's bound on a history page at a million messages, on PostgreSQL
+TARGET_P99_MS = 10.0
+
+
+def _median_rows(samples: list[dict[str, float]]) -> dict[str, Any]:
+    out: dict[str, Any] = {k: statistics.median(s[k] for s in samples) for k in samples[0]}
+    p99s = [s["p99_ms"] for s in samples]
+    out["p99_range"] = f"{min(p99s):.2f}-{max(p99s):.2f}"
+    return out
+
+
+def _measure(backend: str, url: str, rows: int, runs: int, load_s: float, raw) -> list[dict[str, Any]]:
+    """Venn's pages and the raw query, ``runs`` rounds taking turns; medians of the rounds."""
+    venn_runs, raw_runs = [], []
+    with venn_server({"DATABASE_URL": url}) as base:
+        for _ in range(runs):
+            venn_runs.append(summary_ms(asyncio.run(_login_and_page(base, rows))))
+            raw_runs.append(summary_ms(raw()))
+    venn, bare = _median_rows(venn_runs), _median_rows(raw_runs)
+    return [
+        {"backend": backend, "system": "Venn GET page (HTTP)", **venn, "load_s": round(load_s, 1)},
+        {"backend": backend, "system": "raw keyset query", **bare, "p99_ratio": venn["p99_ms"] / bare["p99_ms"]},
+    ]
+
+
+def run(rows: int = 1_000_000, runs: int = 3) -> dict[str, Any]:
     results: list[dict[str, Any]] = []
     # SQLite
     path = str(Path(tempfile.mkdtemp(prefix="venn-hist-")) / "venn.db")
@@ -137,39 +163,38 @@ def run(rows: int = 1_000_000) -> dict[str, Any]:
     asyncio.run(_prepare(url))
     t0 = time.perf_counter()
     _load_sqlite(path, rows)
-    load_s = time.perf_counter() - t0
-    with venn_server({"DATABASE_URL": url}) as base:
-        venn = summary_ms(asyncio.run(_login_and_page(base, rows)))
-    raw = summary_ms(_raw_sqlite(path, rows))
-    results += [
-        {"backend": "sqlite", "system": "Venn GET page (HTTP)", **venn, "load_s": round(load_s, 1)},
-        {"backend": "sqlite", "system": "raw keyset query", **raw, "p99_ratio": venn["p99_ms"] / raw["p99_ms"]},
-    ]
+    results += _measure("sqlite", url, rows, runs, time.perf_counter() - t0, lambda: _raw_sqlite(path, rows))
     # PostgreSQL
     pg = pg_url()
+    targets = []
     if pg:
         reset_pg(pg)
         asyncio.run(_prepare(pg))
         t0 = time.perf_counter()
         asyncio.run(_load_pg(pg, rows))
         load_s = time.perf_counter() - t0
-        with venn_server({"DATABASE_URL": pg}) as base:
-            venn = summary_ms(asyncio.run(_login_and_page(base, rows)))
-        raw = summary_ms(asyncio.run(_raw_pg(pg, rows)))
-        results += [
-            {"backend": "postgres", "system": "Venn GET page (HTTP)", **venn, "load_s": round(load_s, 1)},
-            {"backend": "postgres", "system": "raw keyset query", **raw, "p99_ratio": venn["p99_ms"] / raw["p99_ms"]},
-        ]
+        measured = _measure("postgres", pg, rows, runs, load_s, lambda: asyncio.run(_raw_pg(pg, rows)))
+        results += measured
+        p99 = measured[0]["p99_ms"]
+        if rows >= 1_000_000:
+            verdict = "met" if p99 < TARGET_P99_MS else f"missed: >= {TARGET_P99_MS:.0f} ms"
+        else:
+            verdict = f"not judged: {rows:,} messages (the target is at 1,000,000)"
+        targets.append({
+            "target": f"history page p99 < {TARGET_P99_MS:.0f} ms at 1M messages on PostgreSQL",
+            "measured": f"{p99:.1f} ms at {rows:,} messages (median of {runs}, range {measured[0]['p99_range']})",
+            "verdict": verdict,
+        })
     else:
         print("history: PostgreSQL part skipped (set VENN_BENCH_DATABASE_URL or VENN_TEST_DATABASE_URL)")
     print_table(
-        f"History: {PAGE}-message pages at random cursors over {rows:,} messages ({REQUESTS} requests)",
-        results, ["backend", "system", "p50_ms", "p95_ms", "p99_ms", "p99_ratio"],
+        f"History: {PAGE}-message pages at random cursors over {rows:,} messages ({REQUESTS} requests), "
+        f"median of {runs} round(s)",
+        results, ["backend", "system", "p50_ms", "p95_ms", "p99_ms", "p99_range", "p99_ratio"],
     )
-    result = {"rows": rows, "page": PAGE, "requests": REQUESTS, "results": results}
+    result = {"rows": rows, "page": PAGE, "requests": REQUESTS, "runs": runs, "results": results, "targets": targets}
     write_results("history", result)
     return result
-
 
 if __name__ == "__main__":
     run()

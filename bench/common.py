@@ -21,6 +21,8 @@ from typing import Any
 RESULTS = Path(__file__).parent / "results"
 #: pid of the server process :func:`venn_server` started last (for memory readings)
 LAST_SERVER_PID: int | None = None
+#: pids of the :func:`venn_server` processes running now (for CPU readings)
+RUNNING_SERVERS: list[int] = []
 
 
 def free_port() -> int:
@@ -129,16 +131,27 @@ def venn_server(
     )
     global LAST_SERVER_PID
     LAST_SERVER_PID = proc.pid
+    RUNNING_SERVERS.append(proc.pid)
     base = f"http://127.0.0.1:{port}"
     try:
         wait_ready(base, proc, "server")
         yield base
     finally:
+        RUNNING_SERVERS.remove(proc.pid)
         proc.terminate()
         try:
             proc.wait(timeout=20)
         except subprocess.TimeoutExpired:
             proc.kill()
+
+
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) a process has used so far (Linux /proc; 0.0 elsewhere)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def progress(what: str, started: float | None = None) -> None:
