@@ -23,34 +23,40 @@ def _panel(title: str, values: list[dict[str, Any]], x: dict[str, Any], y: dict[
            colour: str, dash: str | None = None) -> dict[str, Any]:
     """Lines and points of the medians, a bar from the lowest to the highest round."""
     encoding: dict[str, Any] = {"x": x, "color": {"field": colour, "type": "nominal", "title": None}}
-    if dash:
-        encoding["strokeDash"] = {"field": dash, "type": "nominal", "title": None}
+    line: dict[str, Any] = {"y": y}
+    if dash:  # a second series field: dashed lines and its own point shapes (a lone point has no dash)
+        line["strokeDash"] = {"field": dash, "type": "nominal", "title": None, "legend": None}
+        line["shape"] = {"field": dash, "type": "nominal", "title": None}
     field = y["field"]
     return {
         "title": title, "width": WIDTH, "height": HEIGHT, "data": {"values": values}, "encoding": encoding,
         "layer": [
-            {"mark": {"type": "line", "point": True}, "encoding": {"y": y}},
+            {"mark": {"type": "line", "point": True}, "encoding": line},
             {"mark": {"type": "rule"}, "encoding": {"y": {"field": f"{field}_min", "type": "quantitative"},
                                                     "y2": {"field": f"{field}_max"}}},
         ],
     }
 
 
-def _log(field: str, title: str) -> dict[str, Any]:
-    return {"field": field, "type": "quantitative", "title": title, "scale": {"type": "log"}}
+def _log(field: str, title: str, ticks: list[int] | None = None) -> dict[str, Any]:
+    """A log axis; ``ticks``: the sizes measured, labelled 100k, 1M... (the default labels collide)."""
+    axis = {"values": ticks, "format": "~s"} if ticks else {}
+    return {"field": field, "type": "quantitative", "title": title, "scale": {"type": "log"}, "axis": axis}
 
 
 def _linear(field: str, title: str) -> dict[str, Any]:
     return {"field": field, "type": "quantitative", "title": title, "scale": {"zero": True}}
 
 
-def _figure(title: str, panels: list[dict[str, Any]]) -> dict[str, Any]:
+def _figure(title: str, panels: list[dict[str, Any]], colours: str = "independent") -> dict[str, Any]:
+    """``colours``: "shared" when the panels show the same series (one colour each throughout)."""
     return {
         "$schema": "https://vega.github.io/schema/vega-lite/v5.json",
         "title": {"text": title, "fontSize": 14}, "background": "white", "padding": 12,
-        "hconcat": panels, "resolve": {"scale": {"color": "independent", "strokeDash": "independent"}},
+        "hconcat": panels,
+        "resolve": {"scale": {"color": colours, "strokeDash": "independent", "shape": "independent"}},
         "config": {"legend": {"orient": "bottom", "columns": 1, "labelLimit": 320, "symbolType": "stroke",
-                              "symbolStrokeWidth": 2, "symbolSize": 300}},
+                              "symbolStrokeWidth": 2, "symbolSize": 200}},
     }
 
 
@@ -61,17 +67,18 @@ def _with_range(row: dict[str, Any], field: str, name: str) -> dict[str, Any]:
 
 def rooms_spec(result: dict[str, Any], others: list[dict[str, Any]] | None = None) -> dict[str, Any]:
     """``others``: fixed-rate runs at other rates (growth-rooms-RATE.json), drawn in the p99 panel."""
-    rate = [{"system": f"{r['system']}, {run['rate']:g} msg/s", "members": r["members"], **_with_range(r, "p99", "p99")}
+    rate = [{"system": r["system"], "rate": f"{run['rate']:g} msg/s", "members": r["members"],
+             **_with_range(r, "p99", "p99")}
             for run in [result, *(others or [])] for r in run["rows"] if r["mode"] == "rate"]
     full = [{"system": r["system"], "members": r["members"], **_with_range(r, "per_s", "per_s")}
             for r in result["rows"] if r["mode"] == "full"]
-    members = _log("members", "room members (log)")
+    members = _log("members", "room members (log)", sorted({r["members"] for r in result["rows"]}))
     return _figure(
         f"One room, one process: cost by room size (median of {result['runs']} rounds, bars: range)",
         [_panel("Broadcast p99 at a fixed send rate", rate, members,
-                _log("p99", "send → receive p99, ms (log)"), "system"),
+                _log("p99", "send → receive p99, ms (log)"), "system", dash="rate"),
          _panel("Deliveries/s at full speed (4 senders, acked)", full, members,
-                _log("per_s", "messages delivered per second (log)"), "system")])
+                _log("per_s", "messages delivered per second (log)"), "system")], colours="shared")
 
 
 def sockets_spec(result: dict[str, Any]) -> dict[str, Any]:
@@ -99,7 +106,8 @@ def data_spec(result: dict[str, Any]) -> dict[str, Any]:
                        **_with_range(r, "p99", "p99")})
     return _figure(
         f"PostgreSQL: history and search by stored messages (median of {result['runs']} rounds, bars: range)",
-        [_panel("p99 of a history page and of a search", values, _log("messages", "messages stored (log)"),
+        [_panel("p99 of a history page and of a search", values,
+                _log("messages", "messages stored (log)", sorted({v["messages"] for v in values})),
                 _log("p99", "p99, ms (log)"), "what", dash="kind")])
 
 
