@@ -10,6 +10,7 @@ import sys
 BENCHMARKS = {
     # name: (module, full-size kwargs, quick kwargs)
     "guard": ("bench.bench_guard", {}, {"seconds": 1.0}),
+    "json": ("bench.bench_json", {}, {"quick": True}),
     "persistence": ("bench.bench_persistence", {}, {"seconds": 3.0}),
     "history": ("bench.bench_history", {}, {"rows": 100_000}),
     "search": ("bench.bench_search", {}, {"rows": 100_000, "runs": 3}),
