@@ -37,21 +37,30 @@ def run(before: str, rooms: str, mode: str, runs: int, seconds: float, env_after
             with venn_server(env, python=python) as base:
                 row[side] = asyncio.run(_scenario(VennProtocol(), [base], count, per_room, mode, seconds))
             progress(f"ab: round {round_no}/{runs} {side}: {row[side]['delivered_per_s']:,.0f} delivered/s, "
-                     f"p99 {row[side]['p99_ms']:,.1f} ms")
+                     f"p99 {row[side]['p99_ms']:,.1f} ms, {row[side].get('cpu_ms_per_msg') or 0:.2f} ms CPU a message")
         rounds.append(row)
     ratios = [r["after"]["delivered_per_s"] / r["before"]["delivered_per_s"] for r in rounds]
     p99s = [r["after"]["p99_ms"] / r["before"]["p99_ms"] for r in rounds if r["before"]["p99_ms"]]
+    cpus = [r["after"]["cpu_ms_per_msg"] / r["before"]["cpu_ms_per_msg"] for r in rounds
+            if r["before"].get("cpu_ms_per_msg") and r["after"].get("cpu_ms_per_msg")]
     result = {
         "rooms": rooms, "mode": mode, "runs": runs, "seconds": seconds, "env_after": env_after,
         "before_delivered_per_s": statistics.median(r["before"]["delivered_per_s"] for r in rounds),
         "after_delivered_per_s": statistics.median(r["after"]["delivered_per_s"] for r in rounds),
         "x_delivered": statistics.median(ratios), "x_delivered_range": [min(ratios), max(ratios)],
         "x_p99": statistics.median(p99s) if p99s else None, "rounds": rounds,
+        # the server's CPU per acked message: less at the mercy of a busy machine than rates
+        "x_cpu_per_msg": statistics.median(cpus) if cpus else None,
+        "before_cpu_ms_per_msg": statistics.median(r["before"]["cpu_ms_per_msg"] or 0 for r in rounds),
+        "after_cpu_ms_per_msg": statistics.median(r["after"]["cpu_ms_per_msg"] or 0 for r in rounds),
     }
     print(f"\nab: {rooms} {mode}, median of {runs} rounds: after/before delivered/s "
           f"{result['x_delivered']:.2f}x (range {min(ratios):.2f}-{max(ratios):.2f}); "
           f"{result['before_delivered_per_s']:,.0f} -> {result['after_delivered_per_s']:,.0f} delivered/s"
-          + (f"; p99 {result['x_p99']:.2f}x" if p99s else ""))
+          + (f"; p99 {result['x_p99']:.2f}x" if p99s else "")
+          + (f"; server CPU per message {result['before_cpu_ms_per_msg']:.2f} -> "
+             f"{result['after_cpu_ms_per_msg']:.2f} ms "
+             f"({result['x_cpu_per_msg']:.2f}x, range {min(cpus):.2f}-{max(cpus):.2f})" if cpus else ""))
     write_results(f"ab-{rooms}-{mode}", result)
     return result
 
