@@ -24,6 +24,12 @@ Private names, overridden or called:
 - ``socketio.AsyncPubSubManager._handle_emit(message)``: overridden, so that an
   emit taken back from Redis can be handled by the server instead of being sent
   to clients (:meth:`~ResilientRedisManager.intercept`: control messages).
+- ``socketio.AsyncServer._handle_eio_connect(eio_sid, environ)``: overridden by
+  :class:`SocketServer`, which makes the engine.io session just created a
+  :class:`BatchedSocket` (engine.io makes it just before this event and polls it
+  only after).
+- ``engineio.async_drivers.aiohttp.WebSocket._sock``: the aiohttp websocket under
+  engine.io's, which :meth:`write_now` checks is open and not compressing.
 - ``engineio.AsyncServer._async``: the async driver's table; its ``"websocket"``
   entry is replaced by :func:`guard_websockets` with a subclass that closes a
   connection sending an undecodable frame and keeps open websockets in a set
@@ -33,8 +39,17 @@ Undocumented names (no ``_``, but not promised either):
 
 - ``socketio.AsyncManager.rooms``, ``get_participants(namespace, room)`` and
   ``socketio.AsyncServer.packet_class``: :class:`DirectEmit` encodes a packet once
-  and queues it for each recipient with ``engineio.AsyncServer.send_packet(sid,
-  pkt)``, as the stock ``emit`` does, minus a task per recipient.
+  and puts it in each recipient session's ``queue`` itself, skipping the sessions
+  that are ``closed`` as engine.io's ``send`` does. That ``send`` would also check the
+  session's ping time-out on every packet; engine.io's service task checks every
+  session's once per ping time-out anyway, which is what times out a silent client
+  here (tests/venn/realtime/test_engine_writer.py).
+- ``engineio.async_socket.AsyncSocket.poll()``: overridden by :class:`BatchedSocket`
+  (calling it first); engine.io's websocket writer calls it for the packets to send
+  and sends each one's ``encode()`` with its websocket's ``send(message)``
+  (overridden: :data:`WRITTEN` sends nothing).
+- ``engineio.async_drivers.aiohttp.WebSocket.handler``: the bound method of the
+  session the websocket was made for (``__self__``), whose writer will poll.
 - ``socketio.AsyncManager.eio_sid_from_sid(sid, namespace)``,
   ``is_connected(sid, namespace)``: from a Socket.IO socket to its engine.io
   session (:func:`engine_socket`, :func:`is_connected`).
@@ -59,6 +74,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import struct
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -66,6 +82,7 @@ from typing import Any
 
 import socketio
 from aiohttp import web
+from engineio import async_socket as engine_socket_module
 from engineio import packet as engine_packet
 from socketio import packet as sio_packet
 
@@ -93,6 +110,7 @@ class Upstream:
 UPSTREAM: tuple[Upstream, ...] = (
     Upstream("socketio.AsyncServer", "_handle_eio_message", "coroutine", ("eio_sid", "data")),
     Upstream("socketio.AsyncServer", "_handle_event", "coroutine", ("eio_sid", "namespace", "id", "data")),
+    Upstream("socketio.AsyncServer", "_handle_eio_connect", "coroutine", ("eio_sid", "environ")),
     Upstream("socketio.AsyncServer", "packet_class", "attribute"),
     Upstream("socketio.AsyncRedisManager", "_redis_listen_with_retries", "asyncgen"),
     Upstream("socketio.AsyncRedisManager", "_redis_connect", "function"),
@@ -105,13 +123,17 @@ UPSTREAM: tuple[Upstream, ...] = (
     Upstream("socketio.AsyncManager", "eio_sid_from_sid", "function", ("sid", "namespace")),
     Upstream("socketio.AsyncManager", "is_connected", "function", ("sid", "namespace")),
     Upstream("engineio.AsyncServer", "_async", "attribute"),
-    Upstream("engineio.AsyncServer", "send_packet", "coroutine", ("sid", "pkt")),
     Upstream("engineio.AsyncServer", "sockets", "attribute"),
     Upstream("engineio.AsyncServer", "reason", "attribute"),
     Upstream("engineio.AsyncServer", "service_task_handle", "attribute"),
     Upstream("engineio.async_socket.AsyncSocket", "queue", "attribute"),
     Upstream("engineio.async_socket.AsyncSocket", "upgraded", "attribute"),
     Upstream("engineio.async_socket.AsyncSocket", "close", "coroutine", ("wait", "abort", "reason")),
+    Upstream("engineio.async_socket.AsyncSocket", "closed", "attribute"),
+    Upstream("engineio.async_socket.AsyncSocket", "poll", "coroutine"),
+    Upstream("engineio.async_drivers.aiohttp.WebSocket", "handler", "attribute"),
+    Upstream("engineio.async_drivers.aiohttp.WebSocket", "_sock", "attribute"),
+    Upstream("engineio.async_drivers.aiohttp.WebSocket", "send", "coroutine", ("message",)),
     Upstream("engineio.async_drivers.aiohttp.WebSocket", "__call__", "coroutine", ("environ",)),
     Upstream("engineio.async_drivers.aiohttp.WebSocket", "wait", "coroutine"),
 )
@@ -153,6 +175,47 @@ class SocketServer(socketio.AsyncServer):
             return None
         return await super()._handle_event(eio_sid, namespace, id, data)
 
+    async def _handle_eio_connect(self, eio_sid, environ):
+        # engine.io made the session just before this event and polls it only after
+        session = self.eio.sockets.get(eio_sid)
+        if type(session) is engine_socket_module.AsyncSocket:
+            session.__class__ = BatchedSocket
+        return await super()._handle_eio_connect(eio_sid, environ)
+
+
+class BatchedSocket(engine_socket_module.AsyncSocket):
+    """engine.io's session, whose websocket writer sends what it took from the queue
+    at once.
+
+    engine.io's writer takes every packet queued (``poll``) and sends them one by one:
+    a websocket frame and a system call each. Here, while the connection keeps up,
+    they go out as frames in one write (:meth:`write_now`); the writer is left a
+    stand-in (:data:`WRITTEN`) that sends nothing. Order and everything else are
+    engine.io's: ``poll`` itself is the stock one (a faster one did worse, see
+    docs/performance.md).
+    """
+
+    async def poll(self):
+        packets = await super().poll()
+        ws = self.venn_ws
+        if packets and ws is not None and self.upgraded and ws.write_now(packets):
+            return [WRITTEN]
+        return packets
+
+    #: the websocket this session's writer sends on (set by :func:`guard_websockets`)
+    venn_ws: Any = None
+
+
+class _Written:
+    """Stands for the packets :meth:`BatchedSocket.poll` wrote: engine.io's writer
+    passes its ``encode()`` to the websocket's ``send``, which sends nothing for it."""
+
+    def encode(self) -> _Written:
+        return self
+
+
+WRITTEN = _Written()
+
 
 # Client managers ------------------------------------------------------------------
 
@@ -162,9 +225,10 @@ class DirectEmit(socketio.AsyncManager):
 
     The stock manager encodes a packet once and then starts one task per recipient
     to queue it; queueing a packet for a socket does not wait (its queue is
-    unbounded), so here the packet is queued for each recipient in turn. In a
-    100-socket room that saves 100 tasks per message. Emits with a callback (a
-    distinct packet per recipient) keep the stock path.
+    unbounded), so here the packet is put in each recipient session's queue in turn,
+    without engine.io's ``send`` (an await, a ping check and a log call per packet and
+    recipient). In a 100-socket room that saves 100 tasks per message. Emits with a
+    callback (a distinct packet per recipient) keep the stock path.
     """
 
     async def emit(self, event, data, namespace, room=None, skip_sid=None, callback=None, to=None, **kwargs):
@@ -183,15 +247,17 @@ class DirectEmit(socketio.AsyncManager):
                    for p in (encoded if isinstance(encoded, list) else [encoded])]
         # The recipients first: a socket closing on the way changes the rooms.
         recipients = [eio_sid for sid, eio_sid in self.get_participants(namespace, to or room) if sid not in skip]
-        send = self.server.eio.send_packet
         sessions = self.server.eio.sockets
+        limit = self.queue_limit
         for eio_sid in recipients:
+            session = sessions.get(eio_sid)
+            if session is None or session.closed:
+                continue  # gone (engine.io's send skips it as well)
+            queue = session.queue
             for pkt in packets:
-                await send(eio_sid, pkt)
-            if self.queue_limit:
-                session = sessions.get(eio_sid)
-                if session is not None and session.queue.qsize() > self.queue_limit:
-                    self._end_slow_reader(eio_sid, session)
+                queue.put_nowait(pkt)
+            if limit and queue.qsize() > limit:
+                self._end_slow_reader(eio_sid, session)
 
     #: packets a socket may have waiting to go out; past it, it is a slow reader and its
     #: session is ended (0: no bound). Set by the real-time layer from the settings.
@@ -319,11 +385,39 @@ def guard_websockets(sio: socketio.AsyncServer, live: set) -> None:
     class GuardedWebSocket(base):  # type: ignore[misc, valid-type]
         async def __call__(self, environ):
             self.venn_request = environ.get("aiohttp.request")
+            # the handler is the session's bound method: its writer will poll for this websocket
+            session = getattr(self.handler, "__self__", None)
+            if isinstance(session, BatchedSocket):
+                session.venn_ws = self
             live.add(self)
             try:
                 return await super().__call__(environ)
             finally:
                 live.discard(self)
+                if isinstance(session, BatchedSocket) and session.venn_ws is self:
+                    session.venn_ws = None
+
+        def write_now(self, packets: list) -> bool:
+            """Write a session's queued packets as websocket frames with one system call
+            (aiohttp's send makes one per frame); False if they are left to aiohttp.
+
+            Only while nothing waits to go out on the connection: for a client that reads
+            slower than its messages come, aiohttp's send waits for the connection to drain,
+            so that its queue grows and it is cut off as before. Not with per-message
+            compression either (aiohttp's compressor keeps state across frames).
+            """
+            request = getattr(self, "venn_request", None)
+            transport = request.transport if request is not None else None
+            sock = self._sock
+            if (transport is None or transport.is_closing() or transport.get_write_buffer_size()
+                    or sock is None or sock.closed or sock.compress):
+                return False
+            transport.write(b"".join([_frame(pkt.encode()) for pkt in packets]))
+            return True
+
+        async def send(self, message):
+            if message is not WRITTEN:
+                await super().send(message)
 
         def abort(self) -> None:
             """Close the connection under the websocket, without a closing handshake."""
@@ -342,6 +436,21 @@ def guard_websockets(sio: socketio.AsyncServer, live: set) -> None:
             return frame
 
     sio.eio._async = {**sio.eio._async, "websocket": GuardedWebSocket}
+
+
+def _frame(data: str | bytes) -> bytes:
+    """An unmasked, final websocket frame (RFC 6455, 5.2) carrying ``data``: text for
+    ``str``, binary for ``bytes``, as aiohttp's ``send_str``/``send_bytes`` write it."""
+    if isinstance(data, str):
+        first, payload = 0x81, data.encode("utf-8")
+    else:
+        first, payload = 0x82, data
+    size = len(payload)
+    if size < 126:
+        return bytes((first, size)) + payload
+    if size < 65536:
+        return struct.pack("!BBH", first, 126, size) + payload
+    return struct.pack("!BBQ", first, 127, size) + payload
 
 
 def engine_socket(sio: socketio.AsyncServer, sid: str) -> Any | None:
