@@ -129,12 +129,12 @@ class MessageService(Service):
         if known is not None:
             user, channel = known
         else:
-            found, channel = await self._sender_in_channel(user_id, data.channel_id)
+            found, member_of = await self._sender_in_channel(user_id, data.channel_id)
             if found is None or found.token_version != token_version:
                 raise Unauthorized("The session was revoked; log in again.", code="token_revoked")
-            user = found
-            if channel is None or channel.archived:
-                return await self.post(user, data)
+            if member_of is None or member_of.archived:
+                return await self.post(found, data)
+            user, channel = found, member_of
             if checked is not None:
                 checked[channel.id] = (user, channel)
         try:
