@@ -100,6 +100,9 @@ export class ChannelView {
     const count = members ? members.length : channel.member_count;
     const dm = isDm(channel);
     const mark = dm ? h("span.hash", { "aria-hidden": "true" }, "@") : channel.is_private ? icon(LOCK, "private") : h("span.hash", "#");
+    // Live updates (members, topic) redraw the header: a keyboard user's focus stays on
+    // the same control instead of falling back to the page.
+    const focused = this.header.contains(document.activeElement) ? controlKey(document.activeElement) : null;
     clear(this.header).append(
       this.menuButton(),
       h(
@@ -123,6 +126,10 @@ export class ChannelView {
         dm ? null : h("button.button.secondary.small", { type: "button", onclick: () => this.leave(channel) }, "Leave"),
       ),
     );
+    if (focused) {
+      const again = [...this.header.querySelectorAll("button, a, input, select")].find((el) => controlKey(el) === focused);
+      again?.focus();
+    }
   }
 
   async addPeople(channel) {
@@ -209,4 +216,9 @@ export class ChannelView {
       toast(err.message);
     }
   }
+}
+
+/** What tells one header control from the others across a redraw. */
+function controlKey(el) {
+  return `${el.tagName}|${el.className}|${el.getAttribute("aria-label") || el.textContent.trim()}`;
 }
