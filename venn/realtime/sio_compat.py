@@ -24,12 +24,6 @@ Private names, overridden or called:
 - ``socketio.AsyncPubSubManager._handle_emit(message)``: overridden, so that an
   emit taken back from Redis can be handled by the server instead of being sent
   to clients (:meth:`~ResilientRedisManager.intercept`: control messages).
-- ``socketio.AsyncServer._handle_eio_connect(eio_sid, environ)``: overridden by
-  :class:`SocketServer`, which makes the engine.io session just created a
-  :class:`BatchedSocket` (engine.io makes it just before this event and polls it
-  only after).
-- ``engineio.async_drivers.aiohttp.WebSocket._sock``: the aiohttp websocket under
-  engine.io's, which :meth:`write_now` checks is open and not compressing.
 - ``engineio.AsyncServer._async``: the async driver's table; its ``"websocket"``
   entry is replaced by :func:`guard_websockets` with a subclass that closes a
   connection sending an undecodable frame and keeps open websockets in a set
@@ -44,12 +38,6 @@ Undocumented names (no ``_``, but not promised either):
   session's ping time-out on every packet; engine.io's service task checks every
   session's once per ping time-out anyway, which is what times out a silent client
   here (tests/venn/realtime/test_engine_writer.py).
-- ``engineio.async_socket.AsyncSocket.poll()``: overridden by :class:`BatchedSocket`
-  (calling it first); engine.io's websocket writer calls it for the packets to send
-  and sends each one's ``encode()`` with its websocket's ``send(message)``
-  (overridden: :data:`WRITTEN` sends nothing).
-- ``engineio.async_drivers.aiohttp.WebSocket.handler``: the bound method of the
-  session the websocket was made for (``__self__``), whose writer will poll.
 - ``socketio.AsyncManager.eio_sid_from_sid(sid, namespace)``,
   ``is_connected(sid, namespace)``: from a Socket.IO socket to its engine.io
   session (:func:`engine_socket`, :func:`is_connected`).
@@ -74,7 +62,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import struct
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -82,7 +69,6 @@ from typing import Any
 
 import socketio
 from aiohttp import web
-from engineio import async_socket as engine_socket_module
 from engineio import packet as engine_packet
 from socketio import packet as sio_packet
 
@@ -110,7 +96,6 @@ class Upstream:
 UPSTREAM: tuple[Upstream, ...] = (
     Upstream("socketio.AsyncServer", "_handle_eio_message", "coroutine", ("eio_sid", "data")),
     Upstream("socketio.AsyncServer", "_handle_event", "coroutine", ("eio_sid", "namespace", "id", "data")),
-    Upstream("socketio.AsyncServer", "_handle_eio_connect", "coroutine", ("eio_sid", "environ")),
     Upstream("socketio.AsyncServer", "packet_class", "attribute"),
     Upstream("socketio.AsyncRedisManager", "_redis_listen_with_retries", "asyncgen"),
     Upstream("socketio.AsyncRedisManager", "_redis_connect", "function"),
@@ -130,10 +115,6 @@ UPSTREAM: tuple[Upstream, ...] = (
     Upstream("engineio.async_socket.AsyncSocket", "upgraded", "attribute"),
     Upstream("engineio.async_socket.AsyncSocket", "close", "coroutine", ("wait", "abort", "reason")),
     Upstream("engineio.async_socket.AsyncSocket", "closed", "attribute"),
-    Upstream("engineio.async_socket.AsyncSocket", "poll", "coroutine"),
-    Upstream("engineio.async_drivers.aiohttp.WebSocket", "handler", "attribute"),
-    Upstream("engineio.async_drivers.aiohttp.WebSocket", "_sock", "attribute"),
-    Upstream("engineio.async_drivers.aiohttp.WebSocket", "send", "coroutine", ("message",)),
     Upstream("engineio.async_drivers.aiohttp.WebSocket", "__call__", "coroutine", ("environ",)),
     Upstream("engineio.async_drivers.aiohttp.WebSocket", "wait", "coroutine"),
 )
@@ -174,47 +155,6 @@ class SocketServer(socketio.AsyncServer):
             self._malformed("event", repr(data)[:100])
             return None
         return await super()._handle_event(eio_sid, namespace, id, data)
-
-    async def _handle_eio_connect(self, eio_sid, environ):
-        # engine.io made the session just before this event and polls it only after
-        session = self.eio.sockets.get(eio_sid)
-        if type(session) is engine_socket_module.AsyncSocket:
-            session.__class__ = BatchedSocket
-        return await super()._handle_eio_connect(eio_sid, environ)
-
-
-class BatchedSocket(engine_socket_module.AsyncSocket):
-    """engine.io's session, whose websocket writer sends what it took from the queue
-    at once.
-
-    engine.io's writer takes every packet queued (``poll``) and sends them one by one:
-    a websocket frame and a system call each. Here, while the connection keeps up,
-    they go out as frames in one write (:meth:`write_now`); the writer is left a
-    stand-in (:data:`WRITTEN`) that sends nothing. Order and everything else are
-    engine.io's: ``poll`` itself is the stock one (a faster one did worse, see
-    docs/performance.md).
-    """
-
-    async def poll(self):
-        packets = await super().poll()
-        ws = self.venn_ws
-        if packets and ws is not None and self.upgraded and ws.write_now(packets):
-            return [WRITTEN]
-        return packets
-
-    #: the websocket this session's writer sends on (set by :func:`guard_websockets`)
-    venn_ws: Any = None
-
-
-class _Written:
-    """Stands for the packets :meth:`BatchedSocket.poll` wrote: engine.io's writer
-    passes its ``encode()`` to the websocket's ``send``, which sends nothing for it."""
-
-    def encode(self) -> _Written:
-        return self
-
-
-WRITTEN = _Written()
 
 
 # Client managers ------------------------------------------------------------------
@@ -385,39 +325,11 @@ def guard_websockets(sio: socketio.AsyncServer, live: set) -> None:
     class GuardedWebSocket(base):  # type: ignore[misc, valid-type]
         async def __call__(self, environ):
             self.venn_request = environ.get("aiohttp.request")
-            # the handler is the session's bound method: its writer will poll for this websocket
-            session = getattr(self.handler, "__self__", None)
-            if isinstance(session, BatchedSocket):
-                session.venn_ws = self
             live.add(self)
             try:
                 return await super().__call__(environ)
             finally:
                 live.discard(self)
-                if isinstance(session, BatchedSocket) and session.venn_ws is self:
-                    session.venn_ws = None
-
-        def write_now(self, packets: list) -> bool:
-            """Write a session's queued packets as websocket frames with one system call
-            (aiohttp's send makes one per frame); False if they are left to aiohttp.
-
-            Only while nothing waits to go out on the connection: for a client that reads
-            slower than its messages come, aiohttp's send waits for the connection to drain,
-            so that its queue grows and it is cut off as before. Not with per-message
-            compression either (aiohttp's compressor keeps state across frames).
-            """
-            request = getattr(self, "venn_request", None)
-            transport = request.transport if request is not None else None
-            sock = self._sock
-            if (transport is None or transport.is_closing() or transport.get_write_buffer_size()
-                    or sock is None or sock.closed or sock.compress):
-                return False
-            transport.write(b"".join([_frame(pkt.encode()) for pkt in packets]))
-            return True
-
-        async def send(self, message):
-            if message is not WRITTEN:
-                await super().send(message)
 
         def abort(self) -> None:
             """Close the connection under the websocket, without a closing handshake."""
@@ -436,21 +348,6 @@ def guard_websockets(sio: socketio.AsyncServer, live: set) -> None:
             return frame
 
     sio.eio._async = {**sio.eio._async, "websocket": GuardedWebSocket}
-
-
-def _frame(data: str | bytes) -> bytes:
-    """An unmasked, final websocket frame (RFC 6455, 5.2) carrying ``data``: text for
-    ``str``, binary for ``bytes``, as aiohttp's ``send_str``/``send_bytes`` write it."""
-    if isinstance(data, str):
-        first, payload = 0x81, data.encode("utf-8")
-    else:
-        first, payload = 0x82, data
-    size = len(payload)
-    if size < 126:
-        return bytes((first, size)) + payload
-    if size < 65536:
-        return struct.pack("!BBH", first, 126, size) + payload
-    return struct.pack("!BBQ", first, 127, size) + payload
 
 
 def engine_socket(sio: socketio.AsyncServer, sid: str) -> Any | None:

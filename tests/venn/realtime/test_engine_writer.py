@@ -1,6 +1,6 @@
 """What clients see of the way Venn hands packets to engine.io's writers
-(``venn/realtime/sio_compat.py``: broadcasts put straight into each session's queue,
-a websocket writer's batch written with one system call): every broadcast once and in
+(``venn/realtime/sio_compat.py``: broadcasts put straight into each session's queue):
+every broadcast once and in
 order on every socket, a slow reader still cut off, a client that stops answering
 pings still timed out.
 """
@@ -26,7 +26,7 @@ async def connections_gauge(client) -> str:
 
 async def test_many_broadcasts_arrive_once_and_in_order_on_every_socket(client, chat, sockets):
     """Sends that overlap (no waiting for acks) queue several broadcasts for a socket at
-    once, which its writer sends as one batch: each socket gets every message once, in
+    once, which its writer takes together: each socket gets every message once, in
     the channel's order. (Websockets only: python-engineio's client drops a long poll
     answering more than 16 packets at once, which engine.io's server sends in a burst.)"""
     alice, bob, carol = await chat.user("alice"), await chat.user("bob"), await chat.user("carol")
